@@ -1,0 +1,78 @@
+import type { Device } from "./common.ts";
+
+export interface Roi {
+  /** 0-based first column and row, inclusive, in unbinned pixels. */
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+export type TriggerMode = "internal" | "external" | "external-exposure" | "software";
+export type ShutterMode = "auto" | "open" | "closed" | "none";
+
+export interface CoolingStatus {
+  temperatureC: number;
+  setpointC: number;
+  coolerOn: boolean;
+  state: "off" | "not-reached" | "not-stabilized" | "stabilized" | "drift";
+}
+
+export interface AreaDetectorTiming {
+  exposureS: number;
+  readoutS: number;
+  /** Time from start of one frame to start of the next in a sequence. */
+  cycleS: number;
+}
+
+export interface Frame {
+  width: number;
+  height: number;
+  /** Row-major pixel data; 16-bit for all TWINMIC cameras. */
+  data: Uint16Array;
+  /** Device time (clock seconds) at the start of the exposure. */
+  timestamp: number;
+  /** Exposure really applied (quantised by the device). */
+  exposureS: number;
+  /** 1-based frame counter since connect. */
+  number: number;
+}
+
+export interface AreaDetectorSettings {
+  exposureS: number;
+  roi: Roi;
+  binning: { x: number; y: number };
+  /** Read-out speed: ADC rate or horizontal shift rate, in Hz. */
+  readoutRateHz: number;
+  /** Analog gain index (pre-amp gain) */
+  gainIndex: number;
+  /** EM gain (EMCCDs only; 0 or 1 = off). */
+  emGain: number;
+  triggerMode: TriggerMode;
+  shutter: ShutterMode;
+  /** Frame transfer mode (frame-transfer sensors only). */
+  frameTransfer: boolean;
+}
+
+/** A CCD/EMCCD camera (Princeton Instruments X-ray CCD, Andor iXon, or their twins). */
+export interface AreaDetector extends Device {
+  /** Full sensor size in pixels. */
+  sensor(): { width: number; height: number; pixelSizeUm: number; bitDepth: number };
+  /** Available read-out rates in Hz. */
+  readoutRates(): number[];
+  settings(): AreaDetectorSettings;
+  /** Apply (part of) the settings; validates against the device, throws DeviceError on bad values. */
+  configure(s: Partial<AreaDetectorSettings>): Promise<AreaDetectorSettings>;
+  /** Timing the device really applies with the current settings. */
+  timing(): AreaDetectorTiming;
+  /** Acquire one frame (exposure + read-out), honouring the clock. */
+  acquire(signal?: AbortSignal): Promise<Frame>;
+  /** Acquire `n` frames; `onFrame` is called for each as it is read out. */
+  acquireSequence(n: number, onFrame: (f: Frame) => void | Promise<void>, signal?: AbortSignal): Promise<void>;
+  /** Abort an acquisition in progress. */
+  abort(): Promise<void>;
+  setCooling(on: boolean, setpointC?: number): Promise<void>;
+  cooling(): Promise<CoolingStatus>;
+  /** Resolve once the sensor is stabilised at its set-point (or reject after timeoutS clock seconds). */
+  waitCooled(timeoutS: number, signal?: AbortSignal): Promise<void>;
+}

@@ -1,0 +1,12 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    include: ["runtime/**/*.test.ts", "drivers/**/*.test.ts", "simulators/**/*.test.ts", "scenarios/**/*.test.ts", "test/**/*.test.ts"],
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+    // Integration tests start real processes; two cores in CI.
+    maxWorkers: 2,
+    reporters: ["default"],
+  },
+});
