@@ -1,0 +1,89 @@
+/**
+ * Data-side types shared by the Director and the NeXus writer/reader.
+ *
+ * A *stream* is one named value a player produces once per trigger (a scalar, a spectrum or a frame).
+ * Its key is `player/name`. The file layout is described in docs/data-format.md.
+ */
+import type { DType } from "../devices/common.ts";
+
+export type { DType };
+
+export type StreamRole = "signal" | "positioner" | "monitor" | "metadata";
+
+export interface StreamSpec {
+  player: string;
+  name: string;
+  dtype: DType;
+  /** Per-trigger shape: [] scalar, [n] spectrum, [h, w] frame. */
+  shape: number[];
+  units?: string;
+  role: StreamRole;
+  /**
+   * HDF5 path override for the dataset: absolute ("/entry/instrument/ccd/data") or relative to /entry
+   * ("instrument/ccd/data"). Every parent group level is created (as NXcollection unless it already exists).
+   */
+  alias?: string;
+}
+
+export interface RasterInfo {
+  /** Stream keys of the positioners, slow then fast, e.g. ["stage/y", "stage/x"]. */
+  axes: [string, string];
+  /** [ny, nx]: slow (rows) then fast (columns). */
+  shape: [number, number];
+  /** Boustrophedon: odd rows (0-based) run the fast axis backwards. */
+  snake: boolean;
+}
+
+export interface RunInfo {
+  runId: string;
+  title: string;
+  scenarioText?: string;
+  scenarioHash?: string;
+  scenarioName?: string;
+  program: string;
+  version: string;
+  startTime: Date;
+  /** null = unbounded run. */
+  plannedTriggers: number | null;
+  raster?: RasterInfo;
+  /** sample, proposal, user ... (free-form, strings). */
+  metadata: Record<string, string>;
+}
+
+export type RunStatus = "completed" | "aborted" | "failed";
+
+export interface CloseSummary {
+  status: RunStatus;
+  /** Highest trigger number the Director issued (0 if none). */
+  lastTrigger: number;
+  message?: string;
+}
+
+export interface StreamCompleteness {
+  key: string;
+  complete: boolean;
+  /** Trigger numbers (within the expected range) for which no data arrived. */
+  missing: number[];
+}
+
+export interface CloseResult {
+  /** The file to open: the single file, or the master file of a rollover run. */
+  path: string;
+  scanNumber: number;
+  /** Rollover part files (empty without rollover). */
+  parts: string[];
+  perStream: StreamCompleteness[];
+}
+
+export const streamKey = (s: Pick<StreamSpec, "player" | "name">): string => `${s.player}/${s.name}`;
+
+/** Bytes per element of each DType. */
+export const DTYPE_BYTES: Record<DType, number> = {
+  uint8: 1,
+  uint16: 2,
+  uint32: 4,
+  int16: 2,
+  int32: 4,
+  float32: 4,
+  float64: 8,
+};

@@ -1,0 +1,430 @@
+/**
+ * Async, bounded front of NexusWriter for the Director.
+ *
+ * - mode "worker" (default): the NexusWriter (h5wasm, ~3.5 ms CPU per 3.5 MB frame) runs in a worker_thread;
+ *   frame buffers are transferred, not copied, when the Uint8Array spans its whole ArrayBuffer. The Director's
+ *   event loop only pays for postMessage, so it keeps serving ZeroMQ while frames are written.
+ * - mode "inline": the writer runs on the caller's thread, one queued item per macrotask (setImmediate), so
+ *   I/O callbacks interleave with writes. Simpler; costs the caller's CPU.
+ *
+ * Back-pressure: `push` always accepts the item (data that arrived is never dropped) and returns false when
+ * the backlog reached `maxBytes` or `maxCount`: the caller must stop issuing triggers and `await whenBelow(...)`.
+ * Beyond `hardMaxBytes` (default 2 x maxBytes) `push` throws QueueOverflowError: a caller that ignores
+ * back-pressure gets an error instead of unbounded memory.
+ *
+ * Ownership: `push` takes ownership of `data`. In worker mode the ArrayBuffer may be detached (transferred).
+ */
+import { Worker } from "node:worker_threads";
+import { createRequire } from "node:module";
+import { pathToFileURL } from "node:url";
+import { NexusWriter, type NexusWriterOptions, type WriterStats } from "./nexus-writer.ts";
+import type { CloseResult, CloseSummary, RunInfo, StreamSpec } from "./types.ts";
+
+export interface WriterQueueOptions {
+  mode?: "worker" | "inline";
+  /** Soft limit: push() returns false at or above it (default 256 MiB). */
+  maxBytes?: number;
+  /** Soft limit on queued items (default 4096). */
+  maxCount?: number;
+  /** Hard limit: push() throws QueueOverflowError above it (default 2 x maxBytes). */
+  hardMaxBytes?: number;
+  /** Called for every item the writer refused (out-of-run trigger, size mismatch, unknown stream). */
+  onError?: (err: Error, op: { key?: string; trigger?: number; op: string }) => void;
+}
+
+export class QueueOverflowError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "QueueOverflowError";
+  }
+}
+
+export type QueueOp =
+  | { op: "write"; key: string; trigger: number; data: Uint8Array }
+  | { op: "note"; trigger: number }
+  | { op: "addStream"; spec: StreamSpec }
+  | { op: "flush" };
+
+/** Messages the worker sends back. */
+export type WorkerReply =
+  | { type: "ready"; scanNumber: number; path: string; firstTrigger: number }
+  | { type: "done"; bytes: number; count: number; error?: { message: string; name: string }; key?: string; trigger?: number; op: string }
+  | { type: "closed"; result: CloseResult; stats: WriterStats }
+  | { type: "fatal"; message: string; stack?: string };
+
+interface Backend {
+  send(op: QueueOp): void;
+  close(summary: CloseSummary): Promise<{ result: CloseResult; stats: WriterStats }>;
+  abort(): Promise<void>;
+}
+
+const opBytes = (op: QueueOp) => (op.op === "write" ? op.data.byteLength : 0);
+
+export class WriterQueue {
+  readonly scanNumber: number;
+  readonly path: string;
+  readonly firstTrigger: number;
+  /** Items the writer refused (see onError). */
+  errors = 0;
+  lastError: Error | null = null;
+  /** Peak backlog seen, for benchmarks and status. */
+  peakBacklogBytes = 0;
+
+  private bytes = 0;
+  private count = 0;
+  private waiters: { limitBytes: number; limitCount: number; resolve: () => void; reject: (e: Error) => void }[] = [];
+  private fatal: Error | null = null;
+  private closing = false;
+  private readonly maxBytes: number;
+  private readonly maxCount: number;
+  private readonly hardMaxBytes: number;
+  private backend!: Backend;
+
+  private constructor(
+    info: { scanNumber: number; path: string; firstTrigger: number },
+    private readonly qopts: WriterQueueOptions,
+  ) {
+    this.scanNumber = info.scanNumber;
+    this.path = info.path;
+    this.firstTrigger = info.firstTrigger;
+    this.maxBytes = qopts.maxBytes ?? 256 * 2 ** 20;
+    this.maxCount = qopts.maxCount ?? 4096;
+    this.hardMaxBytes = qopts.hardMaxBytes ?? 2 * this.maxBytes;
+  }
+
+  /** Create the run's file(s) (in a worker unless mode "inline") and return the queue in front of it. */
+  static async open(writerOpts: NexusWriterOptions, qopts: WriterQueueOptions = {}): Promise<WriterQueue> {
+    if ((qopts.mode ?? "worker") === "inline") {
+      const w = await NexusWriter.create(writerOpts);
+      const q = new WriterQueue(w, qopts);
+      q.backend = new InlineBackend(w, (bytes, err, op) => q.done(bytes, err, op));
+      return q;
+    }
+    const worker = startWorker();
+    const ready = await new Promise<WorkerReply & { type: "ready" }>((resolve, reject) => {
+      const onMsg = (m: WorkerReply) => {
+        if (m.type === "ready") {
+          cleanup();
+          resolve(m);
+        } else if (m.type === "fatal") {
+          cleanup();
+          reject(new Error(`writer worker: ${m.message}`));
+        }
+      };
+      const onErr = (e: Error) => {
+        cleanup();
+        reject(e);
+      };
+      const onExit = (code: number) => {
+        cleanup();
+        reject(new Error(`writer worker exited (${code}) before it was ready`));
+      };
+      const cleanup = () => {
+        worker.off("message", onMsg);
+        worker.off("error", onErr);
+        worker.off("exit", onExit);
+      };
+      worker.on("message", onMsg);
+      worker.on("error", onErr);
+      worker.on("exit", onExit);
+      worker.postMessage({ op: "create", opts: serializeOpts(writerOpts) });
+    }).catch(async (e) => {
+      await worker.terminate();
+      throw e;
+    });
+    const q = new WriterQueue(ready, qopts);
+    q.backend = new WorkerBackend(worker, (bytes, err, op) => q.done(bytes, err, op), (e) => q.fail(e));
+    return q;
+  }
+
+  get backlogBytes(): number {
+    return this.bytes;
+  }
+  get backlogCount(): number {
+    return this.count;
+  }
+  /** True while the backlog is at or above a soft limit. */
+  get full(): boolean {
+    return this.bytes >= this.maxBytes || this.count >= this.maxCount;
+  }
+
+  /**
+   * Queue one stream's bytes for one trigger. Returns false when the backlog is now at/over a soft limit
+   * (the item IS queued; stop issuing triggers and await whenBelow). Throws QueueOverflowError above the hard
+   * limit, and the writer's fatal error if it died.
+   */
+  push(key: string, trigger: number, data: Uint8Array): boolean {
+    this.assertUsable();
+    if (this.bytes + data.byteLength > this.hardMaxBytes) {
+      throw new QueueOverflowError(
+        `writer queue over its hard limit (${this.bytes} + ${data.byteLength} > ${this.hardMaxBytes} bytes): ${key} trigger ${trigger} not queued`,
+      );
+    }
+    this.enqueue({ op: "write", key, trigger, data });
+    return !this.full;
+  }
+
+  /** Record that trigger n was issued (ordered with the writes). */
+  noteTrigger(n: number): void {
+    this.assertUsable();
+    this.enqueue({ op: "note", trigger: n });
+  }
+
+  addStream(spec: StreamSpec): void {
+    this.assertUsable();
+    this.enqueue({ op: "addStream", spec });
+  }
+
+  /** Ask for a flush after everything queued so far. */
+  flush(): void {
+    this.assertUsable();
+    this.enqueue({ op: "flush" });
+  }
+
+  /** Resolves when the backlog is below `limitBytes` (and below the count limit). */
+  whenBelow(limitBytes: number = this.maxBytes, limitCount: number = this.maxCount): Promise<void> {
+    if (this.fatal) return Promise.reject(this.fatal);
+    if (this.bytes < limitBytes && this.count < limitCount) return Promise.resolve();
+    return new Promise((resolve, reject) => this.waiters.push({ limitBytes, limitCount, resolve, reject }));
+  }
+
+  /** Resolves when everything queued has been written. */
+  drain(): Promise<void> {
+    if (this.fatal) return Promise.reject(this.fatal);
+    if (this.count === 0) return Promise.resolve();
+    return new Promise((resolve, reject) => this.waiters.push({ limitBytes: 1, limitCount: 1, resolve, reject }));
+  }
+
+  /** Drain, then close the run (see NexusWriter.close). Returns the writer's result and counters. */
+  async close(summary: CloseSummary): Promise<CloseResult & { stats: WriterStats; errors: number }> {
+    this.assertUsable();
+    await this.drain();
+    this.closing = true;
+    const { result, stats } = await this.backend.close(summary);
+    return { ...result, stats, errors: this.errors };
+  }
+
+  /** Stop without finishing the file (fatal Director error). The file stays as of the last flush. */
+  async abort(): Promise<void> {
+    this.closing = true;
+    await this.backend.abort();
+  }
+
+  private assertUsable(): void {
+    if (this.fatal) throw this.fatal;
+    if (this.closing) throw new Error("WriterQueue: closed");
+  }
+
+  private enqueue(op: QueueOp): void {
+    this.bytes += opBytes(op);
+    this.count++;
+    if (this.bytes > this.peakBacklogBytes) this.peakBacklogBytes = this.bytes;
+    this.backend.send(op);
+  }
+
+  private done(bytes: number, err: Error | undefined, op: { key?: string; trigger?: number; op: string }): void {
+    this.bytes -= bytes;
+    this.count--;
+    if (err) {
+      this.errors++;
+      this.lastError = err;
+      this.qopts.onError?.(err, op);
+    }
+    if (this.waiters.length) {
+      const still: typeof this.waiters = [];
+      for (const w of this.waiters) {
+        if (this.bytes < w.limitBytes && this.count < w.limitCount) w.resolve();
+        else still.push(w);
+      }
+      this.waiters = still;
+    }
+  }
+
+  private fail(e: Error): void {
+    this.fatal = e;
+    for (const w of this.waiters) w.reject(e);
+    this.waiters = [];
+  }
+}
+
+/** Writer on the caller's thread, one item per macrotask. */
+class InlineBackend implements Backend {
+  private readonly q: QueueOp[] = [];
+  private head = 0;
+  private scheduled = false;
+  private idle: (() => void) | null = null;
+
+  constructor(
+    private readonly w: NexusWriter,
+    private readonly done: (bytes: number, err: Error | undefined, op: { key?: string; trigger?: number; op: string }) => void,
+  ) {}
+
+  send(op: QueueOp): void {
+    this.q.push(op);
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => this.pump());
+  }
+
+  private pump(): void {
+    this.scheduled = false;
+    // small items are batched (up to ~2 ms of work); a frame is one item per tick
+    const t0 = performance.now();
+    while (this.head < this.q.length) {
+      const op = this.q[this.head]!;
+      this.q[this.head++] = undefined as never;
+      let err: Error | undefined;
+      try {
+        applyOp(this.w, op);
+      } catch (e) {
+        err = e as Error;
+      }
+      this.done(opBytes(op), err, describe(op));
+      if (performance.now() - t0 > 2) break;
+    }
+    if (this.head > 1024 && this.head * 2 > this.q.length) {
+      this.q.splice(0, this.head);
+      this.head = 0;
+    }
+    if (this.head < this.q.length) this.schedule();
+    else if (this.idle) {
+      const f = this.idle;
+      this.idle = null;
+      f();
+    }
+  }
+
+  async close(summary: CloseSummary) {
+    if (this.head < this.q.length) await new Promise<void>((r) => (this.idle = r));
+    const result = this.w.close(summary);
+    return { result, stats: { ...this.w.stats } };
+  }
+
+  async abort() {
+    this.q.length = 0;
+    this.head = 0;
+    this.w.abort();
+  }
+}
+
+/** Writer in a worker_thread. */
+class WorkerBackend implements Backend {
+  private closeWaiter: { resolve: (v: { result: CloseResult; stats: WriterStats }) => void; reject: (e: Error) => void } | null = null;
+  private exited = false;
+
+  constructor(
+    private readonly worker: Worker,
+    done: (bytes: number, err: Error | undefined, op: { key?: string; trigger?: number; op: string }) => void,
+    private readonly fatal: (e: Error) => void,
+  ) {
+    worker.on("message", (m: WorkerReply) => {
+      if (m.type === "done") {
+        let err: Error | undefined;
+        if (m.error) {
+          err = new Error(m.error.message);
+          err.name = m.error.name;
+        }
+        done(m.bytes, err, { key: m.key, trigger: m.trigger, op: m.op });
+      } else if (m.type === "closed") {
+        this.closeWaiter?.resolve({ result: m.result, stats: m.stats });
+        this.closeWaiter = null;
+      } else if (m.type === "fatal") {
+        const e = new Error(`writer worker: ${m.message}`);
+        this.fatal(e);
+        this.closeWaiter?.reject(e);
+      }
+    });
+    worker.on("error", (e) => {
+      this.fatal(e);
+      this.closeWaiter?.reject(e);
+    });
+    worker.on("exit", (code) => {
+      this.exited = true;
+      if (this.closeWaiter) this.closeWaiter.reject(new Error(`writer worker exited (${code})`));
+      else if (code !== 0) this.fatal(new Error(`writer worker exited (${code})`));
+    });
+  }
+
+  send(op: QueueOp): void {
+    if (op.op !== "write") {
+      this.worker.postMessage(op);
+      return;
+    }
+    let data = op.data;
+    const whole = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength && data.buffer instanceof ArrayBuffer;
+    if (!whole) data = data.slice(); // compact copy: never clone a whole pool/slab buffer
+    const msg = { ...op, data };
+    try {
+      this.worker.postMessage(msg, [data.buffer as ArrayBuffer]);
+    } catch {
+      // not detachable (e.g. memory owned by a native library): one copy
+      const copy = data.slice();
+      this.worker.postMessage({ ...op, data: copy }, [copy.buffer as ArrayBuffer]);
+    }
+  }
+
+  close(summary: CloseSummary) {
+    return new Promise<{ result: CloseResult; stats: WriterStats }>((resolve, reject) => {
+      if (this.exited) return reject(new Error("writer worker is gone"));
+      this.closeWaiter = { resolve, reject };
+      this.worker.postMessage({ op: "close", summary });
+    }).finally(() => void this.worker.terminate());
+  }
+
+  async abort() {
+    if (this.exited) return;
+    await new Promise<void>((resolve) => {
+      this.worker.once("message", () => resolve());
+      this.worker.once("exit", () => resolve());
+      this.worker.postMessage({ op: "abort" });
+    });
+    await this.worker.terminate();
+  }
+}
+
+export function applyOp(w: NexusWriter, op: QueueOp): void {
+  switch (op.op) {
+    case "write":
+      w.write(op.key, op.trigger, op.data);
+      return;
+    case "note":
+      w.noteTrigger(op.trigger);
+      return;
+    case "addStream":
+      w.addStream(op.spec);
+      return;
+    case "flush":
+      w.flush();
+      return;
+  }
+}
+
+export function describe(op: QueueOp): { key?: string; trigger?: number; op: string } {
+  if (op.op === "write") return { op: op.op, key: op.key, trigger: op.trigger };
+  if (op.op === "note") return { op: op.op, trigger: op.trigger };
+  return { op: op.op };
+}
+
+/** Dates do survive structured clone; this is here so the options stay plain data. */
+function serializeOpts(o: NexusWriterOptions): NexusWriterOptions {
+  const run: RunInfo = { ...o.run, startTime: new Date(o.run.startTime) };
+  return { ...o, run };
+}
+
+/** Start the worker; under tsx (a .ts module) the worker first registers tsx's loader itself. */
+function startWorker(): Worker {
+  const url = new URL("./writer-worker.ts", import.meta.url);
+  const require = createRequire(import.meta.url);
+  const tsxApi = pathToFileURL(require.resolve("tsx/esm/api")).href;
+  const code = `
+    const { workerData } = require("node:worker_threads");
+    import(workerData.tsxApi)
+      .then((m) => (m.register ?? m.default.register)())
+      .then(() => import(workerData.url))
+      .catch((e) => { console.error("donki writer worker failed to start:", e); process.exit(70); });`;
+  return new Worker(code, { eval: true, workerData: { url: url.href, tsxApi } });
+}

@@ -1,0 +1,410 @@
+/**
+ * A Player: registers with a Director, runs its setup on the pre-operation signal, acts on every trigger of its
+ * level, pushes trigger-tagged data, and runs its teardown on the post-operation signal. Wire format:
+ * docs/protocol.md. Use it as a library (give it an action function or a device adapter) or as a process
+ * (`donki player`).
+ */
+import * as zmq from "zeromq";
+import { hostname } from "node:os";
+import { randomBytes } from "node:crypto";
+import { decodeFromDirector, encode, ProtocolError, DTYPE_SIZE } from "../protocol/codec.ts";
+import { PROTOCOL_VERSION, type DeviceDecl, type DirectorToPlayer, type RunStatus, type StreamDecl } from "../protocol/messages.ts";
+import type { DType } from "../devices/common.ts";
+import { Outbox } from "../transport/outbox.ts";
+import type { CurveClientConfig } from "../transport/curve.ts";
+import { silentLogger, type Logger } from "../log.ts";
+
+export type DataValue = ArrayBufferView | number | number[];
+
+export interface ActionContext {
+  run: string;
+  trig: number;
+  level: number;
+  /** Simulated time at the start of this level (virtual-time twins follow it). */
+  t: number;
+  /** Aborted when the Director aborts the run or the player stops. */
+  signal: AbortSignal;
+  /** Push one row of a declared stream for this trigger. The array must not be modified afterwards. */
+  push(stream: string, value: DataValue): void;
+}
+
+export interface ActionResult {
+  /** Simulated seconds the action took (virtual time); omit on hardware. */
+  dt?: number;
+  /** Rows of declared streams to push for this trigger (same as calling ctx.push). */
+  data?: Record<string, DataValue>;
+}
+
+export type ActionFn = (trig: number, params: Record<string, unknown>, ctx: ActionContext) => ActionResult | void | Promise<ActionResult | void>;
+
+export interface SetupContext {
+  run: string;
+  t: number;
+  signal: AbortSignal;
+}
+
+/** What a player does. A device adapter implements this; a plain function can be wrapped with `fromAction`. */
+export interface PlayerBehaviour {
+  streams?: StreamDecl[];
+  device?: DeviceDecl;
+  /** Pre-operation: configure the device for the run (config = this player's scenario section). */
+  setup?(config: Record<string, unknown>, ctx: SetupContext): Promise<void> | void;
+  action: ActionFn;
+  /** Post-operation. */
+  teardown?(status: RunStatus, ctx: SetupContext): Promise<void> | void;
+  /** Release the device when the player stops. */
+  close?(): Promise<void> | void;
+}
+
+export interface PlayerOptions {
+  name: string;
+  /** Priority level; -1 = disabled. */
+  level: number;
+  /** Director player endpoint, e.g. tcp://127.0.0.1:5570 */
+  director: string;
+  behaviour: PlayerBehaviour;
+  join?: "next-trigger" | "next-run";
+  hbIntervalMs?: number;
+  hbTimeoutMs?: number;
+  curve?: CurveClientConfig;
+  log?: Logger;
+  /** Registration deadline for start(). Default 10 s. */
+  registerTimeoutMs?: number;
+}
+
+export function fromAction(action: ActionFn, streams: StreamDecl[] = []): PlayerBehaviour {
+  return { action, streams, device: { kind: "function", model: "action function", simulated: false } };
+}
+
+interface Job {
+  kind: "pre" | "trig" | "post";
+  msg: DirectorToPlayer & { run: string; seq: number };
+}
+
+export class PlayerRejected extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "PlayerRejected";
+  }
+}
+
+export class Player {
+  readonly name: string;
+  private level: number;
+  private readonly sock = new zmq.Dealer();
+  private out!: Outbox;
+  private readonly log: Logger;
+  private readonly b: PlayerBehaviour;
+  private readonly streams: StreamDecl[];
+  private readonly streamMap: Map<string, StreamDecl>;
+  private readonly instance = randomBytes(6).toString("hex");
+  private readonly hbIntervalMs: number;
+  private hbTimeoutMs: number;
+  private hbTimer?: NodeJS.Timeout;
+  private lastHeard = 0;
+  private registered = false;
+  private closed = false;
+  private stopping = false;
+  private readonly jobs: Job[] = [];
+  private working = false;
+  private current: AbortController | null = null;
+  private abortedRuns = new Set<string>();
+  private welcomeWaiter: { resolve: () => void; reject: (e: Error) => void } | null = null;
+  private idleWaiters: Array<() => void> = [];
+  /** Counters for tests and status. */
+  readonly counters = { malformed: 0, actions: 0, errors: 0, directorErrors: 0 };
+  lastDirectorError: string | null = null;
+  onFatal: (e: Error) => void = () => {};
+
+  constructor(private readonly opts: PlayerOptions) {
+    this.name = opts.name;
+    this.level = opts.level;
+    this.b = opts.behaviour;
+    this.streams = opts.behaviour.streams ?? [];
+    this.streamMap = new Map(this.streams.map((s) => [s.name, s]));
+    this.hbIntervalMs = opts.hbIntervalMs ?? 500;
+    this.hbTimeoutMs = opts.hbTimeoutMs ?? 3000;
+    this.log = opts.log ?? silentLogger;
+  }
+
+  /** Connect and register; resolves on `welcome`, rejects on `reject` or after registerTimeoutMs. */
+  async start(): Promise<void> {
+    const c = this.opts.curve;
+    if (c) {
+      this.sock.curveServerKey = c.serverKey;
+      this.sock.curvePublicKey = c.publicKey;
+      this.sock.curveSecretKey = c.secretKey;
+    }
+    this.sock.linger = 1000;
+    this.sock.connect(this.opts.director);
+    this.out = new Outbox(this.sock, (e) => this.log.warn({ err: e.message }, "send failed"));
+    void this.loop();
+    const registered = new Promise<void>((resolve, reject) => (this.welcomeWaiter = { resolve, reject }));
+    this.sendHello();
+    this.lastHeard = performance.now();
+    this.hbTimer = setInterval(() => this.heartbeat(), this.hbIntervalMs);
+    const ms = this.opts.registerTimeoutMs ?? 10_000;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, rej) => {
+      timer = setTimeout(() => rej(new Error(`player '${this.name}': no answer from the Director at ${this.opts.director} within ${ms} ms`)), ms);
+    });
+    try {
+      await Promise.race([registered, timeout]);
+    } catch (e) {
+      await this.close();
+      throw e;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Clean leave: finish the current action, tell the Director, close. */
+  async stop(reason = "player stopped"): Promise<void> {
+    if (this.closed) return;
+    this.stopping = true;
+    await this.whenIdle(30_000);
+    this.send({ v: PROTOCOL_VERSION, type: "bye", reason });
+    await this.out.flush(1000);
+    await this.close();
+  }
+
+  /** Close without saying goodbye (the Director will notice through the heartbeat timeout). */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.hbTimer) clearInterval(this.hbTimer);
+    this.current?.abort(new Error("player closing"));
+    this.out?.close();
+    this.sock.close();
+    try {
+      await this.b.close?.();
+    } catch (e) {
+      this.log.warn({ err: (e as Error).message }, "device close failed");
+    }
+  }
+
+  get isRegistered(): boolean {
+    return this.registered;
+  }
+
+  private sendHello(): void {
+    this.send({
+      v: PROTOCOL_VERSION,
+      type: "hello",
+      name: this.name,
+      level: this.level,
+      streams: this.streams,
+      device: this.b.device ?? { kind: "function", model: "action function", simulated: false },
+      instance: this.instance,
+      pid: process.pid,
+      host: hostname(),
+      join: this.opts.join ?? "next-trigger",
+    });
+  }
+
+  private heartbeat(): void {
+    if (this.closed) return;
+    if (performance.now() - this.lastHeard > this.hbTimeoutMs) {
+      if (this.registered) this.log.warn({ director: this.opts.director }, "director silent: registering again");
+      this.registered = false;
+      this.sendHello();
+    } else {
+      this.send({ v: PROTOCOL_VERSION, type: "hb" });
+    }
+  }
+
+  private async loop(): Promise<void> {
+    while (!this.closed) {
+      let frames: Buffer[];
+      try {
+        frames = await this.sock.receive();
+      } catch {
+        if (this.closed) return;
+        continue;
+      }
+      try {
+        this.onMessage(frames);
+      } catch (e) {
+        this.log.error({ err: (e as Error).stack }, "error while handling a director message");
+      }
+    }
+  }
+
+  private onMessage(frames: Buffer[]): void {
+    const m = decodeFromDirector(frames);
+    if (m instanceof ProtocolError) {
+      this.counters.malformed++;
+      this.log.warn({ reason: m.message }, "rejected a message from the director");
+      return;
+    }
+    this.lastHeard = performance.now();
+    switch (m.type) {
+      case "welcome":
+        this.registered = true;
+        this.hbTimeoutMs = m.hbTimeout;
+        this.log.info({ session: m.session }, "registered with the director");
+        this.welcomeWaiter?.resolve();
+        this.welcomeWaiter = null;
+        return;
+      case "reject": {
+        const e = new PlayerRejected(`player '${this.name}' rejected by the Director: ${m.reason}`);
+        this.log.error(e.message);
+        if (this.welcomeWaiter) {
+          this.welcomeWaiter.reject(e);
+          this.welcomeWaiter = null;
+        } else this.onFatal(e);
+        return;
+      }
+      case "error":
+        this.counters.directorErrors++;
+        this.lastDirectorError = m.reason;
+        this.log.warn({ reason: m.reason }, "the director rejected a message");
+        return;
+      case "hb":
+        return;
+      case "abort":
+        this.abortedRuns.add(m.run);
+        this.current?.abort(new Error("run aborted by the Director"));
+        // drop queued triggers of that run; pre/post still run
+        for (let i = this.jobs.length - 1; i >= 0; i--) if (this.jobs[i].kind === "trig" && this.jobs[i].msg.run === m.run) this.jobs.splice(i, 1);
+        return;
+      case "pre":
+        this.abortedRuns.delete(m.run);
+        return this.enqueue({ kind: "pre", msg: m });
+      case "trig":
+        if (this.stopping) return;
+        return this.enqueue({ kind: "trig", msg: m });
+      case "post":
+        return this.enqueue({ kind: "post", msg: m });
+    }
+  }
+
+  private enqueue(j: Job): void {
+    this.jobs.push(j);
+    if (!this.working) void this.work();
+  }
+
+  private async work(): Promise<void> {
+    this.working = true;
+    while (this.jobs.length && !this.closed) {
+      const j = this.jobs.shift()!;
+      if (j.kind === "trig") await this.doTrig(j.msg as Extract<DirectorToPlayer, { type: "trig" }>);
+      else if (j.kind === "pre") await this.doPhase(j.msg as Extract<DirectorToPlayer, { type: "pre" }>);
+      else await this.doPhase(j.msg as Extract<DirectorToPlayer, { type: "post" }>);
+    }
+    this.working = false;
+    const w = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const r of w) r();
+  }
+
+  private whenIdle(timeoutMs: number): Promise<void> {
+    if (!this.working) return Promise.resolve();
+    return new Promise((res) => {
+      const t = setTimeout(res, timeoutMs);
+      this.idleWaiters.push(() => {
+        clearTimeout(t);
+        res();
+      });
+    });
+  }
+
+  private async doPhase(m: Extract<DirectorToPlayer, { type: "pre" | "post" }>): Promise<void> {
+    const ac = new AbortController();
+    this.current = ac;
+    const ctx: SetupContext = { run: m.run, t: m.type === "pre" ? m.t : 0, signal: ac.signal };
+    let error: string | undefined;
+    try {
+      if (m.type === "pre") await this.b.setup?.(m.config, ctx);
+      else await this.b.teardown?.(m.status as RunStatus, ctx);
+    } catch (e) {
+      error = describe(e);
+      this.counters.errors++;
+      this.log.error({ run: m.run, phase: m.type, err: error }, `${m.type}-operation failed`);
+    } finally {
+      this.current = null;
+    }
+    this.send({ v: PROTOCOL_VERSION, type: m.type === "pre" ? "ready" : "done", run: m.run, seq: m.seq, ok: error === undefined, ...(error !== undefined ? { error } : {}) });
+  }
+
+  private async doTrig(m: Extract<DirectorToPlayer, { type: "trig" }>): Promise<void> {
+    if (this.abortedRuns.has(m.run)) return;
+    const ac = new AbortController();
+    this.current = ac;
+    const run = m.run;
+    const trig = m.trig;
+    const ctx: ActionContext = {
+      run,
+      trig,
+      level: m.lvl,
+      t: m.t,
+      signal: ac.signal,
+      push: (stream, value) => this.pushData(run, trig, stream, value),
+    };
+    let error: string | undefined;
+    let dt: number | undefined;
+    this.counters.actions++;
+    try {
+      const r = await this.b.action(trig, m.params, ctx);
+      if (r) {
+        dt = r.dt;
+        if (r.data) for (const k in r.data) this.pushData(run, trig, k, r.data[k]);
+      }
+    } catch (e) {
+      error = describe(e);
+      this.counters.errors++;
+      this.log.error({ run, trig, err: error }, "action failed");
+    } finally {
+      this.current = null;
+    }
+    const ack: Record<string, unknown> = { v: PROTOCOL_VERSION, type: "ack", run, trig, lvl: m.lvl, seq: m.seq, ok: error === undefined };
+    if (error !== undefined) ack.error = error;
+    if (dt !== undefined) ack.dt = dt;
+    this.send(ack);
+  }
+
+  /** Send one row of a declared stream. Validates against the declaration so mistakes surface here. */
+  pushData(run: string, trig: number, stream: string, value: DataValue): void {
+    const decl = this.streamMap.get(stream);
+    if (!decl) throw new Error(`player '${this.name}': stream '${stream}' was not declared (declared: ${[...this.streamMap.keys()].join(", ") || "none"})`);
+    const bytes = toBytes(decl, value, this.name);
+    this.out.send([encode({ v: PROTOCOL_VERSION, type: "data", run, trig, stream, dtype: decl.dtype, shape: decl.shape }), bytes]);
+  }
+
+  private send(msg: object): void {
+    if (this.closed) return;
+    this.out.send([encode(msg)]);
+  }
+}
+
+function describe(e: unknown): string {
+  if (e instanceof Error) return e.message || e.name;
+  return String(e);
+}
+
+const CTORS: Record<DType, { new (n: number): ArrayBufferView; BYTES_PER_ELEMENT: number }> = {
+  uint8: Uint8Array,
+  uint16: Uint16Array,
+  uint32: Uint32Array,
+  int16: Int16Array,
+  int32: Int32Array,
+  float32: Float32Array,
+  float64: Float64Array,
+};
+
+function toBytes(decl: StreamDecl, value: DataValue, player: string): Buffer {
+  const n = decl.shape.reduce((a, b) => a * b, 1);
+  const want = n * DTYPE_SIZE[decl.dtype];
+  let view: ArrayBufferView;
+  if (typeof value === "number" || Array.isArray(value)) {
+    const arr = typeof value === "number" ? [value] : value;
+    const ta = new (CTORS[decl.dtype] as unknown as { new (n: number): ArrayLike<number> & ArrayBufferView & { [i: number]: number } })(arr.length);
+    for (let i = 0; i < arr.length; i++) ta[i] = arr[i];
+    view = ta;
+  } else view = value;
+  if (view.byteLength !== want)
+    throw new Error(`player '${player}': stream '${decl.name}' expects ${decl.dtype} ${JSON.stringify(decl.shape)} (${want} bytes), got ${view.byteLength} bytes`);
+  if (!(view instanceof Uint8Array) && !(view instanceof CTORS[decl.dtype]))
+    throw new Error(`player '${player}': stream '${decl.name}' expects ${decl.dtype} data, got ${(view as object).constructor.name}`);
+  return Buffer.from(view.buffer, view.byteOffset, view.byteLength);
+}

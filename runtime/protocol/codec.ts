@@ -1,0 +1,216 @@
+/**
+ * Encoding and validation of protocol frames. Header = MessagePack map; a data message carries one raw
+ * payload frame. Decoding never throws past this module: it returns a ProtocolError describing the reason.
+ */
+import { Packr } from "msgpackr";
+import type { DType } from "../devices/common.ts";
+import { PROTOCOL_VERSION } from "./messages.ts";
+import type { ControlRequest, DirectorToPlayer, PlayerToDirector, StreamDecl } from "./messages.ts";
+
+const packr = new Packr({ useRecords: false, mapsAsObjects: true, moreTypes: false, bundleStrings: false });
+
+export function encode(header: object): Buffer {
+  return packr.pack(header);
+}
+
+export class ProtocolError extends Error {
+  constructor(
+    readonly kind: "malformed" | "badVersion",
+    message: string,
+  ) {
+    super(message);
+    this.name = "ProtocolError";
+  }
+}
+
+export const DTYPE_SIZE: Record<DType, number> = {
+  uint8: 1,
+  uint16: 2,
+  uint32: 4,
+  int16: 2,
+  int32: 4,
+  float32: 4,
+  float64: 8,
+};
+
+export function isDType(x: unknown): x is DType {
+  return typeof x === "string" && Object.prototype.hasOwnProperty.call(DTYPE_SIZE, x);
+}
+
+export function byteSize(dtype: DType, shape: readonly number[]): number {
+  let n = DTYPE_SIZE[dtype];
+  for (const d of shape) n *= d;
+  return n;
+}
+
+type Header = Record<string, unknown> & { v: number; type: string };
+
+function decodeHeader(frame: Buffer | undefined): Header | ProtocolError {
+  if (!frame || frame.length === 0) return new ProtocolError("malformed", "empty header frame");
+  let h: unknown;
+  try {
+    h = packr.unpack(frame);
+  } catch (e) {
+    return new ProtocolError("malformed", `header is not MessagePack: ${(e as Error).message}`);
+  }
+  if (typeof h !== "object" || h === null || Array.isArray(h) || h instanceof Uint8Array)
+    return new ProtocolError("malformed", "header is not a map");
+  const m = h as Record<string, unknown>;
+  if (typeof m.v !== "number") return new ProtocolError("malformed", "header has no numeric 'v' (protocol version)");
+  if (m.v !== PROTOCOL_VERSION)
+    return new ProtocolError("badVersion", `unsupported protocol version ${String(m.v)} (this side speaks ${PROTOCOL_VERSION})`);
+  if (typeof m.type !== "string") return new ProtocolError("malformed", "header has no string 'type'");
+  return m as Header;
+}
+
+const isStr = (x: unknown): x is string => typeof x === "string";
+const isInt = (x: unknown): x is number => typeof x === "number" && Number.isInteger(x);
+const isBool = (x: unknown): x is boolean => typeof x === "boolean";
+const isMap = (x: unknown): x is Record<string, unknown> =>
+  typeof x === "object" && x !== null && !Array.isArray(x) && !(x instanceof Uint8Array);
+const isShape = (x: unknown): x is number[] => Array.isArray(x) && x.every((d) => isInt(d) && d >= 0);
+
+function need(h: Header, checks: Record<string, (x: unknown) => boolean>, optional: Record<string, (x: unknown) => boolean> = {}): string | null {
+  for (const k in checks) if (!checks[k](h[k])) return `'${h.type}' field '${k}' is missing or has the wrong type`;
+  for (const k in optional) if (h[k] !== undefined && !optional[k](h[k])) return `'${h.type}' field '${k}' has the wrong type`;
+  return null;
+}
+
+function checkStreams(x: unknown): string | null {
+  if (!Array.isArray(x)) return "'hello' field 'streams' must be an array";
+  const names = new Set<string>();
+  for (let i = 0; i < x.length; i++) {
+    const s = x[i] as StreamDecl;
+    if (!isMap(s)) return `stream #${i} is not a map`;
+    if (!isStr(s.name) || !/^[A-Za-z0-9_.-]+$/.test(s.name)) return `stream #${i} has a bad name (letters, digits, _ . - only)`;
+    if (names.has(s.name)) return `stream '${s.name}' declared twice`;
+    names.add(s.name);
+    if (!isDType(s.dtype)) return `stream '${s.name}' has unknown dtype '${String(s.dtype)}'`;
+    if (!isShape(s.shape)) return `stream '${s.name}' has a bad shape`;
+    if (!["signal", "positioner", "monitor", "metadata"].includes(s.role as string)) return `stream '${s.name}' has unknown role '${String(s.role)}'`;
+    if (s.units !== undefined && !isStr(s.units)) return `stream '${s.name}' units must be a string`;
+    if (s.alias !== undefined && !isStr(s.alias)) return `stream '${s.name}' alias must be a string`;
+  }
+  return null;
+}
+
+/** A decoded player-channel message from a player, or the reason it was rejected. */
+export type DecodedFromPlayer = { msg: PlayerToDirector; payload?: Buffer } | ProtocolError;
+
+export function decodeFromPlayer(frames: Buffer[], offset = 0): DecodedFromPlayer {
+  const h = decodeHeader(frames[offset]);
+  if (h instanceof ProtocolError) return h;
+  const extra = frames.length - offset - 1;
+  let err: string | null = null;
+  switch (h.type) {
+    case "ack":
+      err = need(h, { run: isStr, trig: isInt, lvl: isInt, seq: isInt, ok: isBool }, { error: isStr, dt: (x) => typeof x === "number" });
+      break;
+    case "hb":
+    case "bye":
+      break;
+    case "data": {
+      err = need(h, { run: isStr, trig: isInt, stream: isStr, dtype: isDType, shape: isShape });
+      if (!err) {
+        if (extra !== 1) err = `'data' must carry exactly one payload frame, got ${extra}`;
+        else {
+          const want = byteSize(h.dtype as DType, h.shape as number[]);
+          const got = frames[offset + 1].length;
+          if (want !== got) err = `'data' payload for stream '${String(h.stream)}' trigger ${String(h.trig)} is ${got} bytes, header says ${want} (${String(h.dtype)} ${JSON.stringify(h.shape)})`;
+        }
+      }
+      if (err) return new ProtocolError("malformed", err);
+      return { msg: h as unknown as PlayerToDirector, payload: frames[offset + 1] };
+    }
+    case "ready":
+    case "done":
+      err = need(h, { run: isStr, seq: isInt, ok: isBool }, { error: isStr });
+      break;
+    case "hello":
+      err =
+        need(h, { name: isStr, level: isInt, instance: isStr, pid: isInt, host: isStr, device: isMap }) ??
+        checkStreams(h.streams) ??
+        (h.join !== "next-trigger" && h.join !== "next-run" ? "'hello' field 'join' must be 'next-trigger' or 'next-run'" : null) ??
+        (!/^[A-Za-z0-9_.-]{1,64}$/.test(h.name as string) ? `player name '${String(h.name)}' is not valid (1-64 of letters, digits, _ . -)` : null) ??
+        ((h.level as number) < -1 ? `level ${String(h.level)} is not valid (-1 disables, 0.. are levels)` : null);
+      break;
+    default:
+      err = `unknown message type '${h.type}' on the player channel`;
+  }
+  if (err) return new ProtocolError("malformed", err);
+  if (extra !== 0) return new ProtocolError("malformed", `'${h.type}' must be a single frame, got ${extra + 1}`);
+  return { msg: h as unknown as PlayerToDirector };
+}
+
+export function decodeFromDirector(frames: Buffer[]): DirectorToPlayer | ProtocolError {
+  const h = decodeHeader(frames[0]);
+  if (h instanceof ProtocolError) return h;
+  let err: string | null = null;
+  switch (h.type) {
+    case "trig":
+      err = need(h, { run: isStr, trig: isInt, lvl: isInt, seq: isInt, params: isMap, t: (x) => typeof x === "number" });
+      break;
+    case "hb":
+      break;
+    case "pre":
+      err = need(h, { run: isStr, seq: isInt, config: isMap, t: (x) => typeof x === "number" });
+      break;
+    case "post":
+      err = need(h, { run: isStr, seq: isInt, status: isStr });
+      break;
+    case "abort":
+      err = need(h, { run: isStr });
+      break;
+    case "welcome":
+      err = need(h, { name: isStr, session: isStr, hbInterval: isInt, hbTimeout: isInt });
+      break;
+    case "reject":
+    case "error":
+      err = need(h, { reason: isStr });
+      break;
+    default:
+      err = `unknown message type '${h.type}' from the Director`;
+  }
+  if (err) return new ProtocolError("malformed", err);
+  if (frames.length !== 1) return new ProtocolError("malformed", `'${h.type}' must be a single frame, got ${frames.length}`);
+  return h as unknown as DirectorToPlayer;
+}
+
+const CONTROL_CMDS = new Set(["status", "pause", "resume", "stop", "abort", "disable", "enable", "priority"]);
+
+export function decodeControl(frames: Buffer[], offset = 0): ControlRequest | ProtocolError {
+  const h = decodeHeader(frames[offset]);
+  if (h instanceof ProtocolError) return h;
+  if (h.type !== "control") return new ProtocolError("malformed", `unknown message type '${h.type}' on the control channel`);
+  if (!(isStr(h.id) || isInt(h.id))) return new ProtocolError("malformed", "'control' field 'id' is missing");
+  if (!isStr(h.cmd) || !CONTROL_CMDS.has(h.cmd)) return new ProtocolError("malformed", `unknown control command '${String(h.cmd)}'`);
+  if ((h.cmd === "disable" || h.cmd === "enable" || h.cmd === "priority") && !isStr(h.player))
+    return new ProtocolError("malformed", `control '${h.cmd}' needs a 'player'`);
+  if (h.cmd === "priority" && !(isInt(h.level) && (h.level as number) >= -1))
+    return new ProtocolError("malformed", "control 'priority' needs an integer 'level' >= -1");
+  return h as unknown as ControlRequest;
+}
+
+/** View a payload as a typed array of its dtype, copying only when the buffer is misaligned. */
+export function viewAs(dtype: DType, buf: Uint8Array): ArrayBufferView {
+  const size = DTYPE_SIZE[dtype];
+  let b = buf;
+  if (b.byteOffset % size !== 0) b = new Uint8Array(b); // copy to align
+  const n = b.byteLength / size;
+  switch (dtype) {
+    case "uint8":
+      return b;
+    case "uint16":
+      return new Uint16Array(b.buffer, b.byteOffset, n);
+    case "uint32":
+      return new Uint32Array(b.buffer, b.byteOffset, n);
+    case "int16":
+      return new Int16Array(b.buffer, b.byteOffset, n);
+    case "int32":
+      return new Int32Array(b.buffer, b.byteOffset, n);
+    case "float32":
+      return new Float32Array(b.buffer, b.byteOffset, n);
+    case "float64":
+      return new Float64Array(b.buffer, b.byteOffset, n);
+  }
+}

@@ -1,0 +1,519 @@
+/**
+ * GcsEmulator: a PI GCS 2.0 controller (E-727-like) speaking the real ASCII protocol over TCP (one client at a
+ * time, like the real controller) and/or a serial port (e.g. one end of a socat pty pair), backed by the
+ * PI stage motion model. Line timing is modelled through the clock (10 bits per byte at the baud rate on
+ * serial, `tcpExchangeS` per exchange on TCP), so it runs in virtual, scaled or real time.
+ *
+ * Protocol rules implemented:
+ *  - mnemonics case-insensitive, arguments separated by spaces, lines end with LF (CR ignored);
+ *  - single-byte commands without LF: 0x05 (#5 motion mask, hex), 0x07 (#7 ready: 0xB1 ready / 0xB0 busy),
+ *    0x09 (#9 wave generator mask), 0x18 (#24 stop all, sets error 10);
+ *  - set commands never reply; errors are stored and `ERR?` returns the last one and clears it;
+ *  - an unknown or invalid query gets NO reply and stores the error (2 unknown command, 15 invalid axis ...);
+ *  - multi-line replies end every line but the last with SPACE+LF; `axis=value` replies.
+ */
+import net from "node:net";
+import { SerialPort } from "serialport";
+import type { Clock } from "../../runtime/clock.ts";
+import { MotionError, MotionModel, type AxisConfig } from "../pi-stage/motion.ts";
+
+export const PARAM_ON_TARGET_WINDOW = 0x07000900;
+export const PARAM_SETTLING_TIME = 0x07000901;
+
+export interface GcsEmulatorOptions {
+  clock: Clock;
+  /** Use this motion model (else one is built from axes/seed/noise). */
+  model?: MotionModel;
+  axes?: AxisConfig[] | number;
+  seed?: number;
+  noise?: number;
+  /** `*IDN?` reply. */
+  idn?: string;
+  /** Modelled clock seconds per TCP request/reply exchange (default 0.001). */
+  tcpExchangeS?: number;
+  /** Longest accepted command line in characters (default 256; longer -> error 3). */
+  maxLineLength?: number;
+  /** Byte trace, for debugging. */
+  trace?: (dir: "rx" | "tx", link: "tcp" | "serial", data: Buffer) => void;
+}
+
+export type EmulatorFault =
+  /** The next `count` replies are replaced by unparseable bytes (still LF-terminated). */
+  | { kind: "garbage"; count?: number }
+  /** Stop replying (and executing) until `setSilent(false)` / `clearFaults()`. */
+  | { kind: "silent" }
+  /** Close the TCP connection now (serial: no-op). */
+  | { kind: "drop" }
+  /** Close the TCP connection when the next command arrives, without executing it. */
+  | { kind: "drop-on-next" }
+  /** Store this error code (the next `ERR?` returns it). */
+  | { kind: "error"; code: number };
+
+class CmdError extends Error {
+  constructor(readonly code: number) {
+    super(`GCS error ${code}`);
+  }
+}
+
+interface Link {
+  kind: "tcp" | "serial";
+  gen: number;
+  write(b: Buffer): void;
+  chain: Promise<void>;
+  pending: number[];
+}
+
+type Unit = { line: string } | { byte: number };
+
+const SINGLE_BYTES = new Set([0x05, 0x07, 0x09, 0x18]);
+
+function fmt(v: number): string {
+  return (Object.is(v, -0) ? 0 : v).toFixed(6);
+}
+
+export class GcsEmulator {
+  readonly model: MotionModel;
+  readonly clock: Clock;
+  private err = 0;
+  private readonly idn: string;
+  private readonly tcpExchangeS: number;
+  private readonly maxLine: number;
+  private server?: net.Server;
+  private client?: net.Socket;
+  private clientLink?: Link;
+  private serial?: SerialPort;
+  private serialLink?: Link;
+  private baud = 115200;
+  private garbageLeft = 0;
+  private silent = false;
+  private dropNext = false;
+  private readonly waveGen = new Set<number>();
+  /** Count of accepted / refused TCP connections and executed commands (for tests). */
+  readonly stats = { accepted: 0, refused: 0, commands: 0 };
+
+  constructor(private readonly opts: GcsEmulatorOptions) {
+    this.clock = opts.clock;
+    this.model = opts.model ?? new MotionModel({ clock: opts.clock, axes: opts.axes, seed: opts.seed, noise: opts.noise });
+    this.idn = opts.idn ?? "(c)2024 Physik Instrumente (PI) GmbH & Co. KG, E-727, 0000000000 (emulated), 00.000";
+    this.tcpExchangeS = opts.tcpExchangeS ?? 0.001;
+    this.maxLine = opts.maxLineLength ?? 256;
+  }
+
+  // ----- transports --------------------------------------------------------------------------------------
+
+  /** Listen on TCP (default 127.0.0.1, port 0 = a free port); resolves with the bound address. */
+  async listenTcp(o: { host?: string; port?: number } = {}): Promise<{ host: string; port: number }> {
+    if (this.server) throw new Error("GcsEmulator: already listening");
+    const host = o.host ?? "127.0.0.1";
+    const server = net.createServer((s) => this.onConnection(s));
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(o.port ?? 0, host, () => {
+        server.off("error", reject);
+        resolve();
+      });
+    });
+    const a = server.address() as net.AddressInfo;
+    return { host, port: a.port };
+  }
+
+  get tcpPort(): number | undefined {
+    const a = this.server?.address();
+    return a && typeof a === "object" ? a.port : undefined;
+  }
+
+  /** True while a TCP client is connected. */
+  get hasClient(): boolean {
+    return !!this.client;
+  }
+
+  private onConnection(s: net.Socket): void {
+    if (this.client) {
+      // The controller serves one client: close a second connection at once.
+      this.stats.refused++;
+      s.destroy();
+      return;
+    }
+    this.stats.accepted++;
+    s.setNoDelay(true);
+    this.client = s;
+    const link: Link = {
+      kind: "tcp",
+      gen: 0,
+      chain: Promise.resolve(),
+      pending: [],
+      write: (b) => {
+        if (!s.destroyed) s.write(b);
+      },
+    };
+    this.clientLink = link;
+    s.on("data", (d: Buffer) => this.onData(link, d));
+    s.on("error", () => {});
+    s.on("close", () => {
+      link.gen++;
+      if (this.client === s) {
+        this.client = undefined;
+        this.clientLink = undefined;
+      }
+    });
+  }
+
+  /** Open a serial device (e.g. one end of a socat pty pair). `baud` only drives the timing model. */
+  async openSerial(path: string, baud = 115200): Promise<void> {
+    if (this.serial) throw new Error("GcsEmulator: serial already open");
+    this.baud = baud;
+    const port = new SerialPort({ path, baudRate: baud, autoOpen: false });
+    await new Promise<void>((resolve, reject) => port.open((e) => (e ? reject(e) : resolve())));
+    this.serial = port;
+    const link: Link = {
+      kind: "serial",
+      gen: 0,
+      chain: Promise.resolve(),
+      pending: [],
+      write: (b) => {
+        if (port.isOpen) port.write(b);
+      },
+    };
+    this.serialLink = link;
+    port.on("data", (d: Buffer) => this.onData(link, d));
+    port.on("error", () => {});
+  }
+
+  async close(): Promise<void> {
+    if (this.clientLink) this.clientLink.gen++;
+    if (this.serialLink) this.serialLink.gen++;
+    this.client?.destroy();
+    this.client = undefined;
+    const server = this.server;
+    this.server = undefined;
+    if (server) await new Promise<void>((r) => server.close(() => r()));
+    const port = this.serial;
+    this.serial = undefined;
+    if (port?.isOpen) await new Promise<void>((r) => port.close(() => r()));
+  }
+
+  // ----- faults ------------------------------------------------------------------------------------------
+
+  inject(f: EmulatorFault): void {
+    switch (f.kind) {
+      case "garbage":
+        this.garbageLeft += f.count ?? 1;
+        break;
+      case "silent":
+        this.silent = true;
+        break;
+      case "drop":
+        this.dropConnection();
+        break;
+      case "drop-on-next":
+        this.dropNext = true;
+        break;
+      case "error":
+        this.err = f.code;
+        break;
+    }
+  }
+
+  setSilent(on: boolean): void {
+    this.silent = on;
+  }
+
+  dropConnection(): void {
+    if (this.clientLink) this.clientLink.gen++;
+    this.client?.destroy();
+  }
+
+  clearFaults(): void {
+    this.garbageLeft = 0;
+    this.silent = false;
+    this.dropNext = false;
+  }
+
+  /** The stored error code (what the next ERR? returns). */
+  get errorCode(): number {
+    return this.err;
+  }
+
+  // ----- byte stream -------------------------------------------------------------------------------------
+
+  private onData(link: Link, d: Buffer): void {
+    this.opts.trace?.("rx", link.kind, d);
+    for (const b of d) {
+      if (SINGLE_BYTES.has(b)) {
+        this.enqueue(link, { byte: b });
+      } else if (b === 0x0a) {
+        const line = Buffer.from(link.pending).toString("latin1");
+        link.pending = [];
+        if (line.trim().length) this.enqueue(link, { line });
+      } else if (b !== 0x0d) {
+        link.pending.push(b);
+      }
+    }
+  }
+
+  private enqueue(link: Link, u: Unit): void {
+    const gen = link.gen;
+    link.chain = link.chain.then(() => this.process(link, gen, u)).catch(() => {});
+  }
+
+  private wireTime(link: Link, nBytes: number): number {
+    return link.kind === "serial" ? (nBytes * 10) / this.baud : this.tcpExchangeS / 2;
+  }
+
+  private async process(link: Link, gen: number, u: Unit): Promise<void> {
+    if (gen !== link.gen || this.silent) return;
+    if (this.dropNext && link.kind === "tcp") {
+      this.dropNext = false;
+      this.dropConnection();
+      return;
+    }
+    const inBytes = "line" in u ? u.line.length + 1 : 1;
+    await this.clock.sleep(this.wireTime(link, inBytes));
+    if (gen !== link.gen || this.silent) return;
+    let reply = this.handle(u);
+    if (reply === null) return;
+    if (this.garbageLeft > 0) {
+      this.garbageLeft--;
+      reply = Buffer.from("\x15?#garbage%&\x7f\n", "latin1");
+    }
+    await this.clock.sleep(this.wireTime(link, reply.length));
+    if (gen !== link.gen || this.silent) return;
+    this.opts.trace?.("tx", link.kind, reply);
+    link.write(reply);
+  }
+
+  // ----- command interpreter (also usable without any transport) ----------------------------------------
+
+  /** Execute one command line (without LF) or one single-byte command; returns the reply bytes or null. */
+  handle(u: Unit | string | number): Buffer | null {
+    const unit: Unit = typeof u === "string" ? { line: u } : typeof u === "number" ? { byte: u } : u;
+    this.stats.commands++;
+    if ("byte" in unit) return this.handleByte(unit.byte);
+    const text = this.handleLine(unit.line);
+    return text === null ? null : Buffer.from(text, "latin1");
+  }
+
+  private handleByte(b: number): Buffer | null {
+    switch (b) {
+      case 0x05:
+        return Buffer.from(this.model.motionMask().toString(16).toUpperCase() + "\n", "latin1");
+      case 0x07:
+        return Buffer.from([this.model.busy() ? 0xb0 : 0xb1, 0x0a]);
+      case 0x09: {
+        let m = 0;
+        for (const g of this.waveGen) m |= 1 << (g - 1);
+        return Buffer.from(m.toString(16).toUpperCase() + "\n", "latin1");
+      }
+      case 0x18:
+        this.model.stop();
+        this.waveGen.clear();
+        this.err = 10;
+        return null;
+    }
+    return null;
+  }
+
+  private handleLine(raw: string): string | null {
+    if (raw.length > this.maxLine) {
+      this.err = 3;
+      return null;
+    }
+    const tokens = raw.trim().split(/\s+/);
+    const mn = tokens[0].toUpperCase();
+    const args = tokens.slice(1);
+    const h = this.commands[mn];
+    if (!h) {
+      this.err = 2;
+      return null;
+    }
+    try {
+      const lines = h(args);
+      if (!mn.endsWith("?") || lines === undefined) return null;
+      return lines.join(" \n") + "\n";
+    } catch (e) {
+      if (e instanceof CmdError || e instanceof MotionError) {
+        this.err = e.code;
+        return null;
+      }
+      throw e;
+    }
+  }
+
+  // ----- argument helpers ---------------------------------------------------------------------------------
+
+  private axesArg(args: string[]): string[] {
+    if (args.length === 0 || (args.length === 1 && args[0].toUpperCase() === "ALL")) return this.model.axes();
+    for (const a of args) if (!this.model.hasAxis(a)) throw new CmdError(15);
+    return args;
+  }
+
+  private num(s: string): number {
+    if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(s)) throw new CmdError(1);
+    return Number(s);
+  }
+
+  private pairs(args: string[]): [string, string][] {
+    if (args.length === 0) throw new CmdError(26);
+    if (args.length % 2) throw new CmdError(24);
+    const out: [string, string][] = [];
+    for (let i = 0; i < args.length; i += 2) {
+      if (!this.model.hasAxis(args[i])) throw new CmdError(15);
+      out.push([args[i], args[i + 1]]);
+    }
+    return out;
+  }
+
+  private numPairs(args: string[]): Record<string, number> {
+    const r: Record<string, number> = {};
+    for (const [a, v] of this.pairs(args)) r[a] = this.num(v);
+    return r;
+  }
+
+  private noArgs(args: string[]): void {
+    if (args.length) throw new CmdError(24);
+  }
+
+  private param(s: string): number {
+    const v = /^0x[0-9a-f]+$/i.test(s) ? parseInt(s, 16) : /^\d+$/.test(s) ? parseInt(s, 10) : NaN;
+    if (Number.isNaN(v)) throw new CmdError(1);
+    if (v !== PARAM_ON_TARGET_WINDOW && v !== PARAM_SETTLING_TIME) throw new CmdError(54);
+    return v;
+  }
+
+  private checkWaveGen(axes: string[]): void {
+    const order = this.model.axes();
+    for (const a of axes) if (this.waveGen.has(order.indexOf(a) + 1)) throw new CmdError(73);
+  }
+
+  private readonly commands: Record<string, (args: string[]) => string[] | undefined> = {
+    "*IDN?": (a) => (this.noArgs(a), [this.idn]),
+    "CSV?": (a) => (this.noArgs(a), ["2.0"]),
+    "SAI?": (a) => {
+      if (a.length && !(a.length === 1 && a[0].toUpperCase() === "ALL")) throw new CmdError(24);
+      return this.model.axes();
+    },
+    "ERR?": (a) => {
+      this.noArgs(a);
+      const e = this.err;
+      this.err = 0;
+      return [String(e)];
+    },
+    "HLP?": () => [
+      "The following commands are available:",
+      "*IDN? CSV? SAI? ERR? HLP? SVO SVO? MOV MOV? MVR POS? ONT? VEL VEL? TMN? TMX? OVF?",
+      "STP HLT SRG? FRF FRF? SPA SPA? SVA WGO WGO? #5 #7 #9 #24",
+      "end of help",
+    ],
+    SVO: (a) => {
+      const p = this.pairs(a);
+      const r: Record<string, boolean> = {};
+      for (const [ax, v] of p) {
+        const n = this.num(v);
+        if (n !== 0 && n !== 1) throw new CmdError(17);
+        r[ax] = n === 1;
+      }
+      this.model.setServo(r);
+      return undefined;
+    },
+    "SVO?": (a) => this.axesArg(a).map((ax) => `${ax}=${this.model.servo(ax) ? 1 : 0}`),
+    MOV: (a) => {
+      const t = this.numPairs(a);
+      this.checkWaveGen(Object.keys(t));
+      this.model.move(t);
+      return undefined;
+    },
+    "MOV?": (a) => this.axesArg(a).map((ax) => `${ax}=${fmt(this.model.target(ax))}`),
+    MVR: (a) => {
+      const t = this.numPairs(a);
+      this.checkWaveGen(Object.keys(t));
+      this.model.moveRelative(t);
+      return undefined;
+    },
+    "POS?": (a) => this.axesArg(a).map((ax) => `${ax}=${fmt(this.model.position(ax))}`),
+    "ONT?": (a) => this.axesArg(a).map((ax) => `${ax}=${this.model.onTarget(ax) ? 1 : 0}`),
+    VEL: (a) => (this.model.setVelocity(this.numPairs(a)), undefined),
+    "VEL?": (a) => this.axesArg(a).map((ax) => `${ax}=${fmt(this.model.velocity(ax))}`),
+    "TMN?": (a) => this.axesArg(a).map((ax) => `${ax}=${fmt(this.model.limits(ax).min)}`),
+    "TMX?": (a) => this.axesArg(a).map((ax) => `${ax}=${fmt(this.model.limits(ax).max)}`),
+    "OVF?": (a) => this.axesArg(a).map((ax) => `${ax}=${this.model.overflow(ax) ? 1 : 0}`),
+    STP: (a) => {
+      this.noArgs(a);
+      this.model.stop();
+      this.waveGen.clear();
+      this.err = 10;
+      return undefined;
+    },
+    HLT: (a) => {
+      const axes = this.axesArg(a);
+      this.model.stop(axes);
+      this.err = 10;
+      return undefined;
+    },
+    "SRG?": (a) => {
+      if (a.length === 0) return this.model.axes().map((ax) => `${ax} 1=0x${this.model.statusRegister(ax).toString(16)}`);
+      if (a.length % 2) throw new CmdError(24);
+      const out: string[] = [];
+      for (let i = 0; i < a.length; i += 2) {
+        if (!this.model.hasAxis(a[i])) throw new CmdError(15);
+        if (this.num(a[i + 1]) !== 1) throw new CmdError(17);
+        out.push(`${a[i]} ${a[i + 1]}=0x${this.model.statusRegister(a[i]).toString(16)}`);
+      }
+      return out;
+    },
+    FRF: (a) => (this.model.reference(this.axesArg(a)), undefined),
+    "FRF?": (a) => this.axesArg(a).map((ax) => `${ax}=${this.model.referenced(ax) ? 1 : 0}`),
+    SPA: (a) => {
+      if (a.length === 0) throw new CmdError(26);
+      if (a.length % 3) throw new CmdError(24);
+      const ops: (() => void)[] = [];
+      for (let i = 0; i < a.length; i += 3) {
+        const ax = a[i];
+        if (!this.model.hasAxis(ax)) throw new CmdError(15);
+        const p = this.param(a[i + 1]);
+        const v = this.num(a[i + 2]);
+        ops.push(() => (p === PARAM_ON_TARGET_WINDOW ? this.model.setOnTargetWindow(ax, v) : this.model.setSettlingTime(ax, v)));
+      }
+      // validate ranges on a dry run would need copies; settle for: apply in order, stop at the first error
+      for (const op of ops) op();
+      return undefined;
+    },
+    "SPA?": (a) => {
+      const q: [string, string][] = [];
+      if (a.length === 0) {
+        for (const ax of this.model.axes()) q.push([ax, "0x07000900"], [ax, "0x07000901"]);
+      } else {
+        if (a.length % 2) throw new CmdError(24);
+        for (let i = 0; i < a.length; i += 2) {
+          if (!this.model.hasAxis(a[i])) throw new CmdError(15);
+          this.param(a[i + 1]);
+          q.push([a[i], a[i + 1]]);
+        }
+      }
+      return q.map(([ax, p]) => {
+        const v = this.param(p) === PARAM_ON_TARGET_WINDOW ? this.model.onTargetWindow(ax) : this.model.settlingTime(ax);
+        return `${ax} ${p}=${fmt(v)}`;
+      });
+    },
+    SVA: (a) => (this.model.openLoop(this.numPairs(a)), undefined),
+    WGO: (a) => {
+      if (a.length === 0) throw new CmdError(26);
+      if (a.length % 2) throw new CmdError(24);
+      const n = this.model.axes().length;
+      const ops: [number, boolean][] = [];
+      for (let i = 0; i < a.length; i += 2) {
+        const g = this.num(a[i]);
+        if (!Number.isInteger(g) || g < 1 || g > n) throw new CmdError(17);
+        ops.push([g, this.num(a[i + 1]) !== 0]);
+      }
+      for (const [g, on] of ops) (on ? this.waveGen.add(g) : this.waveGen.delete(g));
+      return undefined;
+    },
+    "WGO?": (a) => {
+      const n = this.model.axes().length;
+      const gens = a.length ? a.map((s) => this.num(s)) : Array.from({ length: n }, (_, i) => i + 1);
+      for (const g of gens) if (!Number.isInteger(g) || g < 1 || g > n) throw new CmdError(17);
+      return gens.map((g) => `${g}=${this.waveGen.has(g) ? 1 : 0}`);
+    },
+  };
+}

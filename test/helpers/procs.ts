@@ -1,0 +1,139 @@
+/** Start real donki processes for integration tests and clean them up. */
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, readFileSync, existsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+
+export const ROOT = resolve(import.meta.dirname, "../..");
+export const DONKI = join(ROOT, "bin/donki.mjs");
+export const FIXTURES = join(ROOT, "test/fixtures");
+
+export interface Proc {
+  child: ChildProcess;
+  out: string[];
+  err: string[];
+  exited: Promise<number | null>;
+  /** Resolves when stdout has printed a line matching `re`. */
+  waitFor(re: RegExp, timeoutMs?: number): Promise<string>;
+  kill(sig?: NodeJS.Signals): void;
+}
+
+const live = new Set<ChildProcess>();
+
+export function startProcess(args: string[], env: Record<string, string> = {}): Proc {
+  const child = spawn(process.execPath, [DONKI, ...args], {
+    cwd: ROOT,
+    env: { ...process.env, DONKI_LOG: process.env.DONKI_TEST_LOG ?? "warn", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  live.add(child);
+  const out: string[] = [];
+  const err: string[] = [];
+  let waiters: Array<() => void> = [];
+  const feed = (arr: string[]) => (b: Buffer) => {
+    arr.push(...b.toString().split("\n").filter(Boolean));
+    for (const w of waiters) w();
+  };
+  child.stdout!.on("data", feed(out));
+  child.stderr!.on("data", feed(err));
+  const exited = new Promise<number | null>((res) =>
+    child.on("exit", (code) => {
+      live.delete(child);
+      for (const w of waiters) w();
+      res(code);
+    }),
+  );
+  return {
+    child,
+    out,
+    err,
+    exited,
+    kill: (sig = "SIGTERM") => {
+      child.kill(sig);
+    },
+    waitFor(re, timeoutMs = 20_000) {
+      return new Promise((res, rej) => {
+        const check = () => {
+          const hit = out.find((l) => re.test(l));
+          if (hit) {
+            waiters = waiters.filter((w) => w !== check);
+            clearTimeout(t);
+            res(hit);
+          } else if (child.exitCode !== null) {
+            waiters = waiters.filter((w) => w !== check);
+            clearTimeout(t);
+            rej(new Error(`process exited (${child.exitCode}) before printing ${re}: ${err.join("\n")}`));
+          }
+        };
+        const t = setTimeout(() => {
+          waiters = waiters.filter((w) => w !== check);
+          rej(new Error(`timeout waiting for ${re}; stdout: ${out.join("\n")}; stderr: ${err.join("\n")}`));
+        }, timeoutMs);
+        waiters.push(check);
+        check();
+      });
+    },
+  };
+}
+
+export interface PlayerSpec {
+  name: string;
+  level: number;
+  director: string;
+  opts?: Record<string, string | number>;
+  extra?: string[];
+  script?: string;
+}
+
+/** A recording test player as a separate process; resolves once it is registered. */
+export async function startPlayer(p: PlayerSpec): Promise<Proc> {
+  const args = ["player", "--name", p.name, "--level", String(p.level), "--director", p.director, "--script", p.script ?? join(FIXTURES, "recording-player.ts")];
+  for (const [k, v] of Object.entries(p.opts ?? {})) args.push("-o", `${k}=${v}`);
+  args.push(...(p.extra ?? []));
+  const proc = startProcess(args);
+  await proc.waitFor(/registered/);
+  return proc;
+}
+
+export function killAll(): void {
+  for (const c of live) c.kill("SIGKILL");
+  live.clear();
+}
+
+export function tempDir(prefix = "donki-test-"): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export interface LogLine {
+  player: string;
+  event: string;
+  trig: number;
+  lvl: number;
+  rest: string;
+}
+
+/** Parse the recording players' shared log. */
+export function readLog(path: string): LogLine[] {
+  if (!existsSync(path)) return [];
+  return readFileSync(path, "utf8")
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => {
+      const [player, event, a, b, ...rest] = l.split(" ");
+      return { player, event, trig: Number(a), lvl: Number(b), rest: rest.join(" ") };
+    });
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Poll `cond` until true or timeout (a bounded wait with a reason). */
+export async function until(cond: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    if (await cond()) return;
+    await sleep(20);
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
