@@ -14,7 +14,7 @@ export interface GcsControllerOptions {
   name?: string;
   /** Per-query timeout, real milliseconds (default 5000). */
   timeoutMs?: number;
-  /** After a timeout, wait for this many real ms of line silence (discarding bytes) before the next request (default 30). */
+  /** After a timeout, wait for this many real ms of line silence (discarding bytes) before the next request (default 50). */
   flushQuietMs?: number;
   /** Reopen a dropped link on the next request (default true). */
   autoReconnect?: boolean;
@@ -116,7 +116,7 @@ export class GcsController {
 
   private async flushIfNeeded(): Promise<void> {
     if (!this.needFlush) return;
-    const quiet = this.o.flushQuietMs ?? 30;
+    const quiet = this.o.flushQuietMs ?? 50;
     this.lastRx = Math.max(this.lastRx, Date.now());
     for (;;) {
       const wait = this.lastRx + quiet - Date.now();

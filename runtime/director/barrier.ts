@@ -45,6 +45,11 @@ export class PriorityBarrier {
     return m;
   }
 
+  /** All members are added: a level with nobody left to wait for completes at once. */
+  seal(): void {
+    this.checkDone();
+  }
+
   /** Record a successful ack. Returns false if it does not match what we wait for (stale). */
   ack(name: string, seq: number, dt: number | undefined): boolean {
     const m = this.members.get(name);

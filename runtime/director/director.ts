@@ -101,6 +101,8 @@ export interface DirectorOptions {
   hbTimeoutMs?: number;
   /** Period of the single deadline-checking tick. */
   tickMs?: number;
+  /** Minimum interval between 'trigger' progress events (default 50 ms). */
+  progressEventMs?: number;
   curve?: CurveServerConfig;
   log?: Logger;
 }
@@ -131,7 +133,7 @@ const EMPTY: Record<string, unknown> = Object.freeze({}) as Record<string, unkno
 
 export class Director {
   private readonly log: Logger;
-  private readonly opts: Required<Pick<DirectorOptions, "host" | "hbIntervalMs" | "hbTimeoutMs" | "tickMs">> & DirectorOptions;
+  private readonly opts: Required<Pick<DirectorOptions, "host" | "hbIntervalMs" | "hbTimeoutMs" | "tickMs" | "progressEventMs">> & DirectorOptions;
   private readonly players = new zmq.Router();
   private readonly control = new zmq.Router();
   private readonly events = new zmq.Publisher();
@@ -168,7 +170,7 @@ export class Director {
   private readonly sinkClosed = new Set<string>();
 
   constructor(opts: DirectorOptions = {}) {
-    this.opts = { host: "127.0.0.1", hbIntervalMs: 500, hbTimeoutMs: 3000, tickMs: 50, ...opts };
+    this.opts = { host: "127.0.0.1", hbIntervalMs: 500, hbTimeoutMs: 3000, tickMs: 50, progressEventMs: 50, ...opts };
     this.log = opts.log ?? silentLogger;
   }
 
@@ -626,6 +628,7 @@ export class Director {
       }
       this.setState(this.pauseReasons.size ? "paused" : "running");
 
+      let lastProgress = 0;
       for (let trig = 1; plan.triggers === null || trig <= plan.triggers; trig++) {
         if (this.stopRequested || this.abortReason) break;
         if (plan.maxWallMs !== undefined && performance.now() - t0 > plan.maxWallMs) break;
@@ -655,7 +658,13 @@ export class Director {
         if (!done) break;
         completed = trig;
         plan.sink?.noteTrigger(trig);
-        this.emit("trigger", { run, trig, simTime: this.simTime });
+        // progress events are coalesced (at most one per progressEventMs, plus the last): the event stream is for
+        // humans and GUIs, and a PUB send per trigger would cost a measurable share of the trigger rate
+        const nowMs = performance.now();
+        if (nowMs - lastProgress >= this.opts.progressEventMs || trig === plan.triggers) {
+          lastProgress = nowMs;
+          this.emit("trigger", { run, trig, simTime: this.simTime });
+        }
         plan.onTrigger?.(trig, this.simTime);
       }
       if (this.abortReason) {
@@ -745,6 +754,8 @@ export class Director {
     const now = performance.now();
     const t = this.simTime;
     for (const e of group.players) {
+      // left or disabled since the trigger's boundary: not waited for (it is removed at the next boundary)
+      if (e.leaving || !e.enabled) continue;
       const seq = ++this.seq;
       const m = b.add(e, seq, now + this.policyFor(e.name).actionTimeoutMs);
       if (!e.alive) {
@@ -757,6 +768,7 @@ export class Director {
       }
       this.sendTrig(m, tp, t);
     }
+    b.seal();
     await b.done;
     this.simTime = t + b.maxDt;
   }

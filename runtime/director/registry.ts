@@ -35,7 +35,7 @@ export class PlayerEntry {
     now: number,
   ) {
     this.routingId = routingId;
-    this.idKey = routingId.toString("hex");
+    this.idKey = routingId.toString("latin1");
     this.instance = hello.instance;
     this.level = hello.level;
     this.streams = hello.streams;
@@ -51,7 +51,7 @@ export class PlayerEntry {
   rebind(routingId: Buffer, hello: Hello, now: number): boolean {
     const isNew = hello.instance !== this.instance;
     this.routingId = routingId;
-    this.idKey = routingId.toString("hex");
+    this.idKey = routingId.toString("latin1");
     this.instance = hello.instance;
     this.host = hello.host;
     this.pid = hello.pid;
@@ -93,7 +93,7 @@ export class PlayerRegistry {
   }
 
   byRoutingId(id: Buffer): PlayerEntry | undefined {
-    return this.byId.get(id.toString("hex"));
+    return this.byId.get(id.toString("latin1"));
   }
 
   /** Add a player or rebind an existing name; returns the entry and whether it is a new process. */

@@ -107,7 +107,7 @@ export class Player {
   private stopping = false;
   private readonly jobs: Job[] = [];
   private working = false;
-  private current: AbortController | null = null;
+  private current: Pick<AbortController, "abort"> | null = null;
   private abortedRuns = new Set<string>();
   private welcomeWaiter: { resolve: () => void; reject: (e: Error) => void } | null = null;
   private idleWaiters: Array<() => void> = [];
@@ -329,8 +329,10 @@ export class Player {
 
   private async doTrig(m: Extract<DirectorToPlayer, { type: "trig" }>): Promise<void> {
     if (this.abortedRuns.has(m.run)) return;
-    const ac = new AbortController();
-    this.current = ac;
+    // the AbortController is made only if the action looks at ctx.signal (most empty actions never do)
+    let ac: AbortController | null = null;
+    const getAc = () => (ac ??= new AbortController());
+    this.current = { abort: (reason?: unknown) => getAc().abort(reason) } as AbortController;
     const run = m.run;
     const trig = m.trig;
     const ctx: ActionContext = {
@@ -338,7 +340,9 @@ export class Player {
       trig,
       level: m.lvl,
       t: m.t,
-      signal: ac.signal,
+      get signal() {
+        return getAc().signal;
+      },
       push: (stream, value) => this.pushData(run, trig, stream, value),
     };
     let error: string | undefined;

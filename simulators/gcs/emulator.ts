@@ -47,7 +47,9 @@ export type EmulatorFault =
   /** Close the TCP connection when the next command arrives, without executing it. */
   | { kind: "drop-on-next" }
   /** Store this error code (the next `ERR?` returns it). */
-  | { kind: "error"; code: number };
+  | { kind: "error"; code: number }
+  /** Send the next reply `delayMs` REAL milliseconds late (a controller answering after the host timeout). */
+  | { kind: "late"; delayMs: number };
 
 class CmdError extends Error {
   constructor(readonly code: number) {
@@ -87,9 +89,10 @@ export class GcsEmulator {
   private garbageLeft = 0;
   private silent = false;
   private dropNext = false;
+  private lateMs = 0;
   private readonly waveGen = new Set<number>();
-  /** Count of accepted / refused TCP connections and executed commands (for tests). */
-  readonly stats = { accepted: 0, refused: 0, commands: 0 };
+  /** Accepted / refused TCP connections, commands received (lines + single bytes) and executed (for tests). */
+  readonly stats = { accepted: 0, refused: 0, received: 0, commands: 0 };
 
   constructor(private readonly opts: GcsEmulatorOptions) {
     this.clock = opts.clock;
@@ -212,6 +215,9 @@ export class GcsEmulator {
       case "error":
         this.err = f.code;
         break;
+      case "late":
+        this.lateMs = f.delayMs;
+        break;
     }
   }
 
@@ -228,6 +234,7 @@ export class GcsEmulator {
     this.garbageLeft = 0;
     this.silent = false;
     this.dropNext = false;
+    this.lateMs = 0;
   }
 
   /** The stored error code (what the next ERR? returns). */
@@ -253,6 +260,7 @@ export class GcsEmulator {
   }
 
   private enqueue(link: Link, u: Unit): void {
+    this.stats.received++;
     const gen = link.gen;
     link.chain = link.chain.then(() => this.process(link, gen, u)).catch(() => {});
   }
@@ -278,6 +286,11 @@ export class GcsEmulator {
       reply = Buffer.from("\x15?#garbage%&\x7f\n", "latin1");
     }
     await this.clock.sleep(this.wireTime(link, reply.length));
+    if (this.lateMs > 0) {
+      const ms = this.lateMs;
+      this.lateMs = 0;
+      await new Promise((r) => setTimeout(r, ms));
+    }
     if (gen !== link.gen || this.silent) return;
     this.opts.trace?.("tx", link.kind, reply);
     link.write(reply);

@@ -46,7 +46,13 @@ describe("PiStageTwin specifics", () => {
     await twin.moveAbsolute({ "1": 10 }); // fires once
   });
 
-  it("fault at trigger n: fires on the first call during that trigger", async () => {
+  it("fault at trigger n: fires on the first call during that trigger (setTrigger or env.beam.trigger)", async () => {
+    const env = { beam: { trigger: undefined as number | undefined } };
+    const e = mk([{ at: { trigger: 4 }, kind: "error", code: 216 }], { env });
+    await e.twin.connect();
+    await e.twin.position();
+    env.beam.trigger = 4;
+    expect(await codeOf(e.twin.position())).toBe(216);
     const { twin } = mk([{ at: { trigger: 3 }, kind: "error" }]);
     await twin.connect();
     twin.setTrigger(2);
@@ -56,19 +62,24 @@ describe("PiStageTwin specifics", () => {
     expect(await codeOf(twin.position())).toBeUndefined();
   });
 
-  it("timeout fault: hangs timeoutS clock seconds, then -7", async () => {
-    const { clock, twin } = mk([{ at: { call: 1 }, kind: "timeout" }], { timeoutS: 2 });
+  it("timeout fault: hangs timeoutS clock seconds, then -7; with a signal, until it aborts", async () => {
+    const { clock, twin } = mk([{ at: { call: 1 }, kind: "timeout" }, { at: { call: 2 }, kind: "timeout" }], { timeoutS: 2 });
     await twin.connect();
     expect(await codeOf(twin.position())).toBe(-7);
     expect(clock.now()).toBeCloseTo(2, 9);
+    const ac = new AbortController();
+    const w = twin.waitOnTarget(["1"], 100, ac.signal);
+    await clock.sleep(1);
+    ac.abort(new Error("stop it"));
+    await expect(w).rejects.toThrow("stop it");
   });
 
-  it("disconnect fault: -1, then the next call reconnects (or -4 without autoReconnect)", async () => {
-    const a = mk([{ at: { call: 1 }, kind: "disconnect" }]);
+  it("disconnect fault: -1, then -4 until connect() (or a transparent reconnect with autoReconnect)", async () => {
+    const a = mk([{ at: { call: 1 }, kind: "disconnect" }], { autoReconnect: true });
     await a.twin.connect();
     expect(await codeOf(a.twin.position())).toBe(-1);
     expect(await codeOf(a.twin.position())).toBeUndefined();
-    const b = mk([{ at: { call: 1 }, kind: "disconnect" }], { autoReconnect: false });
+    const b = mk([{ at: { call: 1 }, kind: "disconnect" }]);
     await b.twin.connect();
     expect(await codeOf(b.twin.position())).toBe(-1);
     expect(await codeOf(b.twin.position())).toBe(-4);
@@ -77,7 +88,7 @@ describe("PiStageTwin specifics", () => {
   });
 
   it("overrange fault: the axis never settles (waitOnTarget -7 naming the overflow) until servo on again", async () => {
-    const { twin } = mk([{ at: { call: 1 }, kind: "overrange", axis: "2" }]);
+    const { twin } = mk([{ at: { call: 1 }, kind: "overrange" }], { overrangeAxis: "2" });
     await twin.connect();
     await twin.moveAbsolute({ "2": 60 }).catch(() => {});
     const e = await twin.waitOnTarget(["2"], 0.5).catch((x: DeviceError) => x);

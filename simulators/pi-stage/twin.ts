@@ -6,27 +6,23 @@ import type { Clock } from "../../runtime/clock.ts";
 import type { DeviceInfo } from "../../runtime/devices/common.ts";
 import type { AxisId, AxisLimits, AxisStatus, Positioner } from "../../runtime/devices/positioner.ts";
 import { GCS, GcsError } from "../../drivers/pi-gcs/errors.ts";
+import { FaultPlan, type FaultSpec } from "../faults.ts";
 import { MotionError, MotionModel, type AxisConfig } from "./motion.ts";
 
-export type PiStageFaultKind = "timeout" | "error" | "disconnect" | "overrange";
-
 /**
- * A scripted fault. `call: n` fires on the n-th counted call (1-based; every async Positioner method except
- * connect/close counts); `trigger: n` fires on the first counted call made while `setTrigger(n)` is current.
- * Each fault fires once.
- *  - timeout: the call hangs for `timeoutS` clock seconds, then rejects with code -7;
- *  - error: the call rejects with `code` (default 1024 motion error);
- *  - disconnect: the call rejects with -1 (connection lost); the next call reconnects (like the driver) unless
- *    `autoReconnect: false`, in which case calls reject with -4 until connect();
- *  - overrange: the axis (`axis`, default all) goes into overflow: it stops and never reports on target until
- *    its servo is switched on again; the call itself proceeds.
+ * Faults use the shared plan of simulators/faults.ts: `{ at: { call: n } | { trigger: n } | { afterS: s },
+ * kind, code?, times?, hangS? }`. Every async Positioner method except connect/close is a guarded call (method
+ * names as in Positioner). The trigger is the one given to `setTrigger(n)`, else `env.beam.trigger` if an env
+ * is passed. Reactions:
+ *  - timeout: hangs until the call's AbortSignal (waitOnTarget) aborts, else `hangS` (default `timeoutS`,
+ *    5 s like the driver) clock seconds, then rejects with -7;
+ *  - error: rejects with `code` (default 1024 motion error);
+ *  - disconnect: rejects with -1 (connection lost); later calls reject with -4 until connect() (or reconnect
+ *    transparently, like the real driver, with `autoReconnect: true`);
+ *  - overrange: the axis (`PiStageTwinOptions.overrangeAxis`, default all) goes into overflow: it stops and
+ *    never reports on target until its servo is switched on again; the call itself proceeds.
  */
-export interface PiStageFault {
-  at: { call: number } | { trigger: number };
-  kind: PiStageFaultKind;
-  code?: number;
-  axis?: AxisId;
-}
+export type PiStageFault = FaultSpec;
 
 export interface PiStageTwinOptions {
   clock: Clock;
@@ -39,13 +35,18 @@ export interface PiStageTwinOptions {
   name?: string;
   /** Model string for info() (default "PI E-727 (twin)"). */
   model?: string;
-  faults?: PiStageFault[];
-  /** How long a "timeout" fault hangs, clock seconds (default 5, like the driver). */
+  faults?: readonly FaultSpec[] | FaultPlan;
+  /** Source of the current trigger for `{ at: { trigger } }` faults (e.g. the player's SimEnvironment). */
+  env?: { beam: { trigger?: number } };
+  /** Axis an "overrange" fault puts into overflow (default: all axes). */
+  overrangeAxis?: AxisId;
+  /** How long a "timeout" fault hangs without a signal, clock seconds (default 5, like the driver). */
   timeoutS?: number;
   /** Modelled latency per call, clock seconds (default 0; ~0.001 mimics one TCP exchange). */
   latencyS?: number;
   /** waitOnTarget poll interval, clock seconds (default 0.001). */
   pollIntervalS?: number;
+  /** After a "disconnect" fault, reconnect on the next call instead of failing with -4 (default false). */
   autoReconnect?: boolean;
 }
 
@@ -55,9 +56,8 @@ export class PiStageTwin implements Positioner {
   readonly name: string;
   private connected = false;
   private lost = false;
-  private calls = 0;
-  private trigger: number | null = null;
-  private readonly faults: (PiStageFault & { fired?: boolean })[];
+  private trigger: number | undefined = undefined;
+  readonly faults: FaultPlan;
   private readonly opts: PiStageTwinOptions;
 
   constructor(opts: PiStageTwinOptions) {
@@ -65,7 +65,7 @@ export class PiStageTwin implements Positioner {
     this.clock = opts.clock;
     this.name = opts.name ?? "sim:pi-stage";
     this.model = new MotionModel({ clock: opts.clock, axes: opts.axes, seed: opts.seed, noise: opts.noise });
-    this.faults = (opts.faults ?? []).map((f) => ({ ...f }));
+    this.faults = FaultPlan.from(opts.faults);
   }
 
   info(): DeviceInfo {
@@ -81,48 +81,57 @@ export class PiStageTwin implements Positioner {
     this.connected = false;
   }
 
-  /** The current trigger number, for `{ at: { trigger: n } }` faults. */
-  setTrigger(n: number | null): void {
+  /** The current trigger number, for `{ at: { trigger: n } }` faults (overrides `env.beam.trigger`). */
+  setTrigger(n: number | undefined): void {
     this.trigger = n;
   }
 
   /** Add a fault at run time. */
-  addFault(f: PiStageFault): void {
-    this.faults.push({ ...f });
+  addFault(f: FaultSpec): void {
+    this.faults.add(f);
   }
 
-  /** Number of counted calls so far. */
+  /** Number of guarded calls so far. */
   callCount(): number {
-    return this.calls;
+    return this.faults.calls();
   }
 
   private err(code: number, detail?: string): GcsError {
     return new GcsError(this.name, code, detail);
   }
 
-  /** Common entry of every counted call: connection state, latency, faults. */
-  private async enter(): Promise<void> {
+  /** Common entry of every guarded call: connection state, latency, faults. */
+  private async enter(method: string, signal?: AbortSignal): Promise<void> {
     if (!this.connected) throw this.err(GCS.NOT_CONNECTED);
     if (this.lost) {
-      if (this.opts.autoReconnect === false) throw this.err(GCS.NOT_CONNECTED, "connection was lost; call connect()");
+      if (!this.opts.autoReconnect) throw this.err(GCS.NOT_CONNECTED, "connection was lost; call connect()");
       this.lost = false;
     }
-    this.calls++;
-    if (this.opts.latencyS) await this.clock.sleep(this.opts.latencyS);
-    const f = this.faults.find((x) => !x.fired && ("call" in x.at ? x.at.call === this.calls : x.at.trigger === this.trigger));
+    if (this.opts.latencyS) await this.clock.sleep(this.opts.latencyS, signal);
+    const trigger = this.trigger ?? this.opts.env?.beam.trigger;
+    const f = this.faults.next({ method, trigger, now: this.clock.now() });
     if (!f) return;
-    f.fired = true;
+    const msg = f.message ?? `injected ${f.kind} in ${method}`;
+    const code = typeof f.code === "number" ? f.code : undefined;
     switch (f.kind) {
-      case "timeout":
-        await this.clock.sleep(this.opts.timeoutS ?? 5);
-        throw this.err(GCS.TIMEOUT, "injected fault");
+      case "timeout": {
+        if (f.hangS === undefined && signal) {
+          await new Promise<void>((_, reject) => {
+            const fail = () => reject(signal.reason instanceof Error ? signal.reason : new Error(String(signal.reason ?? "aborted")));
+            if (signal.aborted) fail();
+            else signal.addEventListener("abort", fail, { once: true });
+          });
+        }
+        await this.clock.sleep(f.hangS ?? this.opts.timeoutS ?? 5, signal);
+        throw this.err(code ?? GCS.TIMEOUT, msg);
+      }
       case "error":
-        throw this.err(f.code ?? GCS.MOTION_ERROR, "injected fault");
+        throw this.err(code ?? GCS.MOTION_ERROR, msg);
       case "disconnect":
         this.lost = true;
-        throw this.err(GCS.COM_ERROR, "injected fault: connection lost");
+        throw this.err(code ?? GCS.COM_ERROR, `${msg}: connection lost`);
       case "overrange":
-        for (const id of f.axis ? [f.axis] : this.model.axes()) this.model.setOverflow(id, true);
+        for (const id of this.opts.overrangeAxis ? [this.opts.overrangeAxis] : this.model.axes()) this.model.setOverflow(id, true);
         return;
     }
   }
@@ -149,7 +158,7 @@ export class PiStageTwin implements Positioner {
   }
 
   async axes(): Promise<AxisId[]> {
-    await this.enter();
+    await this.enter("axes");
     return this.model.axes();
   }
 
@@ -158,27 +167,27 @@ export class PiStageTwin implements Positioner {
   }
 
   async moveAbsolute(targets: Record<AxisId, number>): Promise<void> {
-    await this.enter();
+    await this.enter("moveAbsolute");
     this.run(() => this.model.move(targets));
   }
 
   async moveRelative(steps: Record<AxisId, number>): Promise<void> {
-    await this.enter();
+    await this.enter("moveRelative");
     this.run(() => this.model.moveRelative(steps));
   }
 
   async position(axes?: AxisId[]): Promise<Record<AxisId, number>> {
-    await this.enter();
+    await this.enter("position");
     return this.map(axes, (id) => this.model.position(id));
   }
 
   async onTarget(axes?: AxisId[]): Promise<Record<AxisId, boolean>> {
-    await this.enter();
+    await this.enter("onTarget");
     return this.map(axes, (id) => this.model.onTarget(id));
   }
 
   async waitOnTarget(axes: AxisId[], timeoutS: number, signal?: AbortSignal): Promise<void> {
-    await this.enter();
+    await this.enter("waitOnTarget", signal);
     const list = this.sel(axes);
     const deadline = this.clock.now() + timeoutS;
     const poll = this.opts.pollIntervalS ?? 0.001;
@@ -206,32 +215,32 @@ export class PiStageTwin implements Positioner {
   }
 
   async setVelocity(v: Record<AxisId, number>): Promise<void> {
-    await this.enter();
+    await this.enter("setVelocity");
     this.run(() => this.model.setVelocity(v));
   }
 
   async velocity(axes?: AxisId[]): Promise<Record<AxisId, number>> {
-    await this.enter();
+    await this.enter("velocity");
     return this.map(axes, (id) => this.model.velocity(id));
   }
 
   async limits(axes?: AxisId[]): Promise<Record<AxisId, AxisLimits>> {
-    await this.enter();
+    await this.enter("limits");
     return this.map(axes, (id) => this.model.limits(id));
   }
 
   async setServo(on: Record<AxisId, boolean>): Promise<void> {
-    await this.enter();
+    await this.enter("setServo");
     this.run(() => this.model.setServo(on));
   }
 
   async servo(axes?: AxisId[]): Promise<Record<AxisId, boolean>> {
-    await this.enter();
+    await this.enter("servo");
     return this.map(axes, (id) => this.model.servo(id));
   }
 
   async reference(axes: AxisId[], timeoutS: number): Promise<void> {
-    await this.enter();
+    await this.enter("reference");
     const list = this.sel(axes);
     const todo = list.filter((id) => !this.model.referenced(id));
     if (!todo.length) return;
@@ -246,13 +255,13 @@ export class PiStageTwin implements Positioner {
   }
 
   async needsReferencing(axis: AxisId): Promise<boolean> {
-    await this.enter();
+    await this.enter("needsReferencing");
     this.sel([axis]);
     return !this.model.referenced(axis);
   }
 
   async status(axis: AxisId): Promise<AxisStatus> {
-    await this.enter();
+    await this.enter("status");
     this.sel([axis]);
     return {
       position: this.model.position(axis),
@@ -264,7 +273,7 @@ export class PiStageTwin implements Positioner {
   }
 
   async stop(): Promise<void> {
-    await this.enter();
+    await this.enter("stop");
     this.model.stop();
   }
 }

@@ -1,0 +1,2 @@
+/** Benchmark player: an empty action. */
+export function action(): void {}

@@ -1,0 +1,115 @@
+/**
+ * Trigger rate of the Director with empty-action players (each a separate process), against the raw zeromq.js
+ * PAIR round trip between two processes measured in the same run. Prints triggers/s and the ratio to the limit
+ * 1 / (levels x round-trip).
+ *   node --import tsx bench/triggers.ts [--triggers N] [--rtt-samples N]
+ */
+import * as zmq from "zeromq";
+import { spawn, type ChildProcess } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { join, dirname } from "node:path";
+import { Director } from "../runtime/director/director.ts";
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const ROOT = join(HERE, "..");
+
+export async function measureRoundTrip(samples = 20_000): Promise<{ medianUs: number; p99Us: number }> {
+  const s = new zmq.Pair({ linger: 0 });
+  await s.bind("tcp://127.0.0.1:*");
+  const child = spawn(process.execPath, ["--import", "tsx", join(HERE, "zmq-echo-peer.ts"), s.lastEndpoint!], { stdio: "inherit", cwd: ROOT });
+  const msg = Buffer.alloc(64, 1);
+  for (let i = 0; i < 2000; i++) {
+    await s.send(msg);
+    await s.receive();
+  }
+  const t = new Float64Array(samples);
+  for (let i = 0; i < samples; i++) {
+    const a = process.hrtime.bigint();
+    await s.send(msg);
+    await s.receive();
+    t[i] = Number(process.hrtime.bigint() - a) / 1000;
+  }
+  await s.send(Buffer.from([0]));
+  await new Promise((r) => child.on("exit", r));
+  s.close();
+  t.sort();
+  return { medianUs: t[Math.floor(samples / 2)], p99Us: t[Math.floor(samples * 0.99)] };
+}
+
+export interface TriggerBenchRow {
+  config: string;
+  players: number;
+  levels: number;
+  triggersPerS: number;
+  limitPerS: number;
+  ratio: number;
+  original?: number;
+}
+
+async function startPlayers(endpoint: string, levels: number[]): Promise<ChildProcess[]> {
+  const procs: ChildProcess[] = [];
+  const ready: Promise<void>[] = [];
+  levels.forEach((lvl, i) => {
+    const c = spawn(process.execPath, [join(ROOT, "bin/donki.mjs"), "player", "--name", `p${i}`, "--level", String(lvl), "--director", endpoint, "--script", join(HERE, "empty-player.ts")], {
+      stdio: ["ignore", "pipe", "inherit"],
+      env: { ...process.env, DONKI_LOG: "warn" },
+    });
+    procs.push(c);
+    ready.push(
+      new Promise((res, rej) => {
+        c.stdout!.on("data", (b: Buffer) => b.toString().includes("registered") && res());
+        c.on("exit", (code) => rej(new Error(`player exited early (${code})`)));
+      }),
+    );
+  });
+  await Promise.all(ready);
+  return procs;
+}
+
+export async function benchTriggers(opts: { triggers?: number; rttSamples?: number; log?: (s: string) => void } = {}): Promise<{ rtt: { medianUs: number; p99Us: number }; rows: TriggerBenchRow[] }> {
+  const N = opts.triggers ?? 20_000;
+  const log = opts.log ?? ((s: string) => console.log(s));
+  const rtt = await measureRoundTrip(opts.rttSamples ?? 20_000);
+  log(`raw zeromq.js PAIR round trip between two processes: median ${rtt.medianUs.toFixed(1)} us, p99 ${rtt.p99Us.toFixed(1)} us`);
+  const configs: Array<{ config: string; levels: number[]; original: number }> = [
+    { config: "1 player, level 0", levels: [0], original: 9270 },
+    { config: "3 players, level 0", levels: [0, 0, 0], original: 2370 },
+    { config: "3 players, levels 0,1,2", levels: [0, 1, 2], original: 1190 },
+    { config: "6 players, 2 per level 0,1,2", levels: [0, 0, 1, 1, 2, 2], original: 549 },
+  ];
+  const rows: TriggerBenchRow[] = [];
+  for (const c of configs) {
+    const d = new Director();
+    const ep = await d.start();
+    const procs = await startPlayers(ep.player, c.levels);
+    const warm = Math.min(2000, Math.floor(N / 5));
+    let tWarm = 0;
+    let tEnd = 0;
+    const r = await d.run({
+      triggers: N,
+      require: c.levels.map((_, i) => `p${i}`),
+      onTrigger: (t) => {
+        if (t === warm) tWarm = performance.now();
+        if (t === N) tEnd = performance.now();
+      },
+    });
+    if (r.status !== "completed") throw new Error(`benchmark run ${c.config}: ${r.status} ${r.message ?? ""}`);
+    const rate = (N - warm) / ((tEnd - tWarm) / 1000);
+    const nLevels = new Set(c.levels).size;
+    const limit = 1e6 / (nLevels * rtt.medianUs);
+    rows.push({ config: c.config, players: c.levels.length, levels: nLevels, triggersPerS: rate, limitPerS: limit, ratio: rate / limit, original: c.original });
+    log(`${c.config.padEnd(30)} ${rate.toFixed(0).padStart(7)} triggers/s   limit 1/(levels x rtt) ${limit.toFixed(0).padStart(6)}   ratio ${(rate / limit).toFixed(2)}   original ${c.original} (x${(rate / c.original).toFixed(1)})`);
+    for (const p of procs) p.kill("SIGTERM");
+    await Promise.all(procs.map((p) => new Promise((res) => (p.exitCode !== null ? res(null) : p.on("exit", res)))));
+    await d.close();
+  }
+  return { rtt, rows };
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const arg = (k: string) => {
+    const i = process.argv.indexOf(k);
+    return i > 0 ? Number(process.argv[i + 1]) : undefined;
+  };
+  await benchTriggers({ triggers: arg("--triggers"), rttSamples: arg("--rtt-samples") });
+}
