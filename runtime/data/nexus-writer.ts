@@ -422,7 +422,9 @@ export class NexusWriter {
       } else {
         parent = ensureGroupPath(f, parentPath);
       }
-      const chunkRows = spec.shape.length === 0 ? 1024 : Math.max(1, Math.min(1024, Math.floor((1 << 20) / st.itemBytes)));
+      // frames: one trigger per chunk; scalars: 1024 rows; spectra: up to ~1 MiB per chunk
+      const chunkRows =
+        spec.shape.length >= 2 ? 1 : spec.shape.length === 0 ? 1024 : Math.max(1, Math.min(1024, Math.floor((1 << 20) / st.itemBytes)));
       parent.create_dataset({
         name: leaf,
         data: new TYPED_CTOR[spec.dtype](0),
@@ -828,12 +830,13 @@ export class NexusWriter {
       for (let t = this.firstTrigger; t <= last; t++) if (!st.arrived.has(t)) missing.push(t);
       perStream.push({ key: st.key, complete: missing.length === 0, missing });
     }
+    const parts = this.master ? this.files.map((d) => d.path) : [];
     if (this.master) this.finishMaster(summary, last);
     this.closed = true;
     return {
       path: this.path,
       scanNumber: this.scanNumber,
-      parts: this.master ? this.files.map((d) => d.path) : [],
+      parts,
       perStream,
     };
   }

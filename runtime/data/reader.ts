@@ -6,7 +6,6 @@
 import * as path from "node:path";
 import {
   type Dataset,
-  type Group,
   attrValue,
   dtypeFromMetadata,
   getDataset,
@@ -68,10 +67,13 @@ export async function readRunSummary(file: string): Promise<RunSummary> {
     const start = startS ? new Date(startS) : null;
     const end = endS ? new Date(endS) : null;
     const firstTrigger = Number(attrValue(entry, "first_trigger") ?? 1);
-    const parts = entry.keys().filter((k) => /^part\d+$/.test(k) && f.get(`/entry/${k}`) !== null).map((k) => {
-      const l = entry.get_external_link(k);
-      return l?.filename ?? k;
-    });
+    // rollover master: external links /entry/partNNNNN -> <part file>:/entry (not traversed: h5wasm aborts
+    // on some paths through external links; part files are opened directly instead)
+    const parts = entry
+      .keys()
+      .filter((k) => /^part\d+$/.test(k))
+      .sort()
+      .map((k) => entry.get_external_link(`/entry/${k}`).filename);
     const triggers = getDataset(entry, "triggers");
     const trig = (triggers?.value as Uint32Array | null) ?? new Uint32Array(0);
     let lastTrigger = Number(attrValue(entry, "last_trigger") ?? NaN);
@@ -113,7 +115,7 @@ export async function readRunSummary(file: string): Promise<RunSummary> {
           role = attrValue(ds, "donki_role") as string | undefined;
         } else if (parts.length) {
           // rollover master: describe the stream from the first part
-          const d = firstPartDataset(f, entry, target);
+          const d = partDataset(path.join(path.dirname(path.resolve(file)), parts[0]!), target);
           if (d) ({ shape, dtype, units, role } = d);
         }
         perStream.push({ key: `${player}/${name}`, path: target, shape, dtype, units, role, received, complete: missing.length === 0, missing });
@@ -143,19 +145,20 @@ export async function readRunSummary(file: string): Promise<RunSummary> {
   }
 }
 
-function firstPartDataset(f: Group, entry: Group, target: string) {
-  const first = entry.keys().filter((k) => /^part\d+$/.test(k)).sort()[0];
-  if (!first) return null;
-  // an external link resolves through get(): /entry/part00001/instrument/...
-  const rel = target.replace(/^\/entry\//, "");
-  const d = getDataset(f, `/entry/${first}/${rel}`);
-  if (!d) return null;
-  return {
-    shape: (d.shape ?? []).slice(1),
-    dtype: dtypeFromMetadata(d.metadata),
-    units: attrValue(d, "units") as string | undefined,
-    role: attrValue(d, "donki_role") as string | undefined,
-  };
+function partDataset(partFile: string, target: string) {
+  const pf = new h5wasm.File(partFile, "r");
+  try {
+    const d = getDataset(pf, target);
+    if (!d) return null;
+    return {
+      shape: (d.shape ?? []).slice(1),
+      dtype: dtypeFromMetadata(d.metadata),
+      units: attrValue(d, "units") as string | undefined,
+      role: attrValue(d, "donki_role") as string | undefined,
+    };
+  } finally {
+    pf.close();
+  }
 }
 
 /**

@@ -17,7 +17,8 @@
 import { Worker } from "node:worker_threads";
 import { createRequire } from "node:module";
 import { pathToFileURL } from "node:url";
-import { NexusWriter, type NexusWriterOptions, type WriterStats } from "./nexus-writer.ts";
+// types only: in worker mode the Director's thread never loads h5wasm (~650 MB RSS under tsx)
+import type { NexusWriter, NexusWriterOptions, WriterStats } from "./nexus-writer.ts";
 import type { CloseResult, CloseSummary, RunInfo, StreamSpec } from "./types.ts";
 
 export interface WriterQueueOptions {
@@ -95,6 +96,7 @@ export class WriterQueue {
   /** Create the run's file(s) (in a worker unless mode "inline") and return the queue in front of it. */
   static async open(writerOpts: NexusWriterOptions, qopts: WriterQueueOptions = {}): Promise<WriterQueue> {
     if ((qopts.mode ?? "worker") === "inline") {
+      const { NexusWriter } = await import("./nexus-writer.ts");
       const w = await NexusWriter.create(writerOpts);
       const q = new WriterQueue(w, qopts);
       q.backend = new InlineBackend(w, (bytes, err, op) => q.done(bytes, err, op));
@@ -419,12 +421,21 @@ function serializeOpts(o: NexusWriterOptions): NexusWriterOptions {
 function startWorker(): Worker {
   const url = new URL("./writer-worker.ts", import.meta.url);
   const require = createRequire(import.meta.url);
-  const tsxApi = pathToFileURL(require.resolve("tsx/esm/api")).href;
+  const tsxApi = pathToFileURL(require.resolve("tsx/esm/api").replace(/index\.cjs$/, "index.mjs")).href;
+  // Load h5wasm with Node's own loader before tsx is registered: tsx would transform its 4 MB glue file
+  // (measured: ~650 MB RSS instead of ~80 MB). The .ts modules then get the cached instance.
+  let h5url = "";
+  try {
+    h5url = import.meta.resolve("h5wasm/node");
+  } catch {
+    /* not available (e.g. under a test runner's transform): tsx loads it */
+  }
   const code = `
     const { workerData } = require("node:worker_threads");
-    import(workerData.tsxApi)
+    (workerData.h5url ? import(workerData.h5url).then((m) => m.default.ready) : Promise.resolve())
+      .then(() => import(workerData.tsxApi))
       .then((m) => (m.register ?? m.default.register)())
       .then(() => import(workerData.url))
       .catch((e) => { console.error("donki writer worker failed to start:", e); process.exit(70); });`;
-  return new Worker(code, { eval: true, workerData: { url: url.href, tsxApi } });
+  return new Worker(code, { eval: true, workerData: { url: url.href, tsxApi, h5url } });
 }
