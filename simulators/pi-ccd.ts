@@ -1,0 +1,214 @@
+/**
+ * Twin of the Princeton Instruments in-vacuum X-ray CCD (1340x1300, 20 um, 16 bit; PVCAM/PICam). See
+ * docs/simulators.md for the formulas and where the figures come from.
+ *
+ * Timing (full-frame sensor, no overlap of exposure and read-out):
+ *   t_read  = H * t_v + rowsOut * (colsOut / f_adc + W * t_sr)
+ *             (every sensor row is shifted once; each output row clocks the whole serial register and
+ *              digitises colsOut pixels)
+ *   t_clear = clearCycles * H * t_v
+ *   cycle   = t_clear + t_open + t_exp + t_close + t_read   (t_open/t_close only with shutter "auto")
+ * Data: photons = flux * exposure * T(x,y,E) * efficiency spread over the illumination pattern; each photon
+ * gives E/3.65 eV electrons; dark current doubling every `doublingC`; read noise per ADC rate; bias; full well;
+ * 16-bit saturation. Poisson is exact below 1000 photons/pixel and normal above (mean and variance kept).
+ */
+import type { AreaDetectorSettings } from "../runtime/devices/area-detector.ts";
+import { CameraTwinBase, darkCurrent, fullRoi, perRate, type CameraPhases, type CameraTwinOptions, type RenderContext } from "./camera.ts";
+import type { TwinCodes } from "./twin-base.ts";
+import { NORMAL_TABLE, PoissonTable } from "./rng.ts";
+
+export interface PiCcdConfig {
+  width: number;
+  height: number;
+  pixelSizeUm: number;
+  bitDepth: number;
+  /** ADC rates, Hz (PVCAM speed table). */
+  adcRatesHz: number[];
+  /** Parallel (vertical) shift time per row, s (typ. 10-20 us). */
+  rowShiftS: number;
+  /** Serial register shift time per pixel, s. */
+  serialShiftS: number;
+  /** Clear cycles before each exposure (PVCAM CLEAR_CYCLES). */
+  clearCycles: number;
+  /** Mechanical shutter delays (shutter mode "auto"), s (typ. 5-30 ms). */
+  shutterOpenS: number;
+  shutterCloseS: number;
+  /** Exposure resolution (PVCAM EXP_RES), s. */
+  exposureResS: number;
+  maxExposureS: number;
+  /** Read noise (e rms) per ADC rate. */
+  readNoiseE: Record<number, number>;
+  /** Sensitivity (e per ADU) per gain index. */
+  sensitivityE: number[];
+  biasAdu: number;
+  /** Pixel full well, e. */
+  fullWellE: number;
+  /** Dark current at refC, e/pixel/s, doubling every doublingC. */
+  dark: { refEPerS: number; refC: number; doublingC: number };
+  /** Energy per electron-hole pair in Si, eV. */
+  pairEnergyEv: number;
+}
+
+export const PI_CCD_DEFAULTS: PiCcdConfig = {
+  width: 1340,
+  height: 1300,
+  pixelSizeUm: 20,
+  bitDepth: 16,
+  adcRatesHz: [100e3, 1e6, 2e6],
+  rowShiftS: 15e-6,
+  serialShiftS: 10e-9,
+  clearCycles: 2,
+  shutterOpenS: 0.008,
+  shutterCloseS: 0.02,
+  exposureResS: 1e-6,
+  maxExposureS: 3600,
+  readNoiseE: { 100e3: 3.5, 1e6: 8, 2e6: 13 },
+  sensitivityE: [4, 2, 1],
+  biasAdu: 600,
+  fullWellE: 100_000,
+  dark: { refEPerS: 0.01, refC: -40, doublingC: 6 },
+  pairEnergyEv: 3.65,
+};
+
+export interface PiCcdTwinOptions extends CameraTwinOptions {
+  config?: Partial<PiCcdConfig>;
+  model?: string;
+}
+
+/** The read-out timing of the PI CCD for given settings (pure: usable by `donki estimate`). */
+export function piCcdPhases(cfg: PiCcdConfig, s: AreaDetectorSettings): CameraPhases {
+  const rowsOut = Math.floor(s.roi.height / s.binning.y);
+  const colsOut = Math.floor(s.roi.width / s.binning.x);
+  const readoutS = cfg.height * cfg.rowShiftS + rowsOut * (colsOut / s.readoutRateHz + cfg.width * cfg.serialShiftS);
+  const clearS = cfg.clearCycles * cfg.height * cfg.rowShiftS;
+  const auto = s.shutter === "auto";
+  const preS = clearS + (auto ? cfg.shutterOpenS : 0);
+  const postS = (auto ? cfg.shutterCloseS : 0) + readoutS;
+  const exposureS = s.exposureS;
+  return { preS, exposureS, postS, cycleS: preS + exposureS + postS, readoutS };
+}
+
+export class PrincetonCcdTwin extends CameraTwinBase {
+  protected readonly model: string;
+  protected readonly codes: TwinCodes = {
+    notConnected: ["NOT_CONNECTED", "camera not open"],
+    busy: [20, "PicamError_AcquisitionInProgress"],
+    badArgument: ["INVALID_PARAMETER", "parameter value out of range"],
+    timeout: [32, "PicamError_TimeOutOccurred"],
+    communication: [15, "PicamError_CameraCommunicationFailed"],
+    error: [53, "PicamError_CameraFaulted"],
+    aborted: ["ABORTED", "acquisition aborted"],
+  };
+  readonly cfg: PiCcdConfig;
+
+  constructor(o: PiCcdTwinOptions) {
+    const cfg: PiCcdConfig = { ...PI_CCD_DEFAULTS, ...(o.config ?? {}) };
+    super(
+      o,
+      "pi-ccd",
+      o.connectS ?? 1,
+      { width: cfg.width, height: cfg.height, pixelSizeUm: cfg.pixelSizeUm, bitDepth: cfg.bitDepth },
+      {
+        exposureS: 0.01,
+        roi: fullRoi(cfg.width, cfg.height),
+        binning: { x: 1, y: 1 },
+        readoutRateHz: cfg.adcRatesHz.includes(1e6) ? 1e6 : cfg.adcRatesHz[0],
+        gainIndex: Math.min(1, cfg.sensitivityE.length - 1),
+        emGain: 0,
+        triggerMode: "internal",
+        shutter: "none",
+        frameTransfer: false,
+      },
+      { ambientC: 20, setpointC: -40, minC: -70, maxC: 20, tauS: 300, slewCPerMin: 10, windowC: 0.5, stableS: 60, pollS: 1 },
+    );
+    this.cfg = cfg;
+    this.model = o.model ?? "Princeton Instruments X-ray CCD 1340x1300 (twin)";
+    this.initSettings(o.settings);
+  }
+
+  readoutRates(): number[] {
+    return [...this.cfg.adcRatesHz];
+  }
+
+  phases(s: AreaDetectorSettings = this.s): CameraPhases {
+    return piCcdPhases(this.cfg, s);
+  }
+
+  protected validateDevice(n: AreaDetectorSettings): AreaDetectorSettings {
+    if (n.exposureS > this.cfg.maxExposureS) throw this.badArg(`exposure ${n.exposureS} s above ${this.cfg.maxExposureS} s`);
+    if (n.emGain > 1) throw this.badArg("no EM gain on this camera");
+    if (n.frameTransfer) throw this.badArg("full-frame sensor: no frame-transfer mode");
+    if (!(Number.isInteger(n.gainIndex) && n.gainIndex >= 0 && n.gainIndex < this.cfg.sensitivityE.length)) throw this.badArg(`gain index ${n.gainIndex} not in 0..${this.cfg.sensitivityE.length - 1}`);
+    const q = this.cfg.exposureResS;
+    return { ...n, exposureS: Math.round(n.exposureS / q) * q };
+  }
+
+  /** Read noise (e rms) at the current ADC rate. */
+  readNoiseE(s: AreaDetectorSettings = this.s): number {
+    return perRate(this.cfg.readNoiseE, s.readoutRateHz, "read noise");
+  }
+
+  protected render(out: Uint16Array, w: number, h: number, c: RenderContext): void {
+    const cfg = this.cfg;
+    const s = c.settings;
+    const rng = this.rng("frame", c.key[0], c.key[1]);
+    const NT = NORMAL_TABLE;
+    const n = w * h;
+    const pat = c.pattern;
+    const nPh = c.photons;
+    const epp = c.beam.energyEv / cfg.pairEnergyEv;
+    const epp2 = epp * epp;
+    const binArea = s.binning.x * s.binning.y;
+    const darkE = darkCurrent(c.sensorTempC, cfg.dark.refEPerS, cfg.dark.refC, cfg.dark.doublingC) * c.exposureS * binArea;
+    const rn = this.readNoiseE(s);
+    const base2 = darkE + rn * rn;
+    const baseSd = Math.sqrt(base2);
+    const inv = 1 / cfg.sensitivityE[s.gainIndex];
+    const bias = cfg.biasAdu + 0.5; // + 0.5: Uint16Array assignment truncates
+    const maxE = cfg.fullWellE * binArea;
+    const maxAdu = (1 << cfg.bitDepth) - 1;
+    // Most illuminated pixels share one mean: sample those from a table (exact Poisson below NORMAL_ABOVE photons).
+    const mTop = this.patternMax(pat) * nPh;
+    const table = mTop > 0 && mTop < NORMAL_ABOVE ? new PoissonTable(mTop) : undefined;
+    const topSd = Math.sqrt(mTop * epp2 + base2);
+    let spare = 0;
+    let have = false;
+    for (let i = 0; i < n; i++) {
+      // one standard normal, two per 32-bit draw
+      let z: number;
+      if (have) {
+        z = NT[spare];
+        have = false;
+      } else {
+        const u = rng.nextI32();
+        z = NT[u >>> 16];
+        spare = u & 0xffff;
+        have = true;
+      }
+      const m = pat[i] * nPh;
+      let e: number;
+      if (m <= 0) e = darkE + baseSd * z;
+      else if (m === mTop) e = table ? table.sampleU(rng.uniform()) * epp + darkE + baseSd * z : m * epp + darkE + topSd * z;
+      else if (m < NORMAL_ABOVE) e = rng.poisson(m) * epp + darkE + baseSd * z;
+      else e = m * epp + darkE + Math.sqrt(m * epp2 + base2) * z;
+      if (e > maxE) e = maxE;
+      const adu = bias + e * inv;
+      out[i] = adu <= 0 ? 0 : adu >= maxAdu ? maxAdu : adu;
+    }
+  }
+
+  private patMaxFor: Float32Array | undefined;
+  private patMax = 0;
+  private patternMax(p: Float32Array): number {
+    if (p !== this.patMaxFor) {
+      let m = 0;
+      for (let i = 0; i < p.length; i++) if (p[i] > m) m = p[i];
+      this.patMaxFor = p;
+      this.patMax = m;
+    }
+    return this.patMax;
+  }
+}
+
+/** Photons per pixel above which the Poisson count is drawn as a normal (mean and variance kept). */
+const NORMAL_ABOVE = 1000;
