@@ -1,11 +1,14 @@
 /**
- * The donki command line. Exit codes: 0 success, 1 failed scan / runtime failure, 2 bad input.
+ * The donki command line. Exit codes: 0 success, 1 failed or aborted scan / runtime failure, 2 bad input,
+ * 3 scan stopped before its end (the file is complete up to the last trigger).
  */
 import { Command, InvalidArgumentError } from "commander";
 import { runPlayerProcess } from "../player/main.ts";
+import { createLogger } from "../log.ts";
+import { VERSION } from "../version.ts";
+import type { DeviceCatalogue } from "./run.ts";
 
-const program = new Command();
-program.name("donki").description("Distributed trigger-sequenced data acquisition (DonkiOrchestra successor)").version("0.1.0");
+export const EXIT = { ok: 0, failed: 1, badInput: 2, stopped: 3 } as const;
 
 function int(name: string) {
   return (v: string): number => {
@@ -21,63 +24,152 @@ function keyValue(v: string, prev: Record<string, string>): Record<string, strin
   return { ...prev, [v.slice(0, i)]: v.slice(i + 1) };
 }
 
-program
-  .command("player")
-  .description("run one player process that registers with a Director")
-  .requiredOption("--name <name>", "player name (unique per Director)")
-  .requiredOption("--level <n>", "priority level (-1 disables)", int("level"))
-  .requiredOption("--director <endpoint>", "Director player endpoint, e.g. tcp://127.0.0.1:5570")
-  .option("--script <file>", "player script exporting createPlayer(options) or action(trig, params, ctx)")
-  .option("--device <spec>", "a device adapter instead of a script, e.g. sim:pi-ccd")
-  .option("-o, --opt <key=value>", "option passed to the script/device (repeatable)", keyValue, {})
-  .option("--join <when>", "join a running scan at the next trigger or the next run", "next-trigger")
-  .option("--curve-server-key <z85>", "Director's CURVE public key (enables CURVE)")
-  .option("--curve-public-key <z85>", "this player's CURVE public key")
-  .option("--curve-secret-key <z85>", "this player's CURVE secret key")
-  .option("--hb-interval <ms>", "heartbeat interval", int("hb-interval"))
-  .option("--hb-timeout <ms>", "heartbeat timeout", int("hb-timeout"))
-  .action(async (o) => {
-    if (!o.script && !o.device) {
-      process.stderr.write("donki player: give --script FILE or --device SPEC\n");
-      process.exit(2);
-    }
-    if (o.join !== "next-trigger" && o.join !== "next-run") {
-      process.stderr.write(`donki player: --join must be next-trigger or next-run, got '${o.join}'\n`);
-      process.exit(2);
-    }
-    const curve = o.curveServerKey ? { serverKey: o.curveServerKey, publicKey: o.curvePublicKey, secretKey: o.curveSecretKey } : undefined;
-    if (curve && (!curve.publicKey || !curve.secretKey)) {
-      process.stderr.write("donki player: CURVE needs --curve-public-key and --curve-secret-key too\n");
-      process.exit(2);
-    }
-    let behaviour;
-    if (o.device) {
-      const { createDevicePlayer } = await import("../players/factory.ts");
-      try {
-        behaviour = await createDevicePlayer(o.device, o.opt);
-      } catch (e) {
-        process.stderr.write(`donki player: ${(e as Error).message}\n`);
-        process.exit(2);
-      }
-    }
-    const code = await runPlayerProcess({
-      name: o.name,
-      level: o.level,
-      director: o.director,
-      script: o.script,
-      behaviour,
-      options: o.opt,
-      join: o.join,
-      curve,
-      hbIntervalMs: o.hbInterval,
-      hbTimeoutMs: o.hbTimeout,
+function fail(msg: string, code: number = EXIT.badInput): never {
+  process.stderr.write(`donki: ${msg}\n`);
+  process.exit(code);
+}
+
+function json<T>(what: string, s: string | undefined): T | undefined {
+  if (s === undefined) return undefined;
+  try {
+    return JSON.parse(s) as T;
+  } catch (e) {
+    fail(`${what} is not valid JSON: ${(e as Error).message}`);
+  }
+}
+
+export async function main(argv: string[], catalogue: DeviceCatalogue): Promise<void> {
+  const program = new Command();
+  program.name("donki").description("Distributed trigger-sequenced data acquisition (a DonkiOrchestra successor)").version(VERSION);
+
+  program
+    .command("run")
+    .description("run a scenario: Director + local players (twins by default) -> NeXus/HDF5 file")
+    .argument("<scenario>", "scenario file (YAML)")
+    .option("--out <dir>", "output directory (default: the scenario's output.directory)")
+    .option("--in-process", "run the local players inside this process instead of separate processes")
+    .option("--time <mode>", "virtual | real | scale:FACTOR (overrides the scenario)")
+    .option("--seed <n>", "seed of the simulated devices (overrides the scenario)", int("seed"))
+    .option("--triggers <n>", "stop after this many triggers", int("triggers"))
+    .option("--no-progress", "no progress bar")
+    .option("--json", "print the report as JSON on stdout")
+    .option("--control-port <port>", "control socket port (default: any free port)", int("control-port"))
+    .option("--event-port <port>", "event stream port (default: any free port)", int("event-port"))
+    .action(async (file: string, o) => {
+      const { runCommand } = await import("./commands.ts");
+      process.exit(await runCommand(file, o, catalogue, false));
     });
-    process.exit(code);
+
+  program
+    .command("director")
+    .description("run a scenario's Director only; players connect by themselves (donki player on any host)")
+    .argument("<scenario>", "scenario file (YAML)")
+    .option("--bind <host>", "interface to bind (default 127.0.0.1; 0.0.0.0 for all)", "127.0.0.1")
+    .option("--port <port>", "player port", int("port"), 5570)
+    .option("--control-port <port>", "control port", int("control-port"), 5571)
+    .option("--event-port <port>", "event port", int("event-port"), 5572)
+    .option("--wait <s>", "how long to wait for the players to register (seconds)", int("wait"), 300)
+    .option("--out <dir>", "output directory")
+    .option("--triggers <n>", "stop after this many triggers", int("triggers"))
+    .option("--no-progress", "no progress bar")
+    .option("--json", "print the report as JSON on stdout")
+    .action(async (file: string, o) => {
+      const { runCommand } = await import("./commands.ts");
+      process.exit(await runCommand(file, { ...o, playerPort: o.port, host: o.bind, waitS: o.wait }, catalogue, true));
+    });
+
+  program
+    .command("player")
+    .description("run one player process that registers with a Director")
+    .requiredOption("--name <name>", "player name (unique per Director)")
+    .requiredOption("--level <n>", "priority level (-1 disables)", int("level"))
+    .requiredOption("--director <endpoint>", "Director player endpoint, e.g. tcp://127.0.0.1:5570")
+    .option("--script <file>", "player script exporting createPlayer(options) or action(trig, params, ctx)")
+    .option("--device <name>", `a device instead of a script (${catalogue.deviceNames().join(", ")})`)
+    .option("--settings <json>", "device settings as JSON", "{}")
+    .option("--seed <n>", "seed of a simulated device", int("seed"), 1)
+    .option("--time <mode>", "clock of a simulated device: virtual | real | scale:FACTOR", "virtual")
+    .option("--faults <json>", "fault injection for a simulated device (JSON list)")
+    .option("-o, --opt <key=value>", "option passed to the script (repeatable)", keyValue, {})
+    .option("--join <when>", "join a running scan at the next trigger or the next run", "next-trigger")
+    .option("--curve-server-key <z85>", "Director's CURVE public key (enables CURVE)")
+    .option("--curve-public-key <z85>", "this player's CURVE public key")
+    .option("--curve-secret-key <z85>", "this player's CURVE secret key")
+    .option("--hb-interval <ms>", "heartbeat interval", int("hb-interval"))
+    .option("--hb-timeout <ms>", "heartbeat timeout", int("hb-timeout"))
+    .action(async (o) => {
+      if (!o.script && !o.device) fail("player: give --script FILE or --device NAME");
+      if (o.join !== "next-trigger" && o.join !== "next-run") fail(`player: --join must be next-trigger or next-run, got '${o.join}'`);
+      const curve = o.curveServerKey ? { serverKey: o.curveServerKey, publicKey: o.curvePublicKey, secretKey: o.curveSecretKey } : undefined;
+      if (curve && (!curve.publicKey || !curve.secretKey)) fail("player: CURVE needs --curve-public-key and --curve-secret-key too");
+      let behaviour;
+      if (o.device) {
+        const { parseTimeArg } = await import("./run.ts");
+        try {
+          behaviour = await catalogue.createDevicePlayer({
+            device: o.device,
+            name: o.name,
+            settings: json<Record<string, unknown>>("--settings", o.settings) ?? {},
+            seed: o.seed,
+            time: parseTimeArg(o.time),
+            faults: json<unknown[]>("--faults", o.faults),
+          });
+        } catch (e) {
+          fail(`player '${o.name}': ${(e as Error).message}`);
+        }
+      }
+      const code = await runPlayerProcess({
+        name: o.name,
+        level: o.level,
+        director: o.director,
+        script: o.script,
+        behaviour,
+        options: o.opt,
+        join: o.join,
+        curve,
+        hbIntervalMs: o.hbInterval,
+        hbTimeoutMs: o.hbTimeout,
+      });
+      process.exit(code);
+    });
+
+  program
+    .command("ctl")
+    .description("drive a running Director through its control socket")
+    .argument("<command>", "status | pause | resume | stop | abort | disable | enable | priority")
+    .requiredOption("--control <endpoint>", "Director control endpoint, e.g. tcp://127.0.0.1:5571")
+    .option("--player <name>", "player (disable, enable, priority)")
+    .option("--level <n>", "new level (priority)", int("level"))
+    .action(async (cmd: string, o) => {
+      const { ctlCommand } = await import("./commands.ts");
+      process.exit(await ctlCommand(cmd, o));
+    });
+
+  program
+    .command("inspect")
+    .description("print the summary of a donki NeXus file")
+    .argument("<file>", "NeXus/HDF5 file written by donki")
+    .option("--json", "JSON output")
+    .action(async (file: string, o) => {
+      const { inspectCommand } = await import("./commands.ts");
+      process.exit(await inspectCommand(file, o));
+    });
+
+  program
+    .command("keys")
+    .description("make a CURVE key pair (Z85) for a Director or a player")
+    .action(async () => {
+      const { newKeyPair } = await import("../transport/curve.ts");
+      const k = newKeyPair();
+      process.stdout.write(`public: ${k.publicKey}\nsecret: ${k.secretKey}\n`);
+    });
+
+  program.exitOverride((err) => {
+    if (err.code === "commander.helpDisplayed" || err.code === "commander.version" || err.code === "commander.help") process.exit(0);
+    process.exit(EXIT.badInput);
   });
 
-program.exitOverride((err) => {
-  if (err.code === "commander.helpDisplayed" || err.code === "commander.version" || err.code === "commander.help") process.exit(0);
-  process.exit(2);
-});
+  await program.parseAsync(argv);
+}
 
-await program.parseAsync(process.argv);
+export const log = () => createLogger("donki");

@@ -170,7 +170,8 @@ export class Director {
   private readonly sinkClosed = new Set<string>();
 
   constructor(opts: DirectorOptions = {}) {
-    this.opts = { host: "127.0.0.1", hbIntervalMs: 500, hbTimeoutMs: 3000, tickMs: 50, progressEventMs: 50, ...opts };
+    const given = Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) as DirectorOptions;
+    this.opts = { host: "127.0.0.1", hbIntervalMs: 500, hbTimeoutMs: 3000, tickMs: 50, progressEventMs: 50, ...given };
     this.log = opts.log ?? silentLogger;
   }
 
@@ -720,6 +721,7 @@ export class Director {
     const run = this.runId!;
     for (const e of this.registry.all()) {
       if (e.leaving) {
+        if (e.participating) this.plan?.sink?.endStreams?.(e.name, this.issued);
         e.participating = false;
         this.removePlayer(e);
         continue;
@@ -729,7 +731,10 @@ export class Director {
         e.pendingLevel = null;
       }
       const eligible = e.enabled && e.level >= 0;
-      if (e.participating && !eligible) e.participating = false;
+      if (e.participating && !eligible) {
+        e.participating = false;
+        this.plan?.sink?.endStreams?.(e.name, this.issued);
+      }
       else if (!e.participating && eligible && e.readyFor === run && e.alive) {
         e.participating = true;
         for (const decl of e.streams) this.plan?.sink?.addStream({ player: e.name, decl });

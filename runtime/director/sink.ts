@@ -26,6 +26,8 @@ export interface SinkCloseInfo {
 export interface DataSink {
   open(run: RunDescription, streams: StreamKey[]): Promise<void>;
   addStream(stream: StreamKey): void;
+  /** The player stopped taking part after `lastTrigger` (left, disabled): its rows after that are not expected. */
+  endStreams?(player: string, lastTrigger: number): void;
   accept(player: string, stream: string, trig: number, payload: Buffer): void;
   noteTrigger(trig: number): void;
   /** False while the sink's queue is over its limit: the Director issues no new trigger until it is true. */

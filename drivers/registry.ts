@@ -1,0 +1,208 @@
+/**
+ * The device catalogue: turns a scenario's device name + settings into a player behaviour, picking a simulated
+ * twin (`sim:*`) or a real driver. This is the only place that knows concrete drivers and twins; the runtime
+ * sees device interfaces only.
+ */
+import { makeClock, type Clock, type ClockMode } from "../runtime/clock.ts";
+import type { PlayerBehaviour } from "../runtime/player/player.ts";
+import type { AreaDetector, AreaDetectorSettings } from "../runtime/devices/area-detector.ts";
+import type { Mca, McaSettings } from "../runtime/devices/mca.ts";
+import type { Positioner } from "../runtime/devices/positioner.ts";
+import { positionerPlayer } from "../runtime/players/positioner-player.ts";
+import { areaDetectorPlayer } from "../runtime/players/area-detector-player.ts";
+import { mcaPlayer } from "../runtime/players/mca-player.ts";
+import { setpointPlayer } from "../runtime/players/setpoint-player.ts";
+import { ioPlayer } from "../runtime/players/io-player.ts";
+import type { DevicePlayerHooks } from "../runtime/players/common.ts";
+
+export interface DeviceSpec {
+  /** Device name: sim:pi-stage, sim:pi-ccd, sim:andor-ixon, sim:dante, sim:temperature, sim:io, pi-gcs, andor-ixon, pi-pvcam, dante. */
+  device: string;
+  /** Player name (keys the twin's noise streams). */
+  name: string;
+  settings: Record<string, unknown>;
+  seed: number;
+  time: ClockMode;
+  /** Fault injection for twins (docs/simulators.md). */
+  faults?: unknown[];
+}
+
+export interface DeviceEntry {
+  description: string;
+  simulated: boolean;
+  create(spec: DeviceSpec, clock: Clock): Promise<PlayerBehaviour>;
+}
+
+type Settings = Record<string, unknown>;
+
+function get<T>(s: Settings, key: string, check: (v: unknown) => boolean, what: string, device: string): T | undefined {
+  const v = s[key];
+  if (v === undefined) return undefined;
+  if (!check(v)) throw new Error(`device ${device}: setting '${key}' must be ${what}, got ${JSON.stringify(v)}`);
+  return v as T;
+}
+const isNum = (v: unknown) => typeof v === "number" && Number.isFinite(v);
+const isObj = (v: unknown) => typeof v === "object" && v !== null && !Array.isArray(v);
+const isBool = (v: unknown) => typeof v === "boolean";
+
+/** Area-detector settings from scenario settings (exposure, binning, roi, readoutRateHz, gainIndex, emGain, ...). */
+function detectorSettings(s: Settings, device: string): Partial<AreaDetectorSettings> {
+  const out: Partial<AreaDetectorSettings> = {};
+  const exp = get<number>(s, "exposure", isNum, "a number of seconds", device);
+  if (exp !== undefined) out.exposureS = exp;
+  const bin = s.binning;
+  if (bin !== undefined) {
+    if (isNum(bin)) out.binning = { x: bin as number, y: bin as number };
+    else if (isObj(bin)) out.binning = bin as { x: number; y: number };
+    else throw new Error(`device ${device}: setting 'binning' must be a number or {x, y}`);
+  }
+  const roi = get<AreaDetectorSettings["roi"]>(s, "roi", isObj, "{x, y, width, height}", device);
+  if (roi) out.roi = roi;
+  for (const k of ["readoutRateHz", "gainIndex", "emGain"] as const) {
+    const v = get<number>(s, k, isNum, "a number", device);
+    if (v !== undefined) out[k] = v;
+  }
+  const ft = get<boolean>(s, "frameTransfer", isBool, "true or false", device);
+  if (ft !== undefined) out.frameTransfer = ft;
+  if (s.shutter !== undefined) out.shutter = s.shutter as AreaDetectorSettings["shutter"];
+  if (s.triggerMode !== undefined) out.triggerMode = s.triggerMode as AreaDetectorSettings["triggerMode"];
+  return out;
+}
+
+function mcaSettings(s: Settings, device: string): Partial<McaSettings> {
+  const out: Partial<McaSettings> = {};
+  const bins = get<number>(s, "bins", isNum, "1024, 2048 or 4096", device);
+  if (bins !== undefined) out.bins = bins as McaSettings["bins"];
+  const t = get<number>(s, "time", isNum, "a number of seconds", device);
+  if (t !== undefined) out.acquisitionTimeS = t;
+  const pk = get<number>(s, "peakingTimeUs", isNum, "a number of microseconds", device);
+  if (pk !== undefined) out.peakingTimeUs = pk;
+  const g = get<number>(s, "gainEvPerBin", isNum, "a number", device);
+  if (g !== undefined) out.gainEvPerBin = g;
+  return out;
+}
+
+function rois(s: Settings, device: string): Record<string, [number, number]> | undefined {
+  const r = s.rois;
+  if (r === undefined) return undefined;
+  if (!isObj(r)) throw new Error(`device ${device}: setting 'rois' must map names to [lowEv, highEv]`);
+  for (const [k, v] of Object.entries(r as object)) {
+    if (!Array.isArray(v) || v.length !== 2 || !v.every(isNum)) throw new Error(`device ${device}: ROI '${k}' must be [lowEv, highEv]`);
+  }
+  return r as Record<string, [number, number]>;
+}
+
+function axesOf(s: Settings, device: string): Record<string, string> {
+  const a = s.axes ?? { x: "1", y: "2" };
+  if (!isObj(a) || !Object.values(a as object).every((v) => typeof v === "string")) throw new Error(`device ${device}: setting 'axes' must map parameter names to axis ids, e.g. {x: "1", y: "2"}`);
+  return a as Record<string, string>;
+}
+
+async function simulated(spec: DeviceSpec, clock: Clock) {
+  const sim = await import("../simulators/index.ts");
+  const env = sim.createSimEnvironment({ seed: spec.seed });
+  const hooks: DevicePlayerHooks = { beforeAction: (trig, params) => void env.beam.applyTrigger(trig, params) };
+  const base = { clock, seed: spec.seed, name: spec.name, env, faults: spec.faults as never };
+  return { sim, env, hooks, base };
+}
+
+async function connectAndConfigure<D extends AreaDetector | Mca>(d: D, settings: object): Promise<D> {
+  await d.connect();
+  if (Object.keys(settings).length) await (d as { configure(s: object): Promise<unknown> }).configure(settings);
+  return d;
+}
+
+export const DEVICES: Record<string, DeviceEntry> = {
+  "sim:pi-stage": {
+    description: "PI piezo stage twin (GCS 2.0 motion model, in-process)",
+    simulated: true,
+    async create(spec, clock) {
+      const { hooks, env } = await simulated(spec, clock);
+      const { PiStageTwin } = await import("../simulators/pi-stage/twin.ts");
+      const s = spec.settings;
+      const device = new PiStageTwin({ clock, seed: spec.seed, name: spec.name, env, faults: spec.faults as never, latencyS: get<number>(s, "latencyS", isNum, "seconds", spec.device) });
+      return positionerPlayer({ device, clock, hooks, axes: axesOf(s, spec.device), settleTimeoutS: get(s, "settleTimeout", isNum, "seconds", spec.device), velocity: get(s, "velocity", isObj, "{x: um/s, ...}", spec.device) });
+    },
+  },
+  "pi-gcs": {
+    description: "PI piezo stage through a GCS 2.0 controller (TCP or RS-232)",
+    simulated: false,
+    async create(spec, clock) {
+      const { PiGcsStage } = await import("./pi-gcs/index.ts");
+      const s = spec.settings;
+      const transport = s.transport ?? "tcp";
+      let device: Positioner;
+      if (transport === "tcp") {
+        if (typeof s.host !== "string") throw new Error(`device pi-gcs: setting 'host' is required for transport tcp`);
+        device = new PiGcsStage({ transport: "tcp", host: s.host, port: (s.port as number) ?? 50000, clock, name: spec.name });
+      } else if (transport === "serial") {
+        if (typeof s.path !== "string") throw new Error(`device pi-gcs: setting 'path' (serial device) is required for transport serial`);
+        device = new PiGcsStage({ transport: "serial", path: s.path, baud: (s.baud as number) ?? 115200, clock, name: spec.name });
+      } else throw new Error(`device pi-gcs: setting 'transport' must be tcp or serial, got ${JSON.stringify(transport)}`);
+      return positionerPlayer({ device, clock, axes: axesOf(s, spec.device), settleTimeoutS: get(s, "settleTimeout", isNum, "seconds", spec.device), velocity: get(s, "velocity", isObj, "{x: um/s, ...}", spec.device) });
+    },
+  },
+  "sim:pi-ccd": {
+    description: "Princeton Instruments X-ray CCD 1340x1300 twin",
+    simulated: true,
+    async create(spec, clock) {
+      const { sim, hooks, base } = await simulated(spec, clock);
+      const s = spec.settings;
+      const device = await connectAndConfigure(new sim.PrincetonCcdTwin({ ...base, cooling: { startCooled: (s.startCooled as boolean) ?? true } }), detectorSettings(s, spec.device));
+      return areaDetectorPlayer({ device, clock, hooks, frames: (s.frames as boolean) ?? true, cooling: s.cooling as { setpointC: number; waitS?: number } | undefined });
+    },
+  },
+  "sim:andor-ixon": {
+    description: "Andor iXon DV860 EMCCD 128x128 twin",
+    simulated: true,
+    async create(spec, clock) {
+      const { sim, hooks, base } = await simulated(spec, clock);
+      const s = spec.settings;
+      const device = await connectAndConfigure(new sim.AndorIxonTwin({ ...base, cooling: { startCooled: (s.startCooled as boolean) ?? true } }), detectorSettings(s, spec.device));
+      return areaDetectorPlayer({ device, clock, hooks, frames: (s.frames as boolean) ?? true, cooling: s.cooling as { setpointC: number; waitS?: number } | undefined });
+    },
+  },
+  "sim:dante": {
+    description: "XGLab DANTE + SDD fluorescence spectrometer twin",
+    simulated: true,
+    async create(spec, clock) {
+      const { sim, hooks, base } = await simulated(spec, clock);
+      const s = spec.settings;
+      const device = await connectAndConfigure(new sim.XglabDanteTwin({ ...base }), mcaSettings(s, spec.device));
+      return mcaPlayer({ device, clock, hooks, rois: rois(s, spec.device) });
+    },
+  },
+  "sim:temperature": {
+    description: "sample temperature controller twin",
+    simulated: true,
+    async create(spec, clock) {
+      const { sim, hooks, base } = await simulated(spec, clock);
+      const s = spec.settings;
+      const device = new sim.TemperatureTwin({ ...base, config: (s.config as object) ?? {} });
+      return setpointPlayer({ device, clock, hooks, rampPerMin: get(s, "rampPerMin", isNum, "a number", spec.device), stableTimeoutS: get(s, "stableTimeout", isNum, "seconds", spec.device) });
+    },
+  },
+  "sim:io": {
+    description: "I/O counter twin (I0 / It photodiode counts)",
+    simulated: true,
+    async create(spec, clock) {
+      const { sim, hooks, base } = await simulated(spec, clock);
+      const s = spec.settings;
+      const device = new sim.IoCounterTwin({ ...base });
+      return ioPlayer({ device, clock, hooks, gateS: get(s, "gate", isNum, "seconds", spec.device), monitors: s.monitors as string[] | undefined });
+    },
+  },
+};
+
+export function deviceNames(): string[] {
+  return Object.keys(DEVICES);
+}
+
+/** Build the player behaviour of a device; throws a clear error for unknown names or bad settings. */
+export async function createDevicePlayer(spec: DeviceSpec): Promise<PlayerBehaviour> {
+  const entry = DEVICES[spec.device];
+  if (!entry) throw new Error(`unknown device '${spec.device}' (known: ${deviceNames().join(", ")})`);
+  if (!entry.simulated && spec.time.mode !== "real") throw new Error(`device '${spec.device}' is real hardware: it needs time 'real', not '${spec.time.mode}'`);
+  const clock = makeClock(spec.time);
+  return entry.create(spec, clock);
+}

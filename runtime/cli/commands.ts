@@ -1,0 +1,165 @@
+/** Implementations of the CLI commands (kept out of main.ts so `donki --help` stays fast). */
+import cliProgress from "cli-progress";
+import { loadScenario, ScenarioError } from "../scenario/load.ts";
+import { createLogger } from "../log.ts";
+import { runScenario, formatReport, parseTimeArg, timeModeOf, type DeviceCatalogue, type ScenarioRunReport } from "./run.ts";
+import type { Director } from "../director/director.ts";
+import { ControlClient } from "../control/client.ts";
+import type { ControlCmd } from "../protocol/messages.ts";
+
+const EXIT = { ok: 0, failed: 1, badInput: 2, stopped: 3 } as const;
+
+export interface RunCommandOptions {
+  out?: string;
+  inProcess?: boolean;
+  time?: string;
+  seed?: number;
+  triggers?: number;
+  progress?: boolean;
+  json?: boolean;
+  host?: string;
+  playerPort?: number;
+  controlPort?: number;
+  eventPort?: number;
+  waitS?: number;
+}
+
+export async function runCommand(file: string, o: RunCommandOptions, catalogue: DeviceCatalogue, directorOnly: boolean): Promise<number> {
+  let sc;
+  try {
+    sc = loadScenario(file);
+  } catch (e) {
+    if (e instanceof ScenarioError) {
+      process.stderr.write(`donki: invalid scenario\n${e.problems.map((p) => `  ${p}`).join("\n")}\n`);
+      return EXIT.badInput;
+    }
+    throw e;
+  }
+  let time;
+  try {
+    time = o.time ? parseTimeArg(o.time) : timeModeOf(sc.def.time);
+  } catch (e) {
+    process.stderr.write(`donki: ${(e as Error).message}\n`);
+    return EXIT.badInput;
+  }
+  const log = createLogger("donki", process.env.DONKI_LOG ?? "warn");
+  const showBar = o.progress !== false && !o.json;
+  let bar: cliProgress.SingleBar | null = null;
+  let director: Director | null = null;
+  let interrupts = 0;
+  const onSigint = () => {
+    interrupts++;
+    if (!director) process.exit(130);
+    if (interrupts === 1) {
+      process.stderr.write("\ndonki: stopping after the current trigger (Ctrl-C again to abort)\n");
+      director.stop();
+    } else if (interrupts === 2) {
+      process.stderr.write("\ndonki: aborting (closing the file; Ctrl-C again to quit at once)\n");
+      director.abort("interrupted by the user (Ctrl-C)");
+    } else process.exit(130);
+  };
+  process.on("SIGINT", onSigint);
+  process.on("SIGTERM", onSigint);
+  let report: ScenarioRunReport;
+  try {
+    report = await runScenario(sc, {
+      catalogue,
+      log,
+      outDir: o.out,
+      inProcess: o.inProcess,
+      noLocalPlayers: directorOnly,
+      host: o.host,
+      playerPort: o.playerPort,
+      controlPort: o.controlPort,
+      eventPort: o.eventPort,
+      waitForPlayersMs: o.waitS !== undefined ? o.waitS * 1000 : undefined,
+      time,
+      seed: o.seed,
+      maxTriggers: o.triggers,
+      onReady: (ep, d) => {
+        director = d;
+        if (directorOnly || process.env.DONKI_SHOW_ENDPOINTS) process.stderr.write(`donki director: players -> ${ep.player}  control -> ${ep.control}  events -> ${ep.events}\n`);
+      },
+      onProgress: (t, total, sim) => {
+        if (!showBar) return;
+        if (!bar) {
+          bar = new cliProgress.SingleBar(
+            {
+              format: total === null ? "{value} triggers | {rate}/s | sim {sim}" : "[{bar}] {value}/{total} triggers | {rate}/s | ETA {eta_formatted} | sim {sim}",
+              stream: process.stderr,
+              hideCursor: true,
+              etaBuffer: 50,
+              fps: 5,
+            },
+            cliProgress.Presets.shades_classic,
+          );
+          bar.start(total ?? 0, 0, { rate: "0", sim: "0 s" });
+          (bar as unknown as { t0: number }).t0 = performance.now();
+        }
+        const t0 = (bar as unknown as { t0: number }).t0;
+        bar.update(t, { rate: (t / Math.max((performance.now() - t0) / 1000, 1e-3)).toFixed(1), sim: `${sim.toFixed(1)} s` });
+      },
+    });
+  } catch (e) {
+    (bar as cliProgress.SingleBar | null)?.stop();
+    process.stderr.write(`donki: ${(e as Error).message}\n`);
+    return EXIT.failed;
+  } finally {
+    process.off("SIGINT", onSigint);
+    process.off("SIGTERM", onSigint);
+  }
+  (bar as cliProgress.SingleBar | null)?.stop();
+  if (o.json) process.stdout.write(JSON.stringify(report, null, 2) + "\n");
+  else process.stdout.write(formatReport(report, time) + "\n");
+  const st = report.result.status;
+  return st === "completed" ? EXIT.ok : st === "stopped" ? EXIT.stopped : EXIT.failed;
+}
+
+const CMDS = ["status", "pause", "resume", "stop", "abort", "disable", "enable", "priority"];
+
+export async function ctlCommand(cmd: string, o: { control: string; player?: string; level?: number }): Promise<number> {
+  if (!CMDS.includes(cmd)) {
+    process.stderr.write(`donki ctl: unknown command '${cmd}' (one of ${CMDS.join(", ")})\n`);
+    return EXIT.badInput;
+  }
+  if ((cmd === "disable" || cmd === "enable" || cmd === "priority") && !o.player) {
+    process.stderr.write(`donki ctl: '${cmd}' needs --player\n`);
+    return EXIT.badInput;
+  }
+  if (cmd === "priority" && o.level === undefined) {
+    process.stderr.write("donki ctl: 'priority' needs --level\n");
+    return EXIT.badInput;
+  }
+  const c = new ControlClient(o.control);
+  try {
+    const r = await c.request(cmd as ControlCmd, { player: o.player, level: o.level });
+    if (!r.ok) {
+      process.stderr.write(`donki ctl: the Director refused '${cmd}': ${r.error}\n`);
+      return EXIT.failed;
+    }
+    process.stdout.write(cmd === "status" ? JSON.stringify(r.status, null, 2) + "\n" : `${cmd}: ok\n`);
+    return EXIT.ok;
+  } catch (e) {
+    process.stderr.write(`donki ctl: ${(e as Error).message}\n`);
+    return EXIT.failed;
+  } finally {
+    c.close();
+  }
+}
+
+export async function inspectCommand(file: string, o: { json?: boolean }): Promise<number> {
+  const { existsSync } = await import("node:fs");
+  if (!existsSync(file)) {
+    process.stderr.write(`donki inspect: no such file: ${file}\n`);
+    return EXIT.badInput;
+  }
+  const { readRunSummary, formatRunSummary } = await import("../data/reader.ts");
+  try {
+    const s = await readRunSummary(file);
+    process.stdout.write((o.json ? JSON.stringify(s, null, 2) : formatRunSummary(s)) + "\n");
+    return EXIT.ok;
+  } catch (e) {
+    process.stderr.write(`donki inspect: ${file}: ${(e as Error).message}\n`);
+    return EXIT.badInput;
+  }
+}

@@ -1,0 +1,250 @@
+/**
+ * `donki run` / `donki director`: run a scenario. Starts a Director, the scenario's local players (separate
+ * processes by default, or in this process), writes the NeXus file, and reports.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { dirname, join, resolve, relative } from "node:path";
+import { mkdirSync } from "node:fs";
+import { Director, type RunResult, type PlayerPolicy } from "../director/director.ts";
+import { NexusSink, type SinkResult } from "../data/nexus-sink.ts";
+import { Player, type PlayerBehaviour } from "../player/player.ts";
+import { expandSequence } from "../scenario/sequence.ts";
+import type { LoadedScenario } from "../scenario/load.ts";
+import type { PlayerDefT } from "../scenario/schema.ts";
+import type { ClockMode } from "../clock.ts";
+import type { Logger } from "../log.ts";
+import { VERSION } from "../version.ts";
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+export const DONKI_BIN = join(HERE, "../../bin/donki.mjs");
+
+/** What the CLI needs from the device catalogue (drivers/registry.ts), injected so runtime/ knows no driver. */
+export interface DeviceCatalogue {
+  createDevicePlayer(spec: { device: string; name: string; settings: Record<string, unknown>; seed: number; time: ClockMode; faults?: unknown[] }): Promise<PlayerBehaviour>;
+  deviceNames(): string[];
+}
+
+export interface RunOptions {
+  catalogue: DeviceCatalogue;
+  log: Logger;
+  /** Output directory override. */
+  outDir?: string;
+  /** Run players inside this process instead of as separate processes. */
+  inProcess?: boolean;
+  /** Start no local players: every player connects by itself (donki director). */
+  noLocalPlayers?: boolean;
+  host?: string;
+  playerPort?: number;
+  controlPort?: number;
+  eventPort?: number;
+  /** How long to wait for all players to register, ms. */
+  waitForPlayersMs?: number;
+  time?: ClockMode;
+  seed?: number;
+  /** Cap the number of triggers (quick tries of a big scenario). */
+  maxTriggers?: number;
+  onProgress?: (trig: number, total: number | null, simTime: number) => void;
+  onReady?: (endpoints: { player: string; control: string; events: string }, director: Director) => void;
+}
+
+export interface ScenarioRunReport {
+  scenario: string;
+  title: string;
+  result: RunResult;
+  file?: string;
+  scanNumber?: number;
+  perStream: Array<{ key: string; complete: boolean; missing: number[] }>;
+  simulatedS: number;
+  wallS: number;
+  planned: number | null;
+}
+
+export function timeModeOf(t: LoadedScenario["def"]["time"]): ClockMode {
+  if (t === "virtual") return { mode: "virtual" };
+  if (t === "real") return { mode: "real" };
+  return { mode: "scaled", scale: t.scale };
+}
+
+function timeArg(m: ClockMode): string {
+  return m.mode === "scaled" ? `scale:${m.scale}` : m.mode;
+}
+
+export function parseTimeArg(s: string): ClockMode {
+  if (s === "virtual" || s === "real") return { mode: s };
+  const m = /^scale:([0-9.eE+-]+)$/.exec(s);
+  if (m && Number(m[1]) > 0) return { mode: "scaled", scale: Number(m[1]) };
+  throw new Error(`time must be virtual, real or scale:FACTOR (e.g. scale:0.1), got '${s}'`);
+}
+
+interface LocalPlayer {
+  name: string;
+  stop(): Promise<void>;
+  kill(): void;
+  exited: Promise<number | null>;
+}
+
+function spawnPlayer(p: PlayerDefT, endpoint: string, seed: number, time: ClockMode, log: Logger, scenarioDir: string): LocalPlayer {
+  const args = [DONKI_BIN, "player", "--name", p.name, "--level", String(p.level), "--director", endpoint, "--join", p.join];
+  if (p.device.startsWith("script:")) {
+    args.push("--script", resolve(scenarioDir, p.device.slice("script:".length)));
+    for (const [k, v] of Object.entries(p.settings)) args.push("-o", `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`);
+  } else {
+    args.push("--device", p.device, "--settings", JSON.stringify(p.settings), "--seed", String(seed), "--time", timeArg(time));
+    if (p.faults?.length) args.push("--faults", JSON.stringify(p.faults));
+  }
+  const child: ChildProcess = spawn(process.execPath, args, { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, DONKI_LOG: process.env.DONKI_LOG ?? "warn" } });
+  child.stderr!.on("data", (b: Buffer) => {
+    for (const line of b.toString().split("\n")) if (line.trim()) process.stderr.write(`[${p.name}] ${line}\n`);
+  });
+  const exited = new Promise<number | null>((res) => child.on("exit", (code) => res(code)));
+  return {
+    name: p.name,
+    exited,
+    kill: () => child.kill("SIGKILL"),
+    async stop() {
+      if (child.exitCode !== null) return;
+      child.kill("SIGTERM");
+      const t = setTimeout(() => child.kill("SIGKILL"), 5000);
+      await exited;
+      clearTimeout(t);
+    },
+  };
+}
+
+async function inProcessPlayer(p: PlayerDefT, endpoint: string, seed: number, time: ClockMode, cat: DeviceCatalogue, log: Logger, scenarioDir: string): Promise<LocalPlayer> {
+  let behaviour: PlayerBehaviour;
+  if (p.device.startsWith("script:")) {
+    const { loadPlayerScript } = await import("../player/script.ts");
+    const opts: Record<string, string> = { name: p.name };
+    for (const [k, v] of Object.entries(p.settings)) opts[k] = typeof v === "string" ? v : JSON.stringify(v);
+    behaviour = await loadPlayerScript(resolve(scenarioDir, p.device.slice("script:".length)), opts);
+  } else {
+    behaviour = await cat.createDevicePlayer({ device: p.device, name: p.name, settings: p.settings, seed, time, faults: p.faults });
+  }
+  const player = new Player({ name: p.name, level: p.level, director: endpoint, behaviour, join: p.join, log: log.child({ player: p.name }) });
+  await player.start();
+  return { name: p.name, exited: Promise.resolve(0), kill: () => void player.close(), stop: () => player.stop("run finished") };
+}
+
+export async function runScenario(sc: LoadedScenario, o: RunOptions): Promise<ScenarioRunReport> {
+  const def = sc.def;
+  const seq = expandSequence(def.sequence);
+  const time = o.time ?? timeModeOf(def.time);
+  const seed = o.seed ?? def.seed;
+  const planned = o.maxTriggers !== undefined && (seq.count === null || o.maxTriggers < seq.count) ? o.maxTriggers : seq.count;
+  const outDir = resolve(o.outDir ?? resolve(dirname(sc.path), "..", def.output.directory));
+  mkdirSync(outDir, { recursive: true });
+  const director = new Director({
+    host: o.host,
+    playerPort: o.playerPort,
+    controlPort: o.controlPort,
+    eventPort: o.eventPort,
+    hbIntervalMs: def.heartbeat?.interval,
+    hbTimeoutMs: def.heartbeat?.timeout,
+    log: o.log.child({ component: "director" }),
+  });
+  const ep = await director.start();
+  o.onReady?.(ep, director);
+  const locals: LocalPlayer[] = [];
+  const enabled = def.players.filter((p) => p.level >= 0);
+  const scenarioDir = dirname(sc.path);
+  try {
+    if (!o.noLocalPlayers) {
+      for (const p of enabled.filter((p) => p.host === "local")) {
+        if (o.inProcess) locals.push(await inProcessPlayer(p, ep.player, seed, time, o.catalogue, o.log, scenarioDir));
+        else locals.push(spawnPlayer(p, ep.player, seed, time, o.log, scenarioDir));
+      }
+    }
+    const waitMs = o.waitForPlayersMs ?? 60_000;
+    const failedEarly = Promise.race(
+      locals.map((l) => l.exited.then((code) => (code !== 0 ? Promise.reject(new Error(`player '${l.name}' exited with code ${code} before registering (see its messages above)`)) : new Promise<never>(() => {})))),
+    );
+    failedEarly.catch(() => {});
+    await Promise.race([director.waitForPlayers(enabled.map((p) => p.name), waitMs), failedEarly]);
+
+    // image axes of a raster: the positioner player's x/y streams
+    let raster: { axes: [string, string]; shape: [number, number]; snake: boolean } | undefined;
+    if (seq.raster) {
+      const pos = seq.raster.positioner ?? director.registry.all().find((e) => e.device.kind === "positioner")?.name;
+      if (pos) raster = { axes: [`${pos}/y`, `${pos}/x`], shape: seq.raster.shape, snake: seq.raster.snake };
+    }
+    const metadata: Record<string, string> = {};
+    for (const [k, v] of Object.entries(def.metadata)) metadata[k] = String(v);
+    const sink = new NexusSink({
+      dir: outDir,
+      prefix: def.output.prefix ?? sc.name,
+      run: { title: def.title, scenarioText: sc.text, scenarioHash: sc.hash, scenarioName: sc.name, program: "donki", version: VERSION, raster, metadata },
+      flushEveryTriggers: def.output.flushEveryTriggers,
+      flushEverySeconds: def.output.flushEverySeconds,
+      rolloverTriggers: def.output.rolloverTriggers,
+      compression: def.output.compression,
+      log: o.log.child({ component: "writer" }),
+    });
+    const policy: Partial<PlayerPolicy> = { onFault: def.policy.onFault, retries: def.policy.retries, actionTimeoutMs: def.policy.actionTimeout * 1000 };
+    const perPlayer: Record<string, Partial<PlayerPolicy>> = {};
+    for (const p of def.players) {
+      if (!p.policy) continue;
+      perPlayer[p.name] = {
+        ...(p.policy.onFault ? { onFault: p.policy.onFault } : {}),
+        ...(p.policy.retries !== undefined ? { retries: p.policy.retries } : {}),
+        ...(p.policy.actionTimeout !== undefined ? { actionTimeoutMs: p.policy.actionTimeout * 1000 } : {}),
+      };
+    }
+    const t0 = performance.now();
+    const result = await director.run({
+      triggers: planned,
+      params: (t) => seq.params(t),
+      require: enabled.map((p) => p.name),
+      waitForPlayersMs: waitMs,
+      policy,
+      perPlayer,
+      allowPriorityChange: def.allowPriorityChange,
+      sink,
+      onTrigger: (t, sim) => o.onProgress?.(t, planned, sim),
+    });
+    const sr = (result.sink ?? sink.result) as SinkResult | null;
+    return {
+      scenario: relative(process.cwd(), sc.path),
+      title: def.title,
+      result,
+      file: sr?.path ?? sink.path,
+      scanNumber: sr?.scanNumber ?? sink.scanNumber,
+      perStream: sr?.perStream ?? [],
+      simulatedS: result.simTime,
+      wallS: (performance.now() - t0) / 1000,
+      planned,
+    };
+  } finally {
+    await Promise.all(locals.map((l) => l.stop().catch(() => l.kill())));
+    await director.close();
+  }
+}
+
+export function formatReport(r: ScenarioRunReport, timeMode: ClockMode): string {
+  const lines: string[] = [];
+  const st = r.result.status;
+  lines.push(`${r.title}: ${st.toUpperCase()}${r.result.message ? ` (${r.result.message})` : ""}`);
+  if (r.file) lines.push(`  file:       ${relative(process.cwd(), r.file) || r.file}  (scan ${r.scanNumber})`);
+  lines.push(`  triggers:   ${r.result.triggers}${r.planned !== null ? ` of ${r.planned}` : ""}`);
+  lines.push(`  wall time:  ${r.wallS.toFixed(2)} s`);
+  if (timeMode.mode !== "real") lines.push(`  simulated:  ${fmtDuration(r.simulatedS)} of instrument time (${(r.simulatedS / Math.max(r.wallS, 1e-9)).toFixed(0)}x faster than real time)`);
+  if (r.perStream.length) {
+    const bad = r.perStream.filter((s) => !s.complete);
+    lines.push(`  streams:    ${r.perStream.length - bad.length} of ${r.perStream.length} complete`);
+    for (const s of bad) lines.push(`    ${s.key}: ${s.missing.length} missing (${s.missing.slice(0, 10).join(", ")}${s.missing.length > 10 ? ", ..." : ""})`);
+  }
+  if (r.result.faults.length) {
+    lines.push(`  faults:     ${r.result.faults.length}`);
+    for (const f of r.result.faults.slice(0, 10)) lines.push(`    trigger ${f.trig} level ${f.lvl} ${f.player}: ${f.kind} -> ${f.action}: ${f.message}`);
+  }
+  return lines.join("\n");
+}
+
+export function fmtDuration(s: number): string {
+  if (s < 120) return `${s.toFixed(2)} s`;
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const sec = s % 60;
+  return h ? `${h} h ${m} min ${sec.toFixed(0)} s` : `${m} min ${sec.toFixed(1)} s`;
+}

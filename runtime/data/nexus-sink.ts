@@ -1,0 +1,164 @@
+/**
+ * The Director's DataSink backed by the NeXus writer queue: opens the file when the run starts, feeds data rows,
+ * applies back-pressure, tracks which rows are still expected for the closeout wait.
+ */
+import type { DataSink, RunDescription, SinkCloseInfo, StreamKey } from "../director/sink.ts";
+import type { Logger } from "../log.ts";
+import { silentLogger } from "../log.ts";
+import { WriterQueue, type WriterQueueOptions } from "./writer-queue.ts";
+import type { NexusWriterOptions } from "./nexus-writer.ts";
+import type { CloseResult, RunInfo, StreamSpec } from "./types.ts";
+
+export interface NexusSinkOptions {
+  dir: string;
+  prefix: string;
+  /** Everything about the run except what the Director decides (run id, planned triggers, start time). */
+  run: Omit<RunInfo, "runId" | "plannedTriggers" | "startTime">;
+  flushEveryTriggers?: number;
+  flushEverySeconds?: number;
+  rolloverTriggers?: number;
+  compression?: "none" | "gzip";
+  resumeFrom?: { path: string };
+  queue?: WriterQueueOptions;
+  log?: Logger;
+}
+
+/** Which triggers of one stream arrived, and the ranges in which the stream was expected. */
+class Arrivals {
+  private bits = new Uint8Array(1024);
+  private segments: Array<[number, number]> = [];
+  constructor(from: number) {
+    this.segments.push([from, Infinity]);
+  }
+  mark(trig: number): void {
+    if (trig >= this.bits.length) {
+      let n = this.bits.length;
+      while (n <= trig) n *= 2;
+      const b = new Uint8Array(n);
+      b.set(this.bits);
+      this.bits = b;
+    }
+    this.bits[trig] = 1;
+  }
+  end(last: number): void {
+    const s = this.segments[this.segments.length - 1];
+    if (s[1] === Infinity) s[1] = last;
+  }
+  reopen(from: number): void {
+    const s = this.segments[this.segments.length - 1];
+    if (s[1] === Infinity) return;
+    this.segments.push([from, Infinity]);
+  }
+  missing(last: number): number {
+    let n = 0;
+    for (const [a, b] of this.segments) {
+      const hi = Math.min(b, last);
+      for (let t = a; t <= hi; t++) if (!this.bits[t]) n++;
+    }
+    return n;
+  }
+}
+
+export type SinkResult = CloseResult & { errors: number; rejected: number };
+
+export class NexusSink implements DataSink {
+  private q: WriterQueue | null = null;
+  private readonly arrivals = new Map<string, Arrivals>();
+  private readonly byPlayer = new Map<string, string[]>();
+  private lastNoted = 0;
+  private readonly log: Logger;
+  private writeErrors = 0;
+  result: SinkResult | null = null;
+
+  constructor(private readonly o: NexusSinkOptions) {
+    this.log = o.log ?? silentLogger;
+  }
+
+  get path(): string | undefined {
+    return this.q?.path;
+  }
+  get scanNumber(): number | undefined {
+    return this.q?.scanNumber;
+  }
+
+  async open(run: RunDescription, streams: StreamKey[]): Promise<void> {
+    const specs = streams.map(toSpec);
+    const wopts: NexusWriterOptions = {
+      dir: this.o.dir,
+      prefix: this.o.prefix,
+      run: { ...this.o.run, runId: run.runId, plannedTriggers: run.plannedTriggers, startTime: run.startTime },
+      streams: specs,
+      flushEveryTriggers: this.o.flushEveryTriggers,
+      flushEverySeconds: this.o.flushEverySeconds,
+      rolloverTriggers: this.o.rolloverTriggers,
+      compression: this.o.compression,
+      resumeFrom: this.o.resumeFrom,
+    };
+    this.q = await WriterQueue.open(wopts, {
+      ...this.o.queue,
+      onError: (err, op) => {
+        this.writeErrors++;
+        this.log.warn({ err: err.message, ...op }, "the writer refused a row");
+      },
+    });
+    this.lastNoted = this.q.firstTrigger - 1;
+    for (const s of streams) this.track(s, this.q.firstTrigger);
+  }
+
+  private track(s: StreamKey, from: number): void {
+    const key = `${s.player}/${s.decl.name}`;
+    const a = this.arrivals.get(key);
+    if (a) a.reopen(from);
+    else this.arrivals.set(key, new Arrivals(from));
+    const l = this.byPlayer.get(s.player) ?? [];
+    if (!l.includes(key)) l.push(key);
+    this.byPlayer.set(s.player, l);
+  }
+
+  addStream(s: StreamKey): void {
+    const key = `${s.player}/${s.decl.name}`;
+    if (!this.arrivals.has(key)) this.q!.addStream(toSpec(s));
+    this.track(s, this.lastNoted + 1);
+  }
+
+  endStreams(player: string, lastTrigger: number): void {
+    for (const key of this.byPlayer.get(player) ?? []) this.arrivals.get(key)?.end(lastTrigger);
+  }
+
+  accept(player: string, stream: string, trig: number, payload: Buffer): void {
+    const key = `${player}/${stream}`;
+    this.arrivals.get(key)?.mark(trig);
+    this.q!.push(key, trig, payload);
+  }
+
+  noteTrigger(trig: number): void {
+    this.lastNoted = trig;
+    this.q!.noteTrigger(trig);
+  }
+
+  hasCapacity(): boolean {
+    return !this.q!.full;
+  }
+
+  whenCapacity(): Promise<void> {
+    return this.q!.whenBelow();
+  }
+
+  missing(lastTrigger: number): number {
+    let n = 0;
+    for (const a of this.arrivals.values()) n += a.missing(lastTrigger);
+    return n;
+  }
+
+  async close(info: SinkCloseInfo): Promise<SinkResult> {
+    const status = info.status === "stopped" ? "completed" : info.status;
+    const message = info.status === "stopped" ? `stopped by the operator${info.message ? `: ${info.message}` : ""}` : info.message;
+    const r = await this.q!.close({ status, lastTrigger: info.lastTrigger, message });
+    this.result = { ...r, errors: this.writeErrors + r.errors, rejected: r.stats.rejected };
+    return this.result;
+  }
+}
+
+function toSpec(s: StreamKey): StreamSpec {
+  return { player: s.player, name: s.decl.name, dtype: s.decl.dtype, shape: s.decl.shape, units: s.decl.units, role: s.decl.role, alias: s.decl.alias };
+}

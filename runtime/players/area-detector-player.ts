@@ -1,0 +1,58 @@
+import type { AreaDetector, AreaDetectorSettings } from "../devices/area-detector.ts";
+import type { PlayerBehaviour } from "../player/player.ts";
+import type { StreamDecl } from "../protocol/messages.ts";
+import { num, startTiming, type DevicePlayerBase } from "./common.ts";
+
+export interface AreaDetectorPlayerOptions extends DevicePlayerBase {
+  /** A connected, configured detector (the frame shape is declared from its settings). */
+  device: AreaDetector;
+  /** Trigger parameter that sets the exposure (seconds), default "dwell". */
+  exposureParam?: string;
+  /** Keep frames (false = only the per-frame sum, for fast mapping). */
+  frames?: boolean;
+  /** Cool to this set-point during setup and wait until stable (clock seconds). */
+  cooling?: { setpointC: number; waitS?: number };
+}
+
+/** Acquires one frame per trigger; pushes the frame and its sum (the transmission signal of a raster). */
+export function areaDetectorPlayer(o: AreaDetectorPlayerOptions): PlayerBehaviour {
+  const s = o.device.settings();
+  const h = Math.floor(s.roi.height / s.binning.y);
+  const w = Math.floor(s.roi.width / s.binning.x);
+  const keepFrames = o.frames ?? true;
+  const streams: StreamDecl[] = [{ name: "sum", dtype: "float64", shape: [], units: "counts", role: "signal" }];
+  if (keepFrames) streams.unshift({ name: "frame", dtype: "uint16", shape: [h, w], units: "counts", role: "signal" });
+  const expParam = o.exposureParam ?? "dwell";
+  return {
+    streams,
+    device: { kind: "area-detector", model: o.device.info().model, simulated: o.device.info().simulated },
+    async setup(config, ctx) {
+      await o.device.connect();
+      const c = config as Partial<AreaDetectorSettings>;
+      if (Object.keys(c).length) await o.device.configure(c);
+      const now = o.device.settings();
+      if (Math.floor(now.roi.height / now.binning.y) !== h || Math.floor(now.roi.width / now.binning.x) !== w)
+        throw new Error(`detector settings at setup give ${now.roi.width / now.binning.x}x${now.roi.height / now.binning.y} frames, but the player declared ${w}x${h}; restart the player with the new settings`);
+      if (o.cooling) {
+        await o.device.setCooling(true, o.cooling.setpointC);
+        if (o.cooling.waitS) await o.device.waitCooled(o.cooling.waitS, ctx.signal);
+      }
+    },
+    async action(trig, params, ctx) {
+      o.hooks?.beforeAction?.(trig, params, ctx);
+      const timing = startTiming(o.clock, ctx.t);
+      const exp = num(params, expParam);
+      if (exp !== undefined && exp !== o.device.settings().exposureS) await o.device.configure({ exposureS: exp });
+      const f = await o.device.acquire(ctx.signal);
+      let sum = 0;
+      const d = f.data;
+      for (let i = 0; i < d.length; i++) sum += d[i];
+      if (keepFrames) ctx.push("frame", f.data);
+      ctx.push("sum", sum);
+      return { dt: timing() };
+    },
+    async close() {
+      await o.device.close();
+    },
+  };
+}

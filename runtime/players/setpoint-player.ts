@@ -1,0 +1,44 @@
+import type { SetpointController } from "../devices/setpoint.ts";
+import type { PlayerBehaviour } from "../player/player.ts";
+import { num, startTiming, type DevicePlayerBase } from "./common.ts";
+
+export interface SetpointPlayerOptions extends DevicePlayerBase {
+  device: SetpointController;
+  /** Trigger parameter holding the set-point, default "temperature". */
+  param?: string;
+  /** How long to wait for stability after a set-point change (clock seconds), default 1800. */
+  stableTimeoutS?: number;
+  /** Ramp rate (units/min) applied at setup; 0 = step. */
+  rampPerMin?: number;
+}
+
+/** Level-1 player: applies the trigger's set-point when it changes, waits until stable, reports the read-back. */
+export function setpointPlayer(o: SetpointPlayerOptions): PlayerBehaviour {
+  const param = o.param ?? "temperature";
+  return {
+    streams: [
+      { name: "value", dtype: "float64", shape: [], units: o.device.units(), role: "monitor" },
+      { name: "setpoint", dtype: "float64", shape: [], units: o.device.units(), role: "metadata" },
+    ],
+    device: { kind: "setpoint", model: o.device.info().model, simulated: o.device.info().simulated },
+    async setup() {
+      await o.device.connect();
+      if (o.rampPerMin !== undefined) await o.device.setRamp(o.rampPerMin);
+    },
+    async action(trig, params, ctx) {
+      o.hooks?.beforeAction?.(trig, params, ctx);
+      const timing = startTiming(o.clock, ctx.t);
+      const target = num(params, param);
+      if (target !== undefined && target !== (await o.device.setpoint())) {
+        await o.device.setSetpoint(target);
+        await o.device.waitStable(o.stableTimeoutS ?? 1800, ctx.signal);
+      }
+      ctx.push("value", await o.device.read());
+      ctx.push("setpoint", await o.device.setpoint());
+      return { dt: timing() };
+    },
+    async close() {
+      await o.device.close();
+    },
+  };
+}
