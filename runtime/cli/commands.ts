@@ -27,7 +27,7 @@ export interface RunCommandOptions {
 export async function runCommand(file: string, o: RunCommandOptions, catalogue: DeviceCatalogue, directorOnly: boolean): Promise<number> {
   let sc;
   try {
-    sc = loadScenario(file);
+    sc = loadScenario(file, { knownDevices: catalogue.deviceNames() });
   } catch (e) {
     if (e instanceof ScenarioError) {
       process.stderr.write(`donki: invalid scenario\n${e.problems.map((p) => `  ${p}`).join("\n")}\n`);

@@ -189,7 +189,7 @@ export class Director {
         s.curveServer = true;
         s.curveSecretKey = curve.secretKey;
         s.curvePublicKey = curve.publicKey;
-        s.zapDomain = "donki";
+        s.zapDomain = this.zap.domain;
       }
     }
     this.players.linger = 0;

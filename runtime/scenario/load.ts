@@ -3,7 +3,7 @@
  */
 import { readFileSync, existsSync } from "node:fs";
 import { createHash } from "node:crypto";
-import { dirname, resolve, basename, extname } from "node:path";
+import { dirname, resolve, basename, extname, relative } from "node:path";
 import { parseDocument, LineCounter, isNode, type Document } from "yaml";
 import type { z } from "zod";
 import { Scenario, PlayerDef, type ScenarioDef, type PlayerDefT } from "./schema.ts";
@@ -51,17 +51,23 @@ function locate(doc: Document, lc: LineCounter, path: PropertyKey[]): { line: nu
   return { line: 1, col: 1 };
 }
 
-export function loadScenario(file: string): LoadedScenario {
+export interface LoadOptions {
+  /** Device names the catalogue knows: other names (except script:...) are reported with their location. */
+  knownDevices?: string[];
+}
+
+export function loadScenario(file: string, lo: LoadOptions = {}): LoadedScenario {
   const path = resolve(file);
   if (!existsSync(path)) throw new ScenarioError(`${file}: scenario file not found`, [`${file}: not found`]);
   const text = readFileSync(path, "utf8");
-  return parseScenario(text, path);
+  return parseScenario(text, path, lo);
 }
 
-export function parseScenario(text: string, path: string): LoadedScenario {
+export function parseScenario(text: string, path: string, lo: LoadOptions = {}): LoadedScenario {
   const lc = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
-  const shown = path;
+  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: true, uniqueKeys: true });
+  const rel = relative(process.cwd(), path);
+  const shown = rel && !rel.startsWith("..") ? rel : path;
   if (doc.errors.length) {
     const problems = doc.errors.map((e) => {
       const p = e.linePos?.[0];
@@ -77,7 +83,8 @@ export function parseScenario(text: string, path: string): LoadedScenario {
   const r = Scenario.safeParse(raw);
   if (!r.success) {
     const problems = r.error.issues.map((i) => {
-      const { line, col } = locate(doc, lc, i.path);
+      const at = i.code === "unrecognized_keys" ? [...i.path, i.keys[0]] : i.path;
+      const { line, col } = locate(doc, lc, at);
       return `${shown}:${line}:${col}: ${describePath(i.path)}: ${issueMessage(i)}`;
     });
     throw new ScenarioError(problems.join("\n"), problems);
@@ -104,6 +111,19 @@ export function parseScenario(text: string, path: string): LoadedScenario {
       if (names.has(p.name)) problems.push(`${xmlPath}: player name '${p.name}' is used twice`);
       names.add(p.name);
     }
+    if (problems.length) throw new ScenarioError(problems.join("\n"), problems);
+  }
+  if (lo.knownDevices) {
+    const known = new Set(lo.knownDevices);
+    const problems: string[] = [];
+    players!.forEach((p, i) => {
+      if (p.device.startsWith("script:") || known.has(p.device)) return;
+      const where = def.playersXml ? `${resolve(dirname(path), def.playersXml)}: player '${p.name}'` : (() => {
+        const { line, col } = locate(doc, lc, ["players", i, "device"]);
+        return `${shown}:${line}:${col}: players[${i}].device`;
+      })();
+      problems.push(`${where}: unknown device '${p.device}' (known: ${lo.knownDevices!.join(", ")}, or script:FILE)`);
+    });
     if (problems.length) throw new ScenarioError(problems.join("\n"), problems);
   }
   const name = basename(path, extname(path));

@@ -36,59 +36,108 @@ export function z85Encode(data: Uint8Array): string {
   return out;
 }
 
+interface ZapDomain {
+  allowed: Set<string>;
+  onDenied: (key: string, address: string) => void;
+  counter: { denied: number };
+}
+
 /**
- * A ZAP handler (RFC 27) authorising CURVE clients by public key. One per process (it binds the well-known
- * inproc endpoint in the default context). `onDenied` is told about every refused key.
+ * The process-wide ZAP handler (RFC 27): one REP socket on the well-known inproc endpoint of the default context,
+ * shared by every Director in the process; each Director registers its own ZAP domain with its authorised keys.
+ * Reference-counted: the socket closes when the last Director leaves.
  */
-export class ZapAuthenticator {
-  private readonly sock = new zmq.Reply();
-  private readonly allowed: Set<string>;
-  private running = false;
-  denied = 0;
+class ZapHandler {
+  private sock: zmq.Reply | null = null;
+  private starting: Promise<void> | null = null;
+  readonly domains = new Map<string, ZapDomain>();
 
-  constructor(authorizedKeys: string[], private readonly onDenied: (key: string, address: string) => void = () => {}) {
-    this.allowed = new Set(authorizedKeys);
+  async acquire(domain: string, d: ZapDomain): Promise<void> {
+    this.domains.set(domain, d);
+    if (!this.starting) this.starting = this.open();
+    await this.starting;
   }
 
-  async start(): Promise<void> {
-    await this.sock.bind("inproc://zeromq.zap.01");
-    this.running = true;
-    void this.loop();
+  release(domain: string): void {
+    this.domains.delete(domain);
+    if (this.domains.size === 0 && this.sock) {
+      this.sock.close();
+      this.sock = null;
+      this.starting = null;
+    }
   }
 
-  private async loop(): Promise<void> {
-    while (this.running) {
+  private async open(): Promise<void> {
+    // a handler closed a moment ago may still hold the endpoint: retry for a while
+    for (let i = 0; ; i++) {
+      const sock = new zmq.Reply({ linger: 0 });
+      try {
+        await sock.bind("inproc://zeromq.zap.01");
+        this.sock = sock;
+        void this.loop(sock);
+        return;
+      } catch (e) {
+        sock.close();
+        if (i >= 100) throw new Error(`cannot start the CURVE authenticator (ZAP): ${(e as Error).message}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    }
+  }
+
+  private async loop(sock: zmq.Reply): Promise<void> {
+    for (;;) {
       let msg: Buffer[];
       try {
-        msg = await this.sock.receive();
+        msg = await sock.receive();
       } catch {
         return;
       }
-      const [version, requestId, , address, , mechanism, credentials] = msg;
+      const [version, requestId, domainB, address, , mechanism, credentials] = msg;
+      const d = this.domains.get(domainB?.toString() ?? "");
       let status = "400";
       let text = "not authorised";
-      if (mechanism?.toString() === "CURVE" && credentials?.length === 32) {
+      if (!d) text = `unknown ZAP domain '${domainB?.toString()}'`;
+      else if (mechanism?.toString() === "CURVE" && credentials?.length === 32) {
         const key = z85Encode(credentials);
-        if (this.allowed.has(key)) {
+        if (d.allowed.has(key)) {
           status = "200";
           text = "OK";
         } else {
-          this.denied++;
-          this.onDenied(key, address?.toString() ?? "?");
+          d.counter.denied++;
+          d.onDenied(key, address?.toString() ?? "?");
         }
-      } else if (mechanism?.toString() !== "CURVE") {
-        text = `mechanism ${mechanism?.toString()} not allowed`;
-      }
+      } else text = `mechanism ${mechanism?.toString()} not allowed`;
       try {
-        await this.sock.send([version ?? "1.0", requestId ?? "", status, text, status === "200" ? "player" : "", ""]);
+        await sock.send([version ?? "1.0", requestId ?? "", status, text, status === "200" ? "player" : "", ""]);
       } catch {
         return;
       }
     }
   }
+}
+
+const zap = new ZapHandler();
+let domainCounter = 0;
+
+/** One Director's CURVE authorisation: its ZAP domain and authorised public keys. */
+export class ZapAuthenticator {
+  readonly domain = `donki-${process.pid}-${++domainCounter}`;
+  private readonly counter = { denied: 0 };
+
+  constructor(
+    private readonly authorizedKeys: string[],
+    private readonly onDenied: (key: string, address: string) => void = () => {},
+  ) {}
+
+  get denied(): number {
+    return this.counter.denied;
+  }
+
+  start(): Promise<void> {
+    return zap.acquire(this.domain, { allowed: new Set(this.authorizedKeys), onDenied: this.onDenied, counter: this.counter });
+  }
 
   close(): void {
-    this.running = false;
-    this.sock.close();
+    zap.release(this.domain);
   }
 }

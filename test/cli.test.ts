@@ -1,0 +1,169 @@
+/** The donki command line end to end, with real processes, real sockets and real files. */
+import { afterEach, describe, expect, it } from "vitest";
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync, readdirSync } from "node:fs";
+import { createServer } from "node:net";
+import { join } from "node:path";
+import { readRunSummary } from "../runtime/data/reader.ts";
+import { fingerprintFile } from "../runtime/data/fingerprint.ts";
+import { compareGolden, regressionRun, type Golden } from "../scenarios/regress.ts";
+import { DONKI, ROOT, killAll, startProcess, tempDir, until } from "./helpers/procs.ts";
+
+afterEach(() => killAll());
+
+function donki(args: string[], opts: { timeoutMs?: number } = {}) {
+  const r = spawnSync(process.execPath, [DONKI, ...args], { cwd: ROOT, encoding: "utf8", timeout: opts.timeoutMs ?? 120_000, env: { ...process.env, DONKI_LOG: "warn" } });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+function h5dump(args: string[]): string {
+  return execFileSync("h5dump", args, { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((res) => {
+    const s = createServer();
+    s.listen(0, "127.0.0.1", () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => res(p));
+    });
+  });
+}
+
+const nxs = (dir: string) => readdirSync(dir).filter((f) => f.endsWith(".nxs")).map((f) => join(dir, f));
+
+describe("donki run", () => {
+  it("runs the fast scan with players as separate processes and writes a NeXus file that h5dump and h5wasm read", async () => {
+    const out = tempDir();
+    const r = donki(["run", "scenarios/fast-scan.yaml", "--out", out, "--no-progress"]);
+    expect(r.err).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/COMPLETED/);
+    expect(r.out).toMatch(/triggers:\s+30 of 30/);
+    expect(r.out).toMatch(/streams:\s+19 of 19 complete/);
+    expect(r.out).toMatch(/simulated:\s+4\.09 s/);
+    const [file] = nxs(out);
+    expect(file).toMatch(/fast_00001\.nxs$/);
+    // independent reader
+    const header = h5dump(["-H", "-A", file]);
+    expect(header).toMatch(/GROUP "entry"/);
+    expect(header).toMatch(/"NX_class"[\s\S]*?"NXentry"/);
+    expect(header).toMatch(/DATASET "frame"[\s\S]*?DATASPACE\s+SIMPLE \{ \( 30, 100, 100 \)/);
+    const x = h5dump(["-d", "/entry/instrument/stage/x", "-y", "-w", "0", file]);
+    const xs = /DATA \{([^}]*)\}/.exec(x)![1].split(",").map(Number);
+    expect(xs.length).toBe(30);
+    // snake raster: first row 20..80 forward, second row backwards
+    expect(xs[0]).toBeCloseTo(20, 1);
+    expect(xs[5]).toBeCloseTo(80, 1);
+    expect(xs[6]).toBeCloseTo(80, 1);
+    expect(xs[11]).toBeCloseTo(20, 1);
+    const s = await readRunSummary(file);
+    expect(s.status).toBe("completed");
+    expect(s.perStream.every((p) => p.complete)).toBe(true);
+    // inspect
+    const i = donki(["inspect", file]);
+    expect(i.code).toBe(0);
+    expect(i.out).toMatch(/scan 1/);
+    expect(i.out).toMatch(/xrf\/spectrum\s+uint32\s+\[2048\]\s+30 rows\s+complete/);
+    // a second run in the same directory never overwrites: scan 2
+    expect(donki(["run", "scenarios/fast-scan.yaml", "--out", out, "--no-progress", "--triggers", "3"]).code).toBe(0);
+    expect(nxs(out).sort().map((f) => f.slice(-14))).toEqual(["fast_00001.nxs", "fast_00002.nxs"]);
+  });
+
+  it("bad input exits with code 2 and a located message; unknown commands too", () => {
+    const r = donki(["run", "test/fixtures/scenarios/bad-level.yaml"]);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/bad-level\.yaml:7:12: players\[1\]\.level/);
+    expect(donki(["run", "no/such/file.yaml"]).code).toBe(2);
+    expect(donki(["frobnicate"]).code).toBe(2);
+    expect(donki(["run", "scenarios/fast-scan.yaml", "--time", "warp"]).err).toMatch(/time must be virtual, real or scale/);
+  });
+
+  it("Ctrl-C (SIGINT) stops after the current trigger, tells the players and closes a readable file (exit 3); twice aborts (exit 1)", async () => {
+    for (const [signals, code, status] of [[1, 3, "completed"], [2, 1, "aborted"]] as const) {
+      const out = tempDir();
+      const p = startProcess(["run", "test/fixtures/scenarios/slow-scan.yaml", "--out", out, "--no-progress"]);
+      await until(() => nxs(out).length === 1, 30_000, "the scan file to appear");
+      await new Promise((r) => setTimeout(r, 800));
+      for (let i = 0; i < signals; i++) {
+        p.child.kill("SIGINT");
+        await new Promise((r) => setTimeout(r, 30));
+      }
+      expect(await p.exited).toBe(code);
+      const s = await readRunSummary(nxs(out)[0]);
+      expect(s.status).toBe(status);
+      expect(s.lastTrigger).toBeGreaterThan(0);
+      expect(s.lastTrigger).toBeLessThan(200);
+      h5dump(["-H", nxs(out)[0]]); // opens with the independent reader
+      expect(p.out.join("\n")).toMatch(signals === 1 ? /STOPPED/ : /ABORTED/);
+    }
+  });
+
+  it("donki ctl drives a running scan through the control socket", async () => {
+    const out = tempDir();
+    const port = await freePort();
+    const p = startProcess(["run", "test/fixtures/scenarios/slow-scan.yaml", "--out", out, "--no-progress", "--control-port", String(port)]);
+    const ctl = (...a: string[]) => donki(["ctl", ...a, "--control", `tcp://127.0.0.1:${port}`], { timeoutMs: 20_000 });
+    await until(() => nxs(out).length === 1, 30_000, "the scan to start");
+    await until(() => JSON.parse(ctl("status").out || "{}").state === "running", 10_000, "running");
+    expect(ctl("pause").code).toBe(0);
+    await until(() => JSON.parse(ctl("status").out).state === "paused", 5000, "paused");
+    const st = JSON.parse(ctl("status").out);
+    expect(st.players.map((x: { name: string }) => x.name).sort()).toEqual(["io", "stage"]);
+    expect(ctl("priority", "--player", "io", "--level", "3").code).toBe(1); // not allowed during this run
+    expect(ctl("resume").code).toBe(0);
+    expect(ctl("stop").code).toBe(0);
+    expect(await p.exited).toBe(3);
+  });
+
+  it("donki director + donki player started separately (the multi-host way, on 127.0.0.1)", async () => {
+    const out = tempDir();
+    const [pp, cp, ep] = [await freePort(), await freePort(), await freePort()];
+    const d = startProcess(["director", "scenarios/xml-players-scan.yaml", "--port", String(pp), "--control-port", String(cp), "--event-port", String(ep), "--out", out, "--no-progress", "--wait", "60"]);
+    const endpoint = `tcp://127.0.0.1:${pp}`;
+    const players = [
+      ["stage", "0", "sim:pi-stage", '{"axes":{"x":"1","y":"2"}}'],
+      ["ccd", "2", "sim:pi-ccd", '{"binning":8,"readoutRateHz":2000000}'],
+      ["io", "2", "sim:io", "{}"],
+    ].map(([name, level, device, settings]) => startProcess(["player", "--name", name, "--level", level, "--director", endpoint, "--device", device, "--settings", settings, "--seed", "5"]));
+    expect(await d.exited).toBe(0);
+    expect(d.out.join("\n")).toMatch(/COMPLETED/);
+    // same data as the all-in-one run of the same scenario (same seed): the golden fingerprint
+    const fp = await fingerprintFile(nxs(out)[0]);
+    const golden = (await import("../scenarios/golden/xml-players-scan.json", { with: { type: "json" } })).default as Golden;
+    expect(fp).toEqual(golden.fingerprint);
+    for (const p of players) p.kill("SIGTERM");
+  });
+});
+
+describe("determinism and regression fingerprints", () => {
+  it("same scenario + same seed -> identical datasets and simulated duration, whether players run in separate processes or in one; another seed -> different noise", async () => {
+    const a = donki(["run", "scenarios/fast-scan.yaml", "--out", tempDir(), "--no-progress", "--json"]);
+    const b = donki(["run", "scenarios/fast-scan.yaml", "--out", tempDir(), "--no-progress", "--json", "--in-process"]);
+    const c = donki(["run", "scenarios/fast-scan.yaml", "--out", tempDir(), "--no-progress", "--json", "--seed", "8"]);
+    const [ra, rb, rc] = [a, b, c].map((r) => JSON.parse(r.out));
+    const [fa, fb, fc] = await Promise.all([ra, rb, rc].map((r) => fingerprintFile(r.file)));
+    expect(fb).toEqual(fa);
+    expect(rb.simulatedS).toBe(ra.simulatedS);
+    expect(rc.simulatedS).toBe(ra.simulatedS); // timing models do not depend on noise
+    expect(fc.datasets["/entry/instrument/ccd/frame"]).not.toEqual(fa.datasets["/entry/instrument/ccd/frame"]);
+    expect(fc.datasets["/entry/instrument/xrf/spectrum"]).not.toEqual(fa.datasets["/entry/instrument/xrf/spectrum"]);
+    expect(fc.datasets["/entry/masks/ccd/frame"]).toEqual(fa.datasets["/entry/masks/ccd/frame"]);
+  });
+
+  it("the regression comparison passes for the golden file and reports a changed run", async () => {
+    const golden = (await import("../scenarios/golden/fast-scan.json", { with: { type: "json" } })).default as Golden;
+    const actual = await regressionRun("fast-scan", tempDir());
+    expect(compareGolden(golden, actual)).toEqual([]);
+    const changed: Golden = { ...actual, simulatedS: actual.simulatedS + 1, fingerprint: { datasets: { ...actual.fingerprint.datasets, "/entry/instrument/io/It": "<d [30] 0000" } } };
+    const diff = compareGolden(golden, changed);
+    expect(diff.some((d) => d.startsWith("simulated duration"))).toBe(true);
+    expect(diff.some((d) => d.startsWith("/entry/instrument/io/It: expected"))).toBe(true);
+  });
+});
+
+it("the README's main command exists: npm start runs the TWINMIC demo scenario", () => {
+  expect(existsSync(join(ROOT, "scenarios/twinmic-raster.yaml"))).toBe(true);
+  const pkg = JSON.parse(execFileSync("cat", [join(ROOT, "package.json")], { encoding: "utf8" }));
+  expect(pkg.scripts.start).toBe("node bin/donki.mjs run scenarios/twinmic-raster.yaml");
+});
