@@ -27,10 +27,20 @@ export interface DeviceSpec {
   faults?: unknown[];
 }
 
+/** Time of one action split into phases (seconds): move, settle, exposure, readout, overhead, wait ... */
+export type PhaseTimes = Record<string, number>;
+
+/** Predicts a device's action times from its timing model, trigger by trigger (state: where it is now). */
+export interface ActionEstimator {
+  estimate(params: Record<string, unknown>): PhaseTimes | Promise<PhaseTimes>;
+}
+
 export interface DeviceEntry {
   description: string;
   simulated: boolean;
   create(spec: DeviceSpec, clock: Clock): Promise<PlayerBehaviour>;
+  /** Timing model for `donki estimate` (the twins' models; also used for the real device of the same kind). */
+  estimator?(spec: DeviceSpec): Promise<ActionEstimator>;
 }
 
 type Settings = Record<string, unknown>;
@@ -193,6 +203,129 @@ export const DEVICES: Record<string, DeviceEntry> = {
     },
   },
 };
+
+const numParam = (p: Record<string, unknown>, k: string) => (typeof p[k] === "number" ? (p[k] as number) : undefined);
+
+async function stageEstimator(spec: DeviceSpec): Promise<ActionEstimator> {
+  const { MotionModel } = await import("../simulators/pi-stage/motion.ts");
+  const { VirtualClock } = await import("../runtime/clock.ts");
+  const clock = new VirtualClock(0);
+  const model = new MotionModel({ clock, noise: 0 });
+  const axes = axesOf(spec.settings, spec.device);
+  const vel = get<Record<string, number>>(spec.settings, "velocity", isObj, "{x: um/s}", spec.device);
+  if (vel) {
+    const v: Record<string, number> = {};
+    for (const [n, val] of Object.entries(vel)) if (axes[n]) v[axes[n]] = val;
+    model.setVelocity(v);
+  }
+  return {
+    estimate(params): PhaseTimes {
+      const targets: Record<string, number> = {};
+      for (const [n, id] of Object.entries(axes)) {
+        const v = numParam(params, n);
+        if (v !== undefined) targets[id] = v;
+      }
+      const ids = Object.keys(targets);
+      if (!ids.length) return {};
+      const t0 = clock.now();
+      model.move(targets);
+      const arrive = Math.max(...ids.map((id) => model.arrivalTime(id)));
+      const onT = Math.max(...ids.map((id) => model.onTargetTime(id)));
+      clock.advanceTo(onT);
+      return { move: arrive - t0, settle: onT - arrive };
+    },
+  };
+}
+
+async function cameraEstimator(spec: DeviceSpec, kind: "pi-ccd" | "andor-ixon"): Promise<ActionEstimator> {
+  const sim = await import("../simulators/index.ts");
+  const { VirtualClock } = await import("../runtime/clock.ts");
+  const clock = new VirtualClock(0);
+  const cam = kind === "pi-ccd" ? new sim.PrincetonCcdTwin({ clock, cooling: { startCooled: true } }) : new sim.AndorIxonTwin({ clock, cooling: { startCooled: true } });
+  await cam.connect();
+  await cam.configure(detectorSettings(spec.settings, spec.device));
+  return {
+    estimate(params) {
+      const dwell = numParam(params, "dwell");
+      const s = { ...cam.settings(), ...(dwell !== undefined ? { exposureS: dwell } : {}) };
+      const ph = cam.phases(s);
+      return { overhead: ph.preS, exposure: ph.exposureS, readout: ph.postS };
+    },
+  };
+}
+
+async function danteEstimator(spec: DeviceSpec): Promise<ActionEstimator> {
+  const sim = await import("../simulators/index.ts");
+  const { VirtualClock } = await import("../runtime/clock.ts");
+  const d = new sim.XglabDanteTwin({ clock: new VirtualClock(0) });
+  await d.connect();
+  await d.configure(mcaSettings(spec.settings, spec.device));
+  const base = d.settings().acquisitionTimeS;
+  const overhead = d.cycleTime() - base;
+  return {
+    estimate(params): PhaseTimes {
+      return { exposure: numParam(params, "dwell") ?? base, overhead };
+    },
+  };
+}
+
+async function ioEstimator(spec: DeviceSpec): Promise<ActionEstimator> {
+  const sim = await import("../simulators/index.ts");
+  const { VirtualClock } = await import("../runtime/clock.ts");
+  const d = new sim.IoCounterTwin({ clock: new VirtualClock(0) });
+  const gate0 = get<number>(spec.settings, "gate", isNum, "seconds", spec.device) ?? 0.1;
+  return {
+    estimate(params) {
+      const gate = numParam(params, "dwell") ?? gate0;
+      return { exposure: gate, overhead: d.cycleTime(gate) - gate };
+    },
+  };
+}
+
+async function temperatureEstimator(spec: DeviceSpec): Promise<ActionEstimator> {
+  const sim = await import("../simulators/index.ts");
+  const { VirtualClock } = await import("../runtime/clock.ts");
+  const clock = new VirtualClock(0);
+  const d = new sim.TemperatureTwin({ clock, config: (spec.settings.config as object) ?? {} });
+  await d.connect();
+  const ramp = get<number>(spec.settings, "rampPerMin", isNum, "a number", spec.device);
+  if (ramp !== undefined) await d.setRamp(ramp);
+  const stableTimeout = get<number>(spec.settings, "stableTimeout", isNum, "seconds", spec.device) ?? 1800;
+  return {
+    // runs the twin's thermal model on its own virtual clock, with the same calls as the set-point player
+    async estimate(params): Promise<PhaseTimes> {
+      const target = numParam(params, "temperature");
+      const t0 = clock.now();
+      let wait = 0;
+      if (target !== undefined && target !== (await d.setpoint())) {
+        await d.setSetpoint(target);
+        const w0 = clock.now();
+        await d.waitStable(stableTimeout);
+        wait = clock.now() - w0;
+      }
+      await d.read();
+      await d.setpoint();
+      return { wait, overhead: clock.now() - t0 - wait };
+    },
+  };
+}
+
+const ESTIMATORS: Record<string, (spec: DeviceSpec) => Promise<ActionEstimator>> = {
+  "sim:pi-stage": stageEstimator,
+  "pi-gcs": stageEstimator,
+  "sim:pi-ccd": (s) => cameraEstimator(s, "pi-ccd"),
+  "sim:andor-ixon": (s) => cameraEstimator(s, "andor-ixon"),
+  "sim:dante": danteEstimator,
+  "sim:io": ioEstimator,
+  "sim:temperature": temperatureEstimator,
+};
+for (const [k, f] of Object.entries(ESTIMATORS)) if (DEVICES[k]) DEVICES[k].estimator = f;
+
+/** The timing model of a device, for `donki estimate`; null when the catalogue has none for it. */
+export async function createEstimator(spec: DeviceSpec): Promise<ActionEstimator | null> {
+  const e = DEVICES[spec.device]?.estimator;
+  return e ? e(spec) : null;
+}
 
 export function deviceNames(): string[] {
   return Object.keys(DEVICES);

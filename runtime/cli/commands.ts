@@ -163,3 +163,20 @@ export async function inspectCommand(file: string, o: { json?: boolean }): Promi
     return EXIT.badInput;
   }
 }
+
+export async function estimateCommand(file: string, o: { json?: boolean }, catalogue: DeviceCatalogue): Promise<number> {
+  let sc;
+  try {
+    sc = loadScenario(file, { knownDevices: catalogue.deviceNames() });
+  } catch (e) {
+    if (e instanceof ScenarioError) {
+      process.stderr.write(`donki: invalid scenario\n${e.problems.map((p) => `  ${p}`).join("\n")}\n`);
+      return EXIT.badInput;
+    }
+    throw e;
+  }
+  const { estimateScenario, formatEstimate } = await import("./estimate.ts");
+  const e = await estimateScenario(sc, catalogue);
+  process.stdout.write((o.json ? JSON.stringify(e, null, 2) : formatEstimate(e)) + "\n");
+  return EXIT.ok;
+}

@@ -146,6 +146,16 @@ export async function main(argv: string[], catalogue: DeviceCatalogue): Promise<
     });
 
   program
+    .command("estimate")
+    .description("predict how long a scenario takes on the instrument, from the timing models, by level and phase")
+    .argument("<scenario>", "scenario file (YAML)")
+    .option("--json", "JSON output")
+    .action(async (file: string, o) => {
+      const { estimateCommand } = await import("./commands.ts");
+      process.exit(await estimateCommand(file, o, catalogue));
+    });
+
+  program
     .command("inspect")
     .description("print the summary of a donki NeXus file")
     .argument("<file>", "NeXus/HDF5 file written by donki")

@@ -23,6 +23,7 @@ export const DONKI_BIN = join(HERE, "../../bin/donki.mjs");
 export interface DeviceCatalogue {
   createDevicePlayer(spec: { device: string; name: string; settings: Record<string, unknown>; seed: number; time: ClockMode; faults?: unknown[] }): Promise<PlayerBehaviour>;
   deviceNames(): string[];
+  createEstimator(spec: { device: string; name: string; settings: Record<string, unknown>; seed: number; time: ClockMode }): Promise<{ estimate(params: Record<string, unknown>): Record<string, number> | Promise<Record<string, number>> } | null>;
 }
 
 export interface RunOptions {
