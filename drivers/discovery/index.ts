@@ -1,0 +1,2 @@
+/** Device discovery: serial ports, USB instruments, TCP controllers. */
+export * from "./devices.ts";
