@@ -91,12 +91,14 @@ describe("protocol robustness", () => {
     // a reply with the wrong seq (e.g. to an earlier request) does not complete the level
     await raw.send(encode({ v: 1, type: "ack", run: t1.run, trig: 1, lvl: 0, seq: (t1.seq as number) - 1, ok: true }));
     // data: undeclared stream, wrong shape, wrong size, trigger outside the run, then a good one
-    const data = (h: Record<string, unknown>, payload: Buffer) => raw.send([encode({ v: 1, type: "data", run: t1.run, trig: 1, stream: "value", dtype: "float64", shape: [], ...h }), payload]);
-    await data({ stream: "nope" }, Buffer.alloc(8));
-    await data({ shape: [2] }, Buffer.alloc(16));
-    await data({}, Buffer.alloc(4));
-    await data({ trig: 99 }, Buffer.alloc(8));
-    await data({}, Buffer.alloc(8));
+    const row = (r: Record<string, unknown> = {}) => ({ stream: "value", dtype: "float64", shape: [], ...r });
+    const data = (h: Record<string, unknown>, rows: object[], payloads: Buffer[]) => raw.send([encode({ v: 1, type: "data", run: t1.run, trig: 1, rows, ...h }), ...payloads]);
+    await data({}, [row({ stream: "nope" })], [Buffer.alloc(8)]);
+    await data({}, [row({ shape: [2] })], [Buffer.alloc(16)]);
+    await data({}, [row()], [Buffer.alloc(4)]);
+    await data({ trig: 99 }, [row()], [Buffer.alloc(8)]);
+    await data({}, [row(), row()], [Buffer.alloc(8)]); // 2 rows declared, 1 payload
+    await data({}, [row()], [Buffer.alloc(8)]);
     await raw.send(encode({ v: 1, type: "ack", run: t1.run, trig: 1, lvl: 0, seq: t1.seq, ok: true }));
     await raw.send(encode({ v: 1, type: "ack", run: t1.run, trig: 1, lvl: 0, seq: t1.seq, ok: true })); // duplicate
     const t2 = await next("trig");
@@ -109,7 +111,7 @@ describe("protocol robustness", () => {
     expect(r.status).toBe("completed");
     expect(director.counters.stale).toBe(2);
     expect(director.counters.rejectedData).toBe(3); // undeclared, shape mismatch, outside the run
-    expect(director.counters.malformed).toBe(1); // payload size does not match the header
+    expect(director.counters.malformed).toBe(2); // payload size does not match the header; rows vs frames
     expect(accepted).toEqual([["value", 1]]);
   });
 

@@ -27,7 +27,7 @@ describe("trigger sequencing through priority levels", () => {
       { name: "ccd", level: 2 },
       { name: "io", level: 2 },
     ];
-    await Promise.all(specs.map((s) => startPlayer({ ...s, director: ep.player, opts: { log, delayMs: 3 } })));
+    await Promise.all(specs.map((s) => startPlayer({ ...s, director: ep.player, opts: { log, delayMs: 20 } })));
     const N = 8;
     const r = await director.run({
       triggers: N,
@@ -54,9 +54,13 @@ describe("trigger sequencing through priority levels", () => {
         expect(lastIdx((l) => l.event === "end" && l.trig === t && l.lvl === 2)).toBeLessThan(idx((l) => l.event === "start" && l.trig === t + 1));
       }
     }
-    // players of one level act concurrently: both level-0 players started trigger 1 before either ended it
-    const s1 = lines.filter((l) => l.trig === 1 && l.lvl === 0).map((l) => l.event);
-    expect(s1.slice(0, 2)).toEqual(["start", "start"]);
+    // players of one level act concurrently: for some trigger, both level-0 players started before either ended
+    // (any trigger: on a loaded 2-core machine one of them may occasionally be scheduled late)
+    const overlapped = Array.from({ length: N }, (_, i) => i + 1).some((t) => {
+      const ev = lines.filter((l) => l.trig === t && l.lvl === 0).map((l) => l.event);
+      return ev[0] === "start" && ev[1] === "start";
+    });
+    expect(overlapped).toBe(true);
     // parameters: scan point for everyone, per-level extras for level 1
     const tempStart = lines.find((l) => l.player === "temp" && l.event === "start" && l.trig === 3)!;
     expect(JSON.parse(tempStart.rest)).toEqual({ x: 3, y: -3, setpoint: 23 });

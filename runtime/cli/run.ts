@@ -94,7 +94,9 @@ function spawnPlayer(p: PlayerDefT, endpoint: string, seed: number, time: ClockM
     args.push("--device", p.device, "--settings", JSON.stringify(p.settings), "--seed", String(seed), "--time", timeArg(time));
     if (p.faults?.length) args.push("--faults", JSON.stringify(p.faults));
   }
-  const child: ChildProcess = spawn(process.execPath, args, { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, DONKI_LOG: process.env.DONKI_LOG ?? "warn" } });
+  // DONKI_NODE_ARGS: extra Node.js flags for player processes (profiling: "--cpu-prof --cpu-prof-dir=DIR")
+  const nodeArgs = process.env.DONKI_NODE_ARGS?.split(" ").filter(Boolean) ?? [];
+  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, ...args], { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, DONKI_LOG: process.env.DONKI_LOG ?? "warn" } });
   child.stderr!.on("data", (b: Buffer) => {
     for (const line of b.toString().split("\n")) if (line.trim()) process.stderr.write(`[${p.name}] ${line}\n`);
   });

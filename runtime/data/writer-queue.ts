@@ -49,7 +49,7 @@ export type QueueOp =
 /** Messages the worker sends back. */
 export type WorkerReply =
   | { type: "ready"; scanNumber: number; path: string; firstTrigger: number }
-  | { type: "done"; bytes: number; count: number; error?: { message: string; name: string }; key?: string; trigger?: number; op: string }
+  | { type: "done"; bytes: number; count: number; errors?: Array<{ message: string; name: string; key?: string; trigger?: number; op: string }> }
   | { type: "closed"; result: CloseResult; stats: WriterStats }
   | { type: "fatal"; message: string; stack?: string };
 
@@ -135,7 +135,7 @@ export class WriterQueue {
       throw e;
     });
     const q = new WriterQueue(ready, qopts);
-    q.backend = new WorkerBackend(worker, (bytes, err, op) => q.done(bytes, err, op), (e) => q.fail(e));
+    q.backend = new WorkerBackend(worker, (bytes, err, op, count) => q.done(bytes, err, op, count), (e) => q.fail(e));
     return q;
   }
 
@@ -224,9 +224,9 @@ export class WriterQueue {
     this.backend.send(op);
   }
 
-  private done(bytes: number, err: Error | undefined, op: { key?: string; trigger?: number; op: string }): void {
+  private done(bytes: number, err: Error | undefined, op: { key?: string; trigger?: number; op: string }, count = 1): void {
     this.bytes -= bytes;
-    this.count--;
+    this.count -= count;
     if (err) {
       this.errors++;
       this.lastError = err;
@@ -315,22 +315,19 @@ class InlineBackend implements Backend {
 
 /** Writer in a worker_thread. */
 class WorkerBackend implements Backend {
-  private closeWaiter: { resolve: (v: { result: CloseResult; stats: WriterStats }) => void; reject: (e: Error) => void } | null = null;
-  private exited = false;
-
   constructor(
     private readonly worker: Worker,
-    done: (bytes: number, err: Error | undefined, op: { key?: string; trigger?: number; op: string }) => void,
+    done: (bytes: number, err: Error | undefined, op: { key?: string; trigger?: number; op: string }, count?: number) => void,
     private readonly fatal: (e: Error) => void,
   ) {
     worker.on("message", (m: WorkerReply) => {
       if (m.type === "done") {
-        let err: Error | undefined;
-        if (m.error) {
-          err = new Error(m.error.message);
-          err.name = m.error.name;
+        for (const e of m.errors ?? []) {
+          const err = new Error(e.message);
+          err.name = e.name;
+          done(0, err, { key: e.key, trigger: e.trigger, op: e.op }, 0);
         }
-        done(m.bytes, err, { key: m.key, trigger: m.trigger, op: m.op });
+        done(m.bytes, undefined, { op: "batch" }, m.count);
       } else if (m.type === "closed") {
         this.closeWaiter?.resolve({ result: m.result, stats: m.stats });
         this.closeWaiter = null;
@@ -351,23 +348,43 @@ class WorkerBackend implements Backend {
     });
   }
 
+  /**
+   * Ops are gathered and posted to the worker once per event-loop turn (one postMessage for all the rows that
+   * arrived in that turn: a postMessage per row would cost more than writing a small row).
+   */
+  private batch: QueueOp[] = [];
+  private scheduled = false;
+
   send(op: QueueOp): void {
-    if (op.op !== "write") {
-      this.worker.postMessage(op);
-      return;
-    }
-    let data = op.data;
-    const whole = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength && data.buffer instanceof ArrayBuffer;
-    if (!whole) data = data.slice(); // compact copy: never clone a whole pool/slab buffer
-    const msg = { ...op, data };
-    try {
-      this.worker.postMessage(msg, [data.buffer as ArrayBuffer]);
-    } catch {
-      // not detachable (e.g. memory owned by a native library): one copy
-      const copy = data.slice();
-      this.worker.postMessage({ ...op, data: copy }, [copy.buffer as ArrayBuffer]);
+    if (op.op === "write") {
+      const data = op.data;
+      const whole = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength && data.buffer instanceof ArrayBuffer;
+      // compact copy for views into bigger buffers: never transfer (detach) a whole pool/slab buffer
+      this.batch.push(whole ? op : { ...op, data: data.slice() });
+    } else this.batch.push(op);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(this.post);
     }
   }
+
+  private readonly post = (): void => {
+    this.scheduled = false;
+    const ops = this.batch;
+    this.batch = [];
+    if (!ops.length || this.exited) return;
+    const transfers = ops.flatMap((o) => (o.op === "write" ? [o.data.buffer as ArrayBuffer] : []));
+    try {
+      this.worker.postMessage({ op: "batch", ops }, transfers);
+    } catch {
+      // some buffer is not detachable (memory owned by a native library, e.g. a ZeroMQ frame): copy them all once
+      const copies = ops.map((o) => (o.op === "write" ? { ...o, data: o.data.slice() } : o));
+      this.worker.postMessage({ op: "batch", ops: copies }, copies.flatMap((o) => (o.op === "write" ? [o.data.buffer as ArrayBuffer] : [])));
+    }
+  };
+
+  private closeWaiter: { resolve: (v: { result: CloseResult; stats: WriterStats }) => void; reject: (e: Error) => void } | null = null;
+  private exited = false;
 
   close(summary: CloseSummary) {
     return new Promise<{ result: CloseResult; stats: WriterStats }>((resolve, reject) => {

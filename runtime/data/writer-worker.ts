@@ -13,7 +13,7 @@ if (!port) throw new Error("writer-worker.ts must run in a worker_thread");
 let writer: NexusWriter | null = null;
 const reply = (m: WorkerReply) => port.postMessage(m);
 
-type Msg = QueueOp | { op: "create"; opts: NexusWriterOptions } | { op: "close"; summary: CloseSummary } | { op: "abort" };
+type Msg = { op: "batch"; ops: QueueOp[] } | { op: "create"; opts: NexusWriterOptions } | { op: "close"; summary: CloseSummary } | { op: "abort" };
 
 port.on("message", (m: Msg) => {
   void handle(m).catch((e: Error) => reply({ type: "fatal", message: e.message, stack: e.stack }));
@@ -36,11 +36,15 @@ async function handle(m: Msg): Promise<void> {
     reply({ type: "fatal", message: "aborted" });
     return;
   }
-  let error: { message: string; name: string } | undefined;
-  try {
-    applyOp(writer, m);
-  } catch (e) {
-    error = { message: (e as Error).message, name: (e as Error).name };
+  const errors: Array<{ message: string; name: string; key?: string; trigger?: number; op: string }> = [];
+  let bytes = 0;
+  for (const op of m.ops) {
+    try {
+      applyOp(writer, op);
+    } catch (e) {
+      errors.push({ message: (e as Error).message, name: (e as Error).name, ...describe(op) });
+    }
+    if (op.op === "write") bytes += op.data.byteLength;
   }
-  reply({ type: "done", bytes: m.op === "write" ? m.data.byteLength : 0, count: 1, error, ...describe(m) });
+  reply({ type: "done", bytes, count: m.ops.length, ...(errors.length ? { errors } : {}) });
 }

@@ -278,7 +278,7 @@ export class Director {
       case "ack":
         return this.onAck(entry, msg);
       case "data":
-        return this.onData(entry, msg, d.payload!);
+        return this.onData(entry, msg, d.payloads!);
       case "ready":
         return this.onReady(entry, msg);
       case "done":
@@ -336,20 +336,29 @@ export class Director {
     this.onFault(entry, "error", a.error ?? "action failed (no message)");
   }
 
-  private onData(entry: PlayerEntry, h: DataHeader, payload: Buffer): void {
-    const reject = (reason: string) => {
+  private onData(entry: PlayerEntry, h: DataHeader, payloads: Buffer[]): void {
+    const reject = (stream: string, reason: string) => {
       this.counters.rejectedData++;
-      this.log.warn({ player: entry.name, stream: h.stream, trig: h.trig, reason }, "rejected data");
+      this.log.warn({ player: entry.name, stream, trig: h.trig, reason }, "rejected data");
       this.sendTo(entry.routingId, { v: PROTOCOL_VERSION, type: "error", reason });
     };
     const sink = this.plan?.sink;
-    if (h.run !== this.runId || !sink || this.sinkClosed.has(h.run)) return reject(`data for run '${h.run}', which is not open (current: ${this.runId ?? "none"})`);
-    const decl = entry.streamByName.get(h.stream);
-    if (!decl) return reject(`stream '${h.stream}' was not declared by player '${entry.name}'`);
-    if (decl.dtype !== h.dtype || decl.shape.length !== h.shape.length || decl.shape.some((d, i) => d !== h.shape[i]))
-      return reject(`stream '${entry.name}/${h.stream}' declared ${decl.dtype} ${JSON.stringify(decl.shape)}, got ${h.dtype} ${JSON.stringify(h.shape)} at trigger ${h.trig}`);
-    if (h.trig < 1 || h.trig > this.issued) return reject(`trigger ${h.trig} is outside the run (issued 1..${this.issued})`);
-    sink.accept(entry.name, h.stream, h.trig, payload);
+    if (h.run !== this.runId || !sink || this.sinkClosed.has(h.run)) {
+      for (const r of h.rows) reject(r.stream, `data for run '${h.run}', which is not open (current: ${this.runId ?? "none"})`);
+      return;
+    }
+    if (h.trig < 1 || h.trig > this.issued) {
+      for (const r of h.rows) reject(r.stream, `trigger ${h.trig} is outside the run (issued 1..${this.issued})`);
+      return;
+    }
+    for (let i = 0; i < h.rows.length; i++) {
+      const r = h.rows[i];
+      const decl = entry.streamByName.get(r.stream);
+      if (!decl) reject(r.stream, `stream '${r.stream}' was not declared by player '${entry.name}'`);
+      else if (decl.dtype !== r.dtype || decl.shape.length !== r.shape.length || decl.shape.some((d, k) => d !== r.shape[k]))
+        reject(r.stream, `stream '${entry.name}/${r.stream}' declared ${decl.dtype} ${JSON.stringify(decl.shape)}, got ${r.dtype} ${JSON.stringify(r.shape)} at trigger ${h.trig}`);
+      else sink.accept(entry.name, r.stream, h.trig, payloads[i]);
+    }
   }
 
   private onReady(entry: PlayerEntry, r: Ready): void {

@@ -8,7 +8,7 @@ import * as zmq from "zeromq";
 import { hostname } from "node:os";
 import { randomBytes } from "node:crypto";
 import { decodeFromDirector, encode, ProtocolError, DTYPE_SIZE } from "../protocol/codec.ts";
-import { PROTOCOL_VERSION, type DeviceDecl, type DirectorToPlayer, type RunStatus, type StreamDecl } from "../protocol/messages.ts";
+import { PROTOCOL_VERSION, type DataRow, type DeviceDecl, type DirectorToPlayer, type RunStatus, type StreamDecl } from "../protocol/messages.ts";
 import type { DType } from "../devices/common.ts";
 import { Outbox } from "../transport/outbox.ts";
 import type { CurveClientConfig } from "../transport/curve.ts";
@@ -75,6 +75,17 @@ export interface PlayerOptions {
 export function fromAction(action: ActionFn, streams: StreamDecl[] = []): PlayerBehaviour {
   return { action, streams, device: { kind: "function", model: "action function", simulated: false } };
 }
+
+interface RowBatch {
+  run: string;
+  trig: number;
+  rows: DataRow[];
+  payloads: Buffer[];
+  bytes: number;
+}
+
+/** A data message is sent as soon as its rows reach this size (frames of a long sequence stream out). */
+const BATCH_BYTES = 4 * 1024 * 1024;
 
 interface Job {
   kind: "pre" | "trig" | "post";
@@ -343,8 +354,11 @@ export class Player {
       get signal() {
         return getAc().signal;
       },
-      push: (stream, value) => this.pushData(run, trig, stream, value),
+      push: (stream, value) => this.addRow(batch, stream, value),
     };
+    // rows pushed during the action travel together in one data message, just before the ack (fewer messages
+    // per trigger); a batch that grows past BATCH_BYTES is sent at once so big sequences stream out
+    const batch: RowBatch = { run, trig, rows: [], payloads: [], bytes: 0 };
     let error: string | undefined;
     let dt: number | undefined;
     this.counters.actions++;
@@ -352,7 +366,7 @@ export class Player {
       const r = await this.b.action(trig, m.params, ctx);
       if (r) {
         dt = r.dt;
-        if (r.data) for (const k in r.data) this.pushData(run, trig, k, r.data[k]);
+        if (r.data) for (const k in r.data) this.addRow(batch, k, r.data[k]);
       }
     } catch (e) {
       error = describe(e);
@@ -361,18 +375,36 @@ export class Player {
     } finally {
       this.current = null;
     }
+    this.sendBatch(batch);
     const ack: Record<string, unknown> = { v: PROTOCOL_VERSION, type: "ack", run, trig, lvl: m.lvl, seq: m.seq, ok: error === undefined };
     if (error !== undefined) ack.error = error;
     if (dt !== undefined) ack.dt = dt;
     this.send(ack);
   }
 
-  /** Send one row of a declared stream. Validates against the declaration so mistakes surface here. */
-  pushData(run: string, trig: number, stream: string, value: DataValue): void {
+  private addRow(b: RowBatch, stream: string, value: DataValue): void {
     const decl = this.streamMap.get(stream);
     if (!decl) throw new Error(`player '${this.name}': stream '${stream}' was not declared (declared: ${[...this.streamMap.keys()].join(", ") || "none"})`);
     const bytes = toBytes(decl, value, this.name);
-    this.out.send([encode({ v: PROTOCOL_VERSION, type: "data", run, trig, stream, dtype: decl.dtype, shape: decl.shape }), bytes]);
+    b.rows.push({ stream, dtype: decl.dtype, shape: decl.shape });
+    b.payloads.push(bytes);
+    b.bytes += bytes.byteLength;
+    if (b.bytes >= BATCH_BYTES) this.sendBatch(b);
+  }
+
+  private sendBatch(b: RowBatch): void {
+    if (!b.rows.length || this.closed) return;
+    this.out.send([encode({ v: PROTOCOL_VERSION, type: "data", run: b.run, trig: b.trig, rows: b.rows }), ...b.payloads]);
+    b.rows = [];
+    b.payloads = [];
+    b.bytes = 0;
+  }
+
+  /** Send one row of a declared stream at once (late data, outside an action). Validated against the declaration. */
+  pushData(run: string, trig: number, stream: string, value: DataValue): void {
+    const b: RowBatch = { run, trig, rows: [], payloads: [], bytes: 0 };
+    this.addRow(b, stream, value);
+    this.sendBatch(b);
   }
 
   private send(msg: object): void {

@@ -95,7 +95,7 @@ function checkStreams(x: unknown): string | null {
 }
 
 /** A decoded player-channel message from a player, or the reason it was rejected. */
-export type DecodedFromPlayer = { msg: PlayerToDirector; payload?: Buffer } | ProtocolError;
+export type DecodedFromPlayer = { msg: PlayerToDirector; payloads?: Buffer[] } | ProtocolError;
 
 export function decodeFromPlayer(frames: Buffer[], offset = 0): DecodedFromPlayer {
   const h = decodeHeader(frames[offset]);
@@ -110,17 +110,22 @@ export function decodeFromPlayer(frames: Buffer[], offset = 0): DecodedFromPlaye
     case "bye":
       break;
     case "data": {
-      err = need(h, { run: isStr, trig: isInt, stream: isStr, dtype: isDType, shape: isShape });
+      err = need(h, { run: isStr, trig: isInt }) ?? (Array.isArray(h.rows) && h.rows.length > 0 ? null : "'data' field 'rows' must be a non-empty array");
       if (!err) {
-        if (extra !== 1) err = `'data' must carry exactly one payload frame, got ${extra}`;
-        else {
-          const want = byteSize(h.dtype as DType, h.shape as number[]);
-          const got = frames[offset + 1].length;
-          if (want !== got) err = `'data' payload for stream '${String(h.stream)}' trigger ${String(h.trig)} is ${got} bytes, header says ${want} (${String(h.dtype)} ${JSON.stringify(h.shape)})`;
+        const rows = h.rows as Array<Record<string, unknown>>;
+        if (extra !== rows.length) err = `'data' declares ${rows.length} row(s) but carries ${extra} payload frame(s)`;
+        for (let i = 0; !err && i < rows.length; i++) {
+          const r = rows[i];
+          if (!isMap(r) || !isStr(r.stream) || !isDType(r.dtype) || !isShape(r.shape)) err = `'data' row #${i} needs stream, dtype and shape`;
+          else {
+            const want = byteSize(r.dtype as DType, r.shape as number[]);
+            const got = frames[offset + 1 + i].length;
+            if (want !== got) err = `'data' payload for stream '${String(r.stream)}' trigger ${String(h.trig)} is ${got} bytes, header says ${want} (${String(r.dtype)} ${JSON.stringify(r.shape)})`;
+          }
         }
       }
       if (err) return new ProtocolError("malformed", err);
-      return { msg: h as unknown as PlayerToDirector, payload: frames[offset + 1] };
+      return { msg: h as unknown as PlayerToDirector, payloads: frames.slice(offset + 1) };
     }
     case "ready":
     case "done":

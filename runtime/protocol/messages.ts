@@ -54,14 +54,19 @@ export interface Ack {
   error?: string;
   dt?: number;
 }
+/** One row of one stream in a data message; its bytes are the payload frame at the same index. */
+export interface DataRow {
+  stream: string;
+  dtype: DType;
+  shape: number[];
+}
 export interface DataHeader {
   v: number;
   type: "data";
   run: string;
   trig: number;
-  stream: string;
-  dtype: DType;
-  shape: number[];
+  /** The rows this message carries, in the order of the payload frames. */
+  rows: DataRow[];
 }
 export interface Done {
   v: number;

@@ -1,0 +1,64 @@
+/**
+ * Virtual-time speed of the full twin endstation: the TWINMIC demo scenario (stage, temperature, CCD, XRF, I/O,
+ * players as separate processes, NeXus file written) as a 100 x 100 raster with 100 ms dwell. Prints the ratio
+ * simulated duration / wall time.
+ *   node --import tsx bench/sim-speed.ts [--points 100]
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parse, stringify } from "yaml";
+import { readFileSync } from "node:fs";
+import { parseScenario } from "../runtime/scenario/load.ts";
+import { runScenario } from "../runtime/cli/run.ts";
+import { createLogger } from "../runtime/log.ts";
+import * as catalogue from "../drivers/registry.ts";
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
+
+export interface SimSpeedResult {
+  points: number;
+  triggers: number;
+  simulatedS: number;
+  wallS: number;
+  ratio: number;
+  triggersPerS: number;
+  fileMB: number;
+}
+
+export async function benchSimSpeed(opts: { points?: number; log?: (s: string) => void } = {}): Promise<SimSpeedResult> {
+  const n = opts.points ?? 100;
+  const log = opts.log ?? console.log;
+  const path = join(ROOT, "scenarios/twinmic-raster.yaml");
+  const def = parse(readFileSync(path, "utf8"));
+  def.sequence.raster.x.points = n;
+  def.sequence.raster.y.points = n;
+  def.sequence.dwell = 0.1;
+  def.title = `TWINMIC raster ${n} x ${n}, 100 ms dwell (benchmark)`;
+  const sc = parseScenario(stringify(def), path);
+  const out = mkdtempSync(join(tmpdir(), "donki-simspeed-"));
+  try {
+    const r = await runScenario(sc, { catalogue, log: createLogger("bench", "warn"), outDir: out, time: { mode: "virtual" } });
+    if (r.result.status !== "completed") throw new Error(`sim-speed run ${r.result.status}: ${r.result.message}`);
+    const { statSync } = await import("node:fs");
+    const res: SimSpeedResult = {
+      points: n * n,
+      triggers: r.result.triggers,
+      simulatedS: r.simulatedS,
+      wallS: r.wallS,
+      ratio: r.simulatedS / r.wallS,
+      triggersPerS: r.result.triggers / r.wallS,
+      fileMB: statSync(r.file!).size / 1e6,
+    };
+    log(`${n}x${n} raster, 100 ms dwell, full twin endstation (5 player processes, NeXus file ${res.fileMB.toFixed(0)} MB): simulated ${res.simulatedS.toFixed(0)} s in ${res.wallS.toFixed(1)} s wall = ${res.ratio.toFixed(0)}x real time (${res.triggersPerS.toFixed(0)} triggers/s)`);
+    return res;
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const i = process.argv.indexOf("--points");
+  await benchSimSpeed({ points: i > 0 ? Number(process.argv[i + 1]) : undefined });
+}
