@@ -327,6 +327,84 @@ export async function createEstimator(spec: DeviceSpec): Promise<ActionEstimator
   return e ? e(spec) : null;
 }
 
+/**
+ * Vendor-SDK drivers. `settings.library` points at the vendor library; `settings.sdk: "twin"` runs the same driver
+ * logic over the SDK twin (the simulated library), which also works in virtual time.
+ */
+function sdkTwin(spec: DeviceSpec): boolean {
+  return spec.settings.sdk === "twin";
+}
+function libraryOf(spec: DeviceSpec): string | undefined {
+  return get<string>(spec.settings, "library", (v) => typeof v === "string", "a path to the vendor library", spec.device);
+}
+
+DEVICES["andor-ixon"] = {
+  description: "Andor iXon DV860 EMCCD through Andor SDK2 (libandor); settings.sdk: twin for the SDK twin",
+  simulated: false,
+  async create(spec, clock) {
+    const { createAndorIxon } = await import("./andor/index.ts");
+    const s = spec.settings;
+    let hooks: DevicePlayerHooks | undefined;
+    let sdk;
+    if (sdkTwin(spec)) {
+      const { createAndorSdkTwin } = await import("../simulators/sdk/andor/index.ts");
+      const sim = await simulated(spec, clock);
+      hooks = sim.hooks;
+      sdk = createAndorSdkTwin({ clock, seed: spec.seed, name: spec.name, env: sim.env, cooling: { startCooled: true } });
+    }
+    const device = createAndorIxon({ sdk, library: libraryOf(spec), clock, name: spec.name });
+    await connectAndConfigure(device, detectorSettings(s, spec.device));
+    return areaDetectorPlayer({ device, clock, hooks, frames: (s.frames as boolean) ?? true, cooling: s.cooling as { setpointC: number; waitS?: number } | undefined });
+  },
+};
+
+DEVICES["pi-pvcam"] = {
+  description: "Princeton Instruments X-ray CCD through PVCAM (libpvcam); settings.sdk: twin for the SDK twin",
+  simulated: false,
+  async create(spec, clock) {
+    const { createPrincetonPvcam } = await import("./pvcam/index.ts");
+    const s = spec.settings;
+    let hooks: DevicePlayerHooks | undefined;
+    let sdk;
+    if (sdkTwin(spec)) {
+      const { createPvcamSdkTwin } = await import("../simulators/sdk/pvcam/index.ts");
+      const sim = await simulated(spec, clock);
+      hooks = sim.hooks;
+      sdk = createPvcamSdkTwin({ clock, seed: spec.seed, name: spec.name, env: sim.env, cooling: { startCooled: true } });
+    }
+    const device = createPrincetonPvcam({ sdk, library: libraryOf(spec), clock, name: spec.name });
+    await connectAndConfigure(device, detectorSettings(s, spec.device));
+    return areaDetectorPlayer({ device, clock, hooks, frames: (s.frames as boolean) ?? true, cooling: s.cooling as { setpointC: number; waitS?: number } | undefined });
+  },
+};
+
+DEVICES["dante"] = {
+  description: "XGLab DANTE pulse processor through libXGL_DPP; settings.sdk: twin for the SDK twin",
+  simulated: false,
+  async create(spec, clock) {
+    const { createXglabDante } = await import("./dante/index.ts");
+    const s = spec.settings;
+    let hooks: DevicePlayerHooks | undefined;
+    let sdk;
+    if (sdkTwin(spec)) {
+      const { createDanteSdkTwin } = await import("../simulators/sdk/dante/index.ts");
+      const sim = await simulated(spec, clock);
+      hooks = sim.hooks;
+      sdk = createDanteSdkTwin({ clock, twinOptions: { seed: spec.seed, name: spec.name, env: sim.env } });
+    }
+    const device = createXglabDante({ sdk, library: libraryOf(spec), clock, name: spec.name, address: s.address as string | undefined });
+    await connectAndConfigure(device, mcaSettings(s, spec.device));
+    return mcaPlayer({ device, clock, hooks, rois: rois(s, spec.device) });
+  },
+};
+
+Object.assign(ESTIMATORS, {
+  "andor-ixon": (s: DeviceSpec) => cameraEstimator(s, "andor-ixon"),
+  "pi-pvcam": (s: DeviceSpec) => cameraEstimator(s, "pi-ccd"),
+  dante: danteEstimator,
+});
+for (const k of ["andor-ixon", "pi-pvcam", "dante"]) DEVICES[k].estimator = ESTIMATORS[k];
+
 export function deviceNames(): string[] {
   return Object.keys(DEVICES);
 }
@@ -335,7 +413,7 @@ export function deviceNames(): string[] {
 export async function createDevicePlayer(spec: DeviceSpec): Promise<PlayerBehaviour> {
   const entry = DEVICES[spec.device];
   if (!entry) throw new Error(`unknown device '${spec.device}' (known: ${deviceNames().join(", ")})`);
-  if (!entry.simulated && spec.time.mode !== "real") throw new Error(`device '${spec.device}' is real hardware: it needs time 'real', not '${spec.time.mode}'`);
+  if (!entry.simulated && spec.time.mode !== "real" && !sdkTwin(spec)) throw new Error(`device '${spec.device}' is real hardware: it needs time 'real', not '${spec.time.mode}'`);
   const clock = makeClock(spec.time);
   return entry.create(spec, clock);
 }
