@@ -85,7 +85,8 @@ sequence:
     expect(shape("xrf/spectrum")).toEqual([2048]);
     expect(s.perStream.every((p) => p.complete)).toBe(true);
     const fe = Array.from((await readStream(file, "xrf/roi_Fe")).rows as Float64Array);
-    expect(fe.every((v) => v > 0)).toBe(true);
+    expect(fe.reduce((a, b) => a + b, 0)).toBeGreaterThan(0); // Fe fluorescence seen by the DANTE driver
+    expect(new Set(fe).size).toBeGreaterThan(1); // and it varies over the specimen
   });
 
   it("a hardware driver without its vendor library fails the player with a message naming the library", () => {
