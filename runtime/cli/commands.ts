@@ -15,6 +15,7 @@ export interface RunCommandOptions {
   time?: string;
   seed?: number;
   triggers?: number;
+  resume?: string;
   progress?: boolean;
   json?: boolean;
   host?: string;
@@ -76,6 +77,7 @@ export async function runCommand(file: string, o: RunCommandOptions, catalogue: 
       time,
       seed: o.seed,
       maxTriggers: o.triggers,
+      resume: o.resume,
       onReady: (ep, d) => {
         director = d;
         if (directorOnly || process.env.DONKI_SHOW_ENDPOINTS) process.stderr.write(`donki director: players -> ${ep.player}  control -> ${ep.control}  events -> ${ep.events}\n`);

@@ -51,6 +51,7 @@ export async function main(argv: string[], catalogue: DeviceCatalogue): Promise<
     .option("--time <mode>", "virtual | real | scale:FACTOR (overrides the scenario)")
     .option("--seed <n>", "seed of the simulated devices (overrides the scenario)", int("seed"))
     .option("--triggers <n>", "stop after this many triggers", int("triggers"))
+    .option("--resume <file>", "continue a crashed run from the first trigger missing in FILE (new file, same scan number)")
     .option("--no-progress", "no progress bar")
     .option("--json", "print the report as JSON on stdout")
     .option("--control-port <port>", "control socket port (default: any free port)", int("control-port"))
@@ -97,7 +98,19 @@ export async function main(argv: string[], catalogue: DeviceCatalogue): Promise<
     .option("--curve-secret-key <z85>", "this player's CURVE secret key")
     .option("--hb-interval <ms>", "heartbeat interval", int("hb-interval"))
     .option("--hb-timeout <ms>", "heartbeat timeout", int("hb-timeout"))
+    .option("--parent-pid <pid>", "exit when this process is gone (set by donki run for its local players)", int("parent-pid"))
     .action(async (o) => {
+      if (o.parentPid) {
+        // a player started by `donki run` must not outlive its Director process (e.g. after SIGKILL)
+        setInterval(() => {
+          try {
+            process.kill(o.parentPid, 0);
+          } catch {
+            process.stderr.write(`donki player '${o.name}': the donki process ${o.parentPid} that started it is gone; exiting\n`);
+            process.exit(1);
+          }
+        }, 500).unref();
+      }
       if (!o.script && !o.device) fail("player: give --script FILE or --device NAME");
       if (o.join !== "next-trigger" && o.join !== "next-run") fail(`player: --join must be next-trigger or next-run, got '${o.join}'`);
       const curve = o.curveServerKey ? { serverKey: o.curveServerKey, publicKey: o.curvePublicKey, secretKey: o.curveSecretKey } : undefined;

@@ -45,6 +45,8 @@ export interface RunOptions {
   seed?: number;
   /** Cap the number of triggers (quick tries of a big scenario). */
   maxTriggers?: number;
+  /** Resume a crashed run: the file it left; the run continues from its first missing trigger into a new file. */
+  resume?: string;
   onProgress?: (trig: number, total: number | null, simTime: number) => void;
   onReady?: (endpoints: { player: string; control: string; events: string }, director: Director) => void;
 }
@@ -86,7 +88,7 @@ interface LocalPlayer {
 }
 
 function spawnPlayer(p: PlayerDefT, endpoint: string, seed: number, time: ClockMode, log: Logger, scenarioDir: string): LocalPlayer {
-  const args = [DONKI_BIN, "player", "--name", p.name, "--level", String(p.level), "--director", endpoint, "--join", p.join];
+  const args = [DONKI_BIN, "player", "--name", p.name, "--level", String(p.level), "--director", endpoint, "--join", p.join, "--parent-pid", String(process.pid)];
   if (p.device.startsWith("script:")) {
     args.push("--script", resolve(scenarioDir, p.device.slice("script:".length)));
     for (const [k, v] of Object.entries(p.settings)) args.push("-o", `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`);
@@ -182,6 +184,7 @@ export async function runScenario(sc: LoadedScenario, o: RunOptions): Promise<Sc
       flushEverySeconds: def.output.flushEverySeconds,
       rolloverTriggers: def.output.rolloverTriggers,
       compression: def.output.compression,
+      resumeFrom: o.resume ? { path: o.resume } : undefined,
       log: o.log.child({ component: "writer" }),
     });
     const policy: Partial<PlayerPolicy> = { onFault: def.policy.onFault, retries: def.policy.retries, actionTimeoutMs: def.policy.actionTimeout * 1000 };
@@ -194,9 +197,18 @@ export async function runScenario(sc: LoadedScenario, o: RunOptions): Promise<Sc
         ...(p.policy.actionTimeout !== undefined ? { actionTimeoutMs: p.policy.actionTimeout * 1000 } : {}),
       };
     }
+    let startTrigger = 1;
+    if (o.resume) {
+      const { NexusWriter } = await import("../data/nexus-writer.ts");
+      const rp = await NexusWriter.resumePoint(o.resume);
+      startTrigger = rp.resumeTrigger;
+      if (planned !== null && startTrigger > planned) throw new Error(`${o.resume}: nothing to resume, every trigger up to ${planned} is in the file`);
+      o.log.warn({ file: o.resume, scan: rp.scanNumber, from: startTrigger }, "resuming a crashed run");
+    }
     const t0 = performance.now();
     const result = await director.run({
       triggers: planned,
+      startTrigger,
       params: (t) => seq.params(t),
       require: enabled.map((p) => p.name),
       waitForPlayersMs: waitMs,
@@ -229,7 +241,8 @@ export function formatReport(r: ScenarioRunReport, timeMode: ClockMode): string 
   const st = r.result.status;
   lines.push(`${r.title}: ${st.toUpperCase()}${r.result.message ? ` (${r.result.message})` : ""}`);
   if (r.file) lines.push(`  file:       ${relative(process.cwd(), r.file) || r.file}  (scan ${r.scanNumber})`);
-  lines.push(`  triggers:   ${r.result.triggers}${r.planned !== null ? ` of ${r.planned}` : ""}`);
+  const range = r.result.firstTrigger > 1 ? ` (${r.result.firstTrigger}..${r.result.lastTrigger}, resumed)` : "";
+  lines.push(`  triggers:   ${r.result.triggers}${r.planned !== null ? ` of ${r.planned - r.result.firstTrigger + 1}` : ""}${range}`);
   lines.push(`  wall time:  ${r.wallS.toFixed(2)} s`);
   if (timeMode.mode !== "real") lines.push(`  simulated:  ${fmtDuration(r.simulatedS)} of instrument time (${(r.simulatedS / Math.max(r.wallS, 1e-9)).toFixed(0)}x faster than real time)`);
   if (r.perStream.length) {

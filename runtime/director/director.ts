@@ -44,8 +44,10 @@ export interface TriggerParams {
 }
 
 export interface RunPlan {
-  /** Number of triggers; null runs until stopped. */
+  /** Number of the last trigger (the run's size); null runs until stopped. */
   triggers: number | null;
+  /** First trigger number (default 1; a resumed run starts at its first missing trigger). */
+  startTrigger?: number;
   params?: (trig: number) => TriggerParams;
   /** Players that must be registered (and ready) for the run to start. */
   require?: string[];
@@ -80,8 +82,11 @@ export interface FaultRecord {
 export interface RunResult {
   runId: string;
   status: RunStatus;
-  /** Number of triggers that completed every level. */
+  /** Number of triggers that completed every level in this run. */
   triggers: number;
+  firstTrigger: number;
+  /** Last trigger number that completed every level (firstTrigger - 1 if none). */
+  lastTrigger: number;
   simTime: number;
   wallMs: number;
   faults: FaultRecord[];
@@ -155,6 +160,7 @@ export class Director {
   private plan: RunPlan | null = null;
   private seq = 0;
   private issued = 0;
+  private firstTrig = 1;
   private barrier: PriorityBarrier | null = null;
   private simTime = 0;
   private readonly pauseReasons = new Set<string>();
@@ -347,8 +353,8 @@ export class Director {
       for (const r of h.rows) reject(r.stream, `data for run '${h.run}', which is not open (current: ${this.runId ?? "none"})`);
       return;
     }
-    if (h.trig < 1 || h.trig > this.issued) {
-      for (const r of h.rows) reject(r.stream, `trigger ${h.trig} is outside the run (issued 1..${this.issued})`);
+    if (h.trig < this.firstTrig || h.trig > this.issued) {
+      for (const r of h.rows) reject(r.stream, `trigger ${h.trig} is outside the run (issued ${this.firstTrig}..${this.issued})`);
       return;
     }
     for (let i = 0; i < h.rows.length; i++) {
@@ -581,6 +587,8 @@ export class Director {
     if (this.runId !== null) throw new Error(`a run is already in progress (${this.runId})`);
     if (plan.triggers !== null && !(Number.isInteger(plan.triggers) && plan.triggers >= 0))
       throw new Error(`triggers must be a whole number >= 0 or null (unbounded), got ${plan.triggers}`);
+    const first = plan.startTrigger ?? 1;
+    if (!(Number.isInteger(first) && first >= 1)) throw new Error(`startTrigger must be a whole number >= 1, got ${first}`);
     const t0 = performance.now();
     this.runId = `r${++this.runCounter}-${this.session}`;
     const run = this.runId;
@@ -594,7 +602,9 @@ export class Director {
     this.levelPlanDirty = true;
     let status: RunStatus = "completed";
     let message: string | undefined;
-    let completed = 0;
+    this.firstTrig = first;
+    /** Last trigger number that completed every level. */
+    let completed = first - 1;
     let sinkResult: unknown;
     let sinkOpen = false;
     this.setState("planning");
@@ -639,7 +649,7 @@ export class Director {
       this.setState(this.pauseReasons.size ? "paused" : "running");
 
       let lastProgress = 0;
-      for (let trig = 1; plan.triggers === null || trig <= plan.triggers; trig++) {
+      for (let trig = first; plan.triggers === null || trig <= plan.triggers; trig++) {
         if (this.stopRequested || this.abortReason) break;
         if (plan.maxWallMs !== undefined && performance.now() - t0 > plan.maxWallMs) break;
         if (plan.sink && !plan.sink.hasCapacity()) await Promise.race([plan.sink.whenCapacity(), this.interrupted()]);
@@ -714,7 +724,7 @@ export class Director {
       e.participating = false;
       if (e.leaving) this.removePlayer(e);
     }
-    const result: RunResult = { runId: run, status, triggers: completed, simTime: this.simTime, wallMs: performance.now() - t0, faults: this.faults, message, players, sink: sinkResult };
+    const result: RunResult = { runId: run, status, triggers: completed - first + 1, firstTrigger: first, lastTrigger: completed, simTime: this.simTime, wallMs: performance.now() - t0, faults: this.faults, message, players, sink: sinkResult };
     this.emit("run", { run, event: "ended", status, triggers: completed, message });
     this.runId = null;
     this.plan = null;

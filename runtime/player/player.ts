@@ -26,6 +26,8 @@ export interface ActionContext {
   signal: AbortSignal;
   /** Push one row of a declared stream for this trigger. The array must not be modified afterwards. */
   push(stream: string, value: DataValue): void;
+  /** Push a row for another (earlier) trigger of this run, sent at once: late or out-of-order data. */
+  pushAt(trig: number, stream: string, value: DataValue): void;
 }
 
 export interface ActionResult {
@@ -355,6 +357,7 @@ export class Player {
         return getAc().signal;
       },
       push: (stream, value) => this.addRow(batch, stream, value),
+      pushAt: (t, stream, value) => this.pushData(run, t, stream, value),
     };
     // rows pushed during the action travel together in one data message, just before the ack (fewer messages
     // per trigger); a batch that grows past BATCH_BYTES is sent at once so big sequences stream out
