@@ -417,3 +417,10 @@ export async function createDevicePlayer(spec: DeviceSpec): Promise<PlayerBehavi
   const clock = makeClock(spec.time);
   return entry.create(spec, clock);
 }
+
+/** `donki devices`: serial ports, USB instruments and configured TCP controllers that are present. */
+export async function listDevices(o: { tcpControllers?: Array<{ host: string; port?: number; label?: string }>; timeoutMs?: number }): Promise<{ report: unknown; text: string }> {
+  const { discoverDevices, formatDeviceReport } = await import("./discovery/index.ts");
+  const report = await discoverDevices({ tcpControllers: o.tcpControllers, timeoutMs: o.timeoutMs });
+  return { report, text: formatDeviceReport(report) };
+}

@@ -1,6 +1,6 @@
 /** The donki command line end to end, with real processes, real sockets and real files. */
 import { afterEach, describe, expect, it } from "vitest";
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
@@ -28,6 +28,18 @@ async function freePort(): Promise<number> {
       s.close(() => res(p));
     });
   });
+}
+
+function startEmulator() {
+  const child = spawn(process.execPath, ["--import", "tsx", join(ROOT, "simulators/gcs/main.ts"), "--port", "0"], { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"] });
+  const port = new Promise<number>((res, rej) => {
+    child.stdout!.on("data", (b: Buffer) => {
+      const m = /"port":(\d+)/.exec(b.toString());
+      if (m) res(Number(m[1]));
+    });
+    child.on("exit", (c) => rej(new Error(`emulator exited ${c}`)));
+  });
+  return { child, port };
 }
 
 const nxs = (dir: string) => readdirSync(dir).filter((f) => f.endsWith(".nxs")).map((f) => join(dir, f));
@@ -68,6 +80,26 @@ describe("donki run", () => {
     // a second run in the same directory never overwrites: scan 2
     expect(donki(["run", "scenarios/fast-scan.yaml", "--out", out, "--no-progress", "--triggers", "3"]).code).toBe(0);
     expect(nxs(out).sort().map((f) => f.slice(-14))).toEqual(["fast_00001.nxs", "fast_00002.nxs"]);
+  });
+
+  it("donki quicklook renders the scan to a PNG; donki devices says clearly what is (not) present", async () => {
+    const out = tempDir();
+    expect(donki(["run", "scenarios/xml-players-scan.yaml", "--out", out, "--no-progress"]).code).toBe(0);
+    const q = donki(["quicklook", nxs(out)[0]]);
+    expect(q.code).toBe(0);
+    expect(q.out).toMatch(/xmlscan_00001\.png\s+\(\d+x\d+: Transmission It\/I0\)/);
+    expect(existsSync(join(out, "xmlscan_00001.png"))).toBe(true);
+    expect(donki(["quicklook", join(out, "nope.nxs")]).code).toBe(2);
+    // a GCS controller emulator (its own process: spawnSync blocks this one) as the TCP controller to find
+    const emu = startEmulator();
+    const port = await emu.port;
+    const d = donki(["devices", "--tcp", `127.0.0.1:${port}`, "--tcp", "127.0.0.1:1"]);
+    emu.child.kill("SIGTERM");
+    expect(d.code).toBe(0);
+    expect(d.out).toMatch(/Serial ports:/);
+    expect(d.out).toMatch(/USB:/);
+    expect(d.out).toMatch(new RegExp(`127\\.0\\.0\\.1:${port}.*(PI|E-7)`));
+    expect(d.out).toMatch(/127\.0\.0\.1:1.*not reachable/);
   });
 
   it("bad input exits with code 2 and a located message; unknown commands too", () => {

@@ -182,3 +182,42 @@ export async function estimateCommand(file: string, o: { json?: boolean }, catal
   process.stdout.write((o.json ? JSON.stringify(e, null, 2) : formatEstimate(e)) + "\n");
   return EXIT.ok;
 }
+
+export async function quicklookCommand(file: string, o: { out?: string; scale?: number }): Promise<number> {
+  const { quicklook } = await import("../data/quicklook.ts");
+  try {
+    const r = await quicklook(file, { out: o.out, scale: o.scale });
+    process.stdout.write(`${r.png}  (${r.width}x${r.height}: ${r.panels.join(", ")})\n`);
+    return EXIT.ok;
+  } catch (e) {
+    process.stderr.write(`donki quicklook: ${(e as Error).message}\n`);
+    return EXIT.badInput;
+  }
+}
+
+export async function devicesCommand(o: { tcp: string[]; scenario?: string; timeout: number; json?: boolean }, catalogue: DeviceCatalogue): Promise<number> {
+  const tcp: Array<{ host: string; port?: number; label?: string }> = [];
+  for (const t of o.tcp) {
+    const m = /^([^:]+)(?::(\d+))?$/.exec(t);
+    if (!m) {
+      process.stderr.write(`donki devices: --tcp must be HOST or HOST:PORT, got '${t}'\n`);
+      return EXIT.badInput;
+    }
+    tcp.push({ host: m[1], port: m[2] ? Number(m[2]) : undefined, label: t });
+  }
+  if (o.scenario) {
+    try {
+      const sc = loadScenario(o.scenario, { knownDevices: catalogue.deviceNames() });
+      for (const p of sc.def.players) {
+        if (p.device === "pi-gcs" && (p.settings.transport ?? "tcp") === "tcp" && typeof p.settings.host === "string")
+          tcp.push({ host: p.settings.host, port: typeof p.settings.port === "number" ? p.settings.port : undefined, label: `${p.name} (${o.scenario})` });
+      }
+    } catch (e) {
+      process.stderr.write(`donki devices: ${(e as Error).message}\n`);
+      return EXIT.badInput;
+    }
+  }
+  const r = await catalogue.listDevices({ tcpControllers: tcp, timeoutMs: o.timeout });
+  process.stdout.write((o.json ? JSON.stringify(r.report, null, 2) : r.text) + "\n");
+  return EXIT.ok;
+}

@@ -179,6 +179,29 @@ export async function main(argv: string[], catalogue: DeviceCatalogue): Promise<
     });
 
   program
+    .command("quicklook")
+    .description("render a scan's maps (absorption, element maps) and summed spectrum to a PNG")
+    .argument("<file>", "NeXus/HDF5 file written by donki")
+    .option("--out <png>", "output PNG (default: FILE with .png)")
+    .option("--scale <n>", "pixels per map pixel (default: maps about 256 px)", Number)
+    .action(async (file: string, o) => {
+      const { quicklookCommand } = await import("./commands.ts");
+      process.exit(await quicklookCommand(file, o));
+    });
+
+  program
+    .command("devices")
+    .description("list serial ports, USB instruments and TCP controllers that are present")
+    .option("--tcp <host:port>", "also probe this TCP controller with *IDN? (repeatable)", (v: string, prev: string[]) => [...prev, v], [] as string[])
+    .option("--scenario <file>", "also probe the TCP controllers (pi-gcs players) of this scenario")
+    .option("--timeout <ms>", "per-probe timeout", int("timeout"), 1000)
+    .option("--json", "JSON output")
+    .action(async (o) => {
+      const { devicesCommand } = await import("./commands.ts");
+      process.exit(await devicesCommand(o, catalogue));
+    });
+
+  program
     .command("keys")
     .description("make a CURVE key pair (Z85) for a Director or a player")
     .action(async () => {

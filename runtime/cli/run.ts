@@ -21,6 +21,7 @@ export const DONKI_BIN = join(HERE, "../../bin/donki.mjs");
 
 /** What the CLI needs from the device catalogue (drivers/registry.ts), injected so runtime/ knows no driver. */
 export interface DeviceCatalogue {
+  listDevices(o: { tcpControllers?: Array<{ host: string; port?: number; label?: string }>; timeoutMs?: number }): Promise<{ report: unknown; text: string }>;
   createDevicePlayer(spec: { device: string; name: string; settings: Record<string, unknown>; seed: number; time: ClockMode; faults?: unknown[] }): Promise<PlayerBehaviour>;
   deviceNames(): string[];
   createEstimator(spec: { device: string; name: string; settings: Record<string, unknown>; seed: number; time: ClockMode }): Promise<{ estimate(params: Record<string, unknown>): Record<string, number> | Promise<Record<string, number>> } | null>;
