@@ -72,6 +72,9 @@ export async function benchFrames(opts: { frames?: number; log?: (s: string) => 
     if (r.status !== "completed") throw new Error(`frames benchmark run: ${r.status} ${r.message ?? ""}`);
     const bytes = (N - 1) * frameBytes;
     const pipeline = { seconds, mbPerS: bytes / MB / seconds, framesPerS: (N - 1) / seconds };
+    // the reference, after the player and the Director are gone (writeSync blocks this process for seconds)
+    child.kill("SIGTERM");
+    await d.close();
     const raw = writeSyncRate(dir, N, frameBytes);
     const res: FramesBenchResult = { frames: N, frameMB: frameBytes / MB, pipeline, writeSync: raw, ratio: pipeline.mbPerS / raw.mbPerS, rssMB: marks };
     log(

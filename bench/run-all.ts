@@ -1,0 +1,35 @@
+/**
+ * All benchmarks, each measured against its reference in the same run (npm run bench). Results are printed and
+ * written to bench/results/latest.json; docs/benchmarks.md records them.
+ *   npm run bench                # everything (several minutes)
+ *   npm run bench -- --quick     # smaller sizes
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import { cpus, totalmem } from "node:os";
+import { benchTriggers } from "./triggers.ts";
+import { benchFrames } from "./frames.ts";
+import { benchSimSpeed } from "./sim-speed.ts";
+import { benchHdf5Write } from "./hdf5-write.ts";
+
+const quick = process.argv.includes("--quick");
+const HERE = dirname(fileURLToPath(import.meta.url));
+const results: Record<string, unknown> = {
+  date: new Date().toISOString(),
+  machine: { cpus: cpus().length, model: cpus()[0]?.model, memGB: Math.round(totalmem() / 2 ** 30), node: process.version },
+};
+
+console.log("== trigger rate (empty actions, each player a process) vs raw zeromq.js round trip");
+results.triggers = await benchTriggers({ triggers: quick ? 5000 : 20_000 });
+console.log("\n== frames: player process -> Director -> HDF5 vs fs.writeSync");
+results.frames = await benchFrames({ frames: quick ? 300 : 2000 });
+console.log("\n== HDF5 writer alone (WriterQueue in a worker) vs fs.writeSync");
+const h = await benchHdf5Write({ frames: quick ? 100 : 300 });
+console.log(`NexusWriter ${h.hdf5.mbPerS.toFixed(0)} MB/s vs writeSync ${h.writeSync.mbPerS.toFixed(0)} MB/s: ratio ${h.ratio.toFixed(2)}, peak RSS ${h.peakRssMB.toFixed(0)} MB`);
+results.hdf5Write = h;
+console.log("\n== virtual-time speed of the full twin endstation");
+results.simSpeed = await benchSimSpeed({ points: quick ? 40 : 100 });
+mkdirSync(join(HERE, "results"), { recursive: true });
+writeFileSync(join(HERE, "results", "latest.json"), JSON.stringify(results, null, 2) + "\n");
+console.log(`\nwritten: bench/results/latest.json`);
