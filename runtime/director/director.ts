@@ -273,7 +273,7 @@ export class Director {
     const entry = this.registry.byRoutingId(id);
     if (!entry) {
       this.counters.unknownPeer++;
-      this.sendTo(id, { v: PROTOCOL_VERSION, type: "error", reason: `unknown peer: send 'hello' first (got '${msg.type}')` });
+      this.sendTo(id, { v: PROTOCOL_VERSION, type: "error", code: "unknown-peer", reason: `unknown peer: send 'hello' first (got '${msg.type}')` });
       return;
     }
     entry.lastSeen = performance.now();

@@ -200,7 +200,10 @@ export class Player {
     return this.registered;
   }
 
+  private lastHello = 0;
+
   private sendHello(): void {
+    this.lastHello = performance.now();
     this.send({
       v: PROTOCOL_VERSION,
       type: "hello",
@@ -269,6 +272,16 @@ export class Player {
         return;
       }
       case "error":
+        if (m.code === "unknown-peer") {
+          // a restarted Director does not know us: register again (at most once per heartbeat interval)
+          const now = performance.now();
+          if (now - this.lastHello >= this.hbIntervalMs) {
+            if (this.registered) this.log.warn({ director: this.opts.director }, "the Director does not know this player (restarted?): registering again");
+            this.registered = false;
+            this.sendHello();
+          }
+          return;
+        }
         this.counters.directorErrors++;
         this.lastDirectorError = m.reason;
         this.log.warn({ reason: m.reason }, "the director rejected a message");

@@ -135,6 +135,8 @@ export interface ErrorMsg {
   v: number;
   type: "error";
   reason: string;
+  /** "unknown-peer": the Director does not know this sender (e.g. it restarted): register again. */
+  code?: string;
 }
 export type DirectorToPlayer = Welcome | Reject | Pre | Trig | Post | AbortMsg | Heartbeat | ErrorMsg;
 
