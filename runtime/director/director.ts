@@ -824,6 +824,8 @@ export class Director {
     if (!b) return;
     const m = b.fault(entry.name, `${kind}: ${message}`);
     if (!m) return;
+    // a missed deadline: tell the player to stop that action, so a re-sent trigger does not queue behind it
+    if (kind === "timeout" && entry.alive) this.sendTo(entry.routingId, { v: PROTOCOL_VERSION, type: "cancel", run: b.run, seq: m.seq });
     const policy = this.policyFor(entry.name);
     let action: FaultRecord["action"] = policy.onFault === "abort" ? "abort" : "pause";
     if (policy.onFault === "retry" && m.attempts <= policy.retries && entry.alive && kind !== "lost") action = "retry";

@@ -121,6 +121,8 @@ export class Player {
   private readonly jobs: Job[] = [];
   private working = false;
   private current: Pick<AbortController, "abort"> | null = null;
+  /** seq of the trig request being acted on (for `cancel`). */
+  private currentSeq = -1;
   private abortedRuns = new Set<string>();
   private welcomeWaiter: { resolve: () => void; reject: (e: Error) => void } | null = null;
   private idleWaiters: Array<() => void> = [];
@@ -294,6 +296,11 @@ export class Player {
         // drop queued triggers of that run; pre/post still run
         for (let i = this.jobs.length - 1; i >= 0; i--) if (this.jobs[i].kind === "trig" && this.jobs[i].msg.run === m.run) this.jobs.splice(i, 1);
         return;
+      case "cancel":
+        // the Director gave up on this request (deadline): stop the action; its ack will be stale
+        if (this.currentSeq === m.seq) this.current?.abort(new Error(`trigger cancelled by the Director (no ack within its deadline)`));
+        for (let i = this.jobs.length - 1; i >= 0; i--) if (this.jobs[i].kind === "trig" && this.jobs[i].msg.seq === m.seq) this.jobs.splice(i, 1);
+        return;
       case "pre":
         this.abortedRuns.delete(m.run);
         return this.enqueue({ kind: "pre", msg: m });
@@ -359,6 +366,7 @@ export class Player {
     let ac: AbortController | null = null;
     const getAc = () => (ac ??= new AbortController());
     this.current = { abort: (reason?: unknown) => getAc().abort(reason) } as AbortController;
+    this.currentSeq = m.seq;
     const run = m.run;
     const trig = m.trig;
     const ctx: ActionContext = {

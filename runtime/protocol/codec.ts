@@ -166,6 +166,9 @@ export function decodeFromDirector(frames: Buffer[]): DirectorToPlayer | Protoco
     case "abort":
       err = need(h, { run: isStr });
       break;
+    case "cancel":
+      err = need(h, { run: isStr, seq: isInt });
+      break;
     case "welcome":
       err = need(h, { name: isStr, session: isStr, hbInterval: isInt, hbTimeout: isInt });
       break;

@@ -131,6 +131,13 @@ export interface AbortMsg {
   type: "abort";
   run: string;
 }
+export interface CancelMsg {
+  v: number;
+  type: "cancel";
+  run: string;
+  /** The request (trig) whose action must stop: its deadline passed. */
+  seq: number;
+}
 export interface ErrorMsg {
   v: number;
   type: "error";
@@ -138,7 +145,7 @@ export interface ErrorMsg {
   /** "unknown-peer": the Director does not know this sender (e.g. it restarted): register again. */
   code?: string;
 }
-export type DirectorToPlayer = Welcome | Reject | Pre | Trig | Post | AbortMsg | Heartbeat | ErrorMsg;
+export type DirectorToPlayer = Welcome | Reject | Pre | Trig | Post | AbortMsg | CancelMsg | Heartbeat | ErrorMsg;
 
 // ---- control channel ----
 export type ControlCmd = "status" | "pause" | "resume" | "stop" | "abort" | "disable" | "enable" | "priority";
