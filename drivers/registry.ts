@@ -25,6 +25,8 @@ export interface DeviceSpec {
   time: ClockMode;
   /** Fault injection for twins (docs/simulators.md). */
   faults?: unknown[];
+  /** USB backend for `settings.usb` hot-unplug monitoring (default: the usb package; tests pass a fake). */
+  usbBackend?: import("./usb/backend.ts").UsbBackend;
 }
 
 /** Time of one action split into phases (seconds): move, settle, exposure, readout, overhead, wait ... */
@@ -414,8 +416,59 @@ export async function createDevicePlayer(spec: DeviceSpec): Promise<PlayerBehavi
   const entry = DEVICES[spec.device];
   if (!entry) throw new Error(`unknown device '${spec.device}' (known: ${deviceNames().join(", ")})`);
   if (!entry.simulated && spec.time.mode !== "real" && !sdkTwin(spec)) throw new Error(`device '${spec.device}' is real hardware: it needs time 'real', not '${spec.time.mode}'`);
+  const usb = spec.settings.usb;
+  if (usb !== undefined && !(isObj(usb) && isNum((usb as Record<string, unknown>).vendorId) && isNum((usb as Record<string, unknown>).productId)))
+    throw new Error(`device ${spec.device}: setting 'usb' must be {vendorId, productId, serialNumber?} (numbers, e.g. 0x136e)`);
   const clock = makeClock(spec.time);
-  return entry.create(spec, clock);
+  const behaviour = await entry.create(spec, clock);
+  return usb ? watchUsb(behaviour, spec, usb as { vendorId: number; productId: number; serialNumber?: string }) : behaviour;
+}
+
+/**
+ * Hot-unplug: while the device's USB identity is absent, the current action is aborted and every action fails at
+ * once with "device gone", so the Director's fault policy applies (pause by default) instead of a long timeout.
+ */
+async function watchUsb(b: PlayerBehaviour, spec: DeviceSpec, id: { vendorId: number; productId: number; serialNumber?: string }): Promise<PlayerBehaviour> {
+  const { UsbWatcher, NodeUsbBackend } = await import("./usb/index.ts");
+  const { DeviceError } = await import("../runtime/devices/common.ts");
+  const hex = (n: number) => n.toString(16).padStart(4, "0");
+  const what = `USB ${hex(id.vendorId)}:${hex(id.productId)}${id.serialNumber ? ` serial ${id.serialNumber}` : ""}`;
+  let gone = false;
+  let current: AbortController | null = null;
+  const watcher = new UsbWatcher(spec.usbBackend ?? new NodeUsbBackend(), {
+    onGone: () => {
+      gone = true;
+      current?.abort(new DeviceError(`${spec.name}: device gone (${what} unplugged)`, spec.name, "USB_GONE"));
+    },
+    onBack: () => {
+      gone = false;
+    },
+    onUnavailable: (reason) => process.stderr.write(`donki: ${spec.name}: cannot watch ${what} for hot-unplug: ${reason}\n`),
+  });
+  watcher.watch(spec.name, id);
+  await watcher.start();
+  return {
+    ...b,
+    async action(trig, params, ctx) {
+      if (gone) throw new DeviceError(`${spec.name}: device gone (${what} unplugged)`, spec.name, "USB_GONE");
+      const ac = new AbortController();
+      current = ac;
+      const onOuter = () => ac.abort(ctx.signal.reason);
+      ctx.signal.addEventListener("abort", onOuter, { once: true });
+      try {
+        const run = b.action(trig, params, { ...ctx, signal: ac.signal, push: ctx.push, pushAt: ctx.pushAt });
+        // an unplug aborts the action even when the driver does not watch the signal
+        return await Promise.race([run, new Promise<never>((_, rej) => ac.signal.addEventListener("abort", () => rej(ac.signal.reason), { once: true }))]);
+      } finally {
+        current = null;
+        ctx.signal.removeEventListener("abort", onOuter);
+      }
+    },
+    async close() {
+      watcher.stop();
+      await b.close?.();
+    },
+  };
 }
 
 /** `donki devices`: serial ports, USB instruments and configured TCP controllers that are present. */
