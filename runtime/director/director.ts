@@ -199,6 +199,10 @@ export class Director {
       }
     }
     this.players.linger = 0;
+    // a ROUTER never blocks on send (a message to a peer over its high-water mark is dropped, and the liveness
+    // checks notice a stuck peer); sendTimeout 0 also takes zeromq.js's fast path (no ZMQ_EVENTS query per send)
+    this.players.sendTimeout = 0;
+    this.control.sendTimeout = 0;
     this.control.linger = 0;
     this.events.linger = 0;
     const addr = (port: number | undefined) => `tcp://${host}:${port ? port : "*"}`;
