@@ -2,12 +2,11 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import { readRunSummary } from "../runtime/data/reader.ts";
 import { fingerprintFile } from "../runtime/data/fingerprint.ts";
 import { compareGolden, regressionRun, type Golden } from "../scenarios/regress.ts";
-import { DONKI, ROOT, killAll, startProcess, tempDir, until } from "./helpers/procs.ts";
+import { DONKI, ROOT, freePort, killAll, startProcess, tempDir, until } from "./helpers/procs.ts";
 
 afterEach(() => killAll());
 
@@ -20,15 +19,6 @@ function h5dump(args: string[]): string {
   return execFileSync("h5dump", args, { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((res) => {
-    const s = createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => res(p));
-    });
-  });
-}
 
 function startEmulator() {
   const child = spawn(process.execPath, ["--import", "tsx", join(ROOT, "simulators/gcs/main.ts"), "--port", "0"], { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"] });

@@ -8,7 +8,9 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { readRunSummary, readStream } from "../runtime/data/reader.ts";
-import { DONKI, ROOT, killAll, startProcess, tempDir, until } from "./helpers/procs.ts";
+import { EventStream } from "../runtime/control/client.ts";
+import { DONKI, ROOT, freePort, killAll, startProcess, tempDir, until } from "./helpers/procs.ts";
+
 
 afterEach(() => killAll());
 
@@ -29,14 +31,17 @@ function playerPids(parent: number): number[] {
 describe("crash safety", () => {
   it("SIGKILL of the donki process mid-scan, then --resume: every trigger ends up in exactly one of the two files", async () => {
     const out = tempDir();
-    const p = startProcess(["run", "test/fixtures/scenarios/crash-scan.yaml", "--out", out, "--no-progress"]);
+    const evPort = await freePort();
+    const events = new EventStream(`tcp://127.0.0.1:${evPort}`, ["trigger"]);
+    const p = startProcess(["run", "test/fixtures/scenarios/crash-scan.yaml", "--out", out, "--no-progress", "--event-port", String(evPort)]);
     const nxs = () => readdirSync(out).filter((f) => f.endsWith(".nxs"));
     await until(() => nxs().length === 1, 30_000, "the scan file");
     const file = join(out, nxs()[0]);
     await until(() => playerPids(p.child.pid!).length === 3, 10_000, "3 player processes");
     const players = playerPids(p.child.pid!);
-    // let it run past a few flushes, then kill -9
-    await new Promise((r) => setTimeout(r, 1500));
+    // let it run past a few flushes (every 5 triggers), then kill -9
+    await events.next((e) => (e.body.trig as number) >= 15, 60_000);
+    events.close();
     p.child.kill("SIGKILL");
     await p.exited;
     // the players notice their parent is gone and exit (no orphans left running)
@@ -48,7 +53,7 @@ describe("crash safety", () => {
     expect(crashed.status).toBe("incomplete");
     const x1 = await readStream(file, "stage/x");
     const have = Array.from(x1.mask).map((m, i) => (m ? i + 1 : 0)).filter(Boolean);
-    expect(have.length).toBeGreaterThanOrEqual(5); // at least one flush happened
+    expect(have.length).toBeGreaterThanOrEqual(10); // flushes happened (every 5 triggers)
     expect(have.length).toBeLessThan(100);
     // every flushed row is real data (positions on the raster)
     const xs = x1.rows as Float64Array;

@@ -1,6 +1,6 @@
 /** Implementations of the CLI commands (kept out of main.ts so `donki --help` stays fast). */
 import cliProgress from "cli-progress";
-import { loadScenario, ScenarioError } from "../scenario/load.ts";
+import { loadScenario, ScenarioError, type LoadedScenario } from "../scenario/load.ts";
 import { createLogger } from "../log.ts";
 import { runScenario, formatReport, parseTimeArg, timeModeOf, type DeviceCatalogue, type ScenarioRunReport } from "./run.ts";
 import type { Director } from "../director/director.ts";
@@ -8,6 +8,19 @@ import { ControlClient } from "../control/client.ts";
 import type { ControlCmd } from "../protocol/messages.ts";
 
 const EXIT = { ok: 0, failed: 1, badInput: 2, stopped: 3 } as const;
+
+/** Load a scenario; on a validation error print every located problem and return null. */
+function loadOrReport(file: string, catalogue: DeviceCatalogue): LoadedScenario | null {
+  try {
+    return loadScenario(file, { knownDevices: catalogue.deviceNames() });
+  } catch (e) {
+    if (e instanceof ScenarioError) {
+      process.stderr.write(`donki: invalid scenario\n${e.problems.map((p) => `  ${p}`).join("\n")}\n`);
+      return null;
+    }
+    throw e;
+  }
+}
 
 export interface RunCommandOptions {
   out?: string;
@@ -26,16 +39,8 @@ export interface RunCommandOptions {
 }
 
 export async function runCommand(file: string, o: RunCommandOptions, catalogue: DeviceCatalogue, directorOnly: boolean): Promise<number> {
-  let sc;
-  try {
-    sc = loadScenario(file, { knownDevices: catalogue.deviceNames() });
-  } catch (e) {
-    if (e instanceof ScenarioError) {
-      process.stderr.write(`donki: invalid scenario\n${e.problems.map((p) => `  ${p}`).join("\n")}\n`);
-      return EXIT.badInput;
-    }
-    throw e;
-  }
+  const sc = loadOrReport(file, catalogue);
+  if (!sc) return EXIT.badInput;
   let time;
   try {
     time = o.time ? parseTimeArg(o.time) : timeModeOf(sc.def.time);
@@ -167,16 +172,8 @@ export async function inspectCommand(file: string, o: { json?: boolean }): Promi
 }
 
 export async function estimateCommand(file: string, o: { json?: boolean }, catalogue: DeviceCatalogue): Promise<number> {
-  let sc;
-  try {
-    sc = loadScenario(file, { knownDevices: catalogue.deviceNames() });
-  } catch (e) {
-    if (e instanceof ScenarioError) {
-      process.stderr.write(`donki: invalid scenario\n${e.problems.map((p) => `  ${p}`).join("\n")}\n`);
-      return EXIT.badInput;
-    }
-    throw e;
-  }
+  const sc = loadOrReport(file, catalogue);
+  if (!sc) return EXIT.badInput;
   const { estimateScenario, formatEstimate } = await import("./estimate.ts");
   const e = await estimateScenario(sc, catalogue);
   process.stdout.write((o.json ? JSON.stringify(e, null, 2) : formatEstimate(e)) + "\n");

@@ -2,6 +2,7 @@
  * Small, checked helpers over h5wasm. h5wasm reports many failures only on stderr (e.g. a nested
  * `create_group("a/b")`), so every structural call here is verified by reading the object back.
  */
+import { TYPED_ARRAY } from "../devices/common.ts";
 import h5wasm from "h5wasm/node";
 import type { Dataset, Group, File as H5File } from "h5wasm/node";
 import { type DType } from "./types.ts";
@@ -35,15 +36,7 @@ type TypedCtor =
   | Float32ArrayConstructor
   | Float64ArrayConstructor;
 
-export const TYPED_CTOR: Record<DType, TypedCtor> = {
-  uint8: Uint8Array,
-  uint16: Uint16Array,
-  uint32: Uint32Array,
-  int16: Int16Array,
-  int32: Int32Array,
-  float32: Float32Array,
-  float64: Float64Array,
-};
+export const TYPED_CTOR: Record<DType, TypedCtor> = TYPED_ARRAY;
 
 export type AnyTyped = Uint8Array | Uint16Array | Uint32Array | Int16Array | Int32Array | Float32Array | Float64Array;
 

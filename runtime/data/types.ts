@@ -8,7 +8,8 @@ import type { DType } from "../devices/common.ts";
 
 export type { DType };
 
-export type StreamRole = "signal" | "positioner" | "monitor" | "metadata";
+export type { StreamRole } from "../protocol/messages.ts";
+import type { StreamRole } from "../protocol/messages.ts";
 
 export interface StreamSpec {
   player: string;
@@ -77,13 +78,4 @@ export interface CloseResult {
 
 export const streamKey = (s: Pick<StreamSpec, "player" | "name">): string => `${s.player}/${s.name}`;
 
-/** Bytes per element of each DType. */
-export const DTYPE_BYTES: Record<DType, number> = {
-  uint8: 1,
-  uint16: 2,
-  uint32: 4,
-  int16: 2,
-  int32: 4,
-  float32: 4,
-  float64: 8,
-};
+export { DTYPE_BYTES } from "../devices/common.ts";

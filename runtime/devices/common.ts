@@ -36,6 +36,29 @@ export class DeviceError extends Error {
 /** Element type of a bulk array. */
 export type DType = "uint8" | "uint16" | "uint32" | "int16" | "int32" | "float32" | "float64";
 
+export type TypedArrayCtor =
+  | Uint8ArrayConstructor
+  | Uint16ArrayConstructor
+  | Uint32ArrayConstructor
+  | Int16ArrayConstructor
+  | Int32ArrayConstructor
+  | Float32ArrayConstructor
+  | Float64ArrayConstructor;
+
+/** The typed-array class of each DType (its BYTES_PER_ELEMENT is the element size). */
+export const TYPED_ARRAY: Record<DType, TypedArrayCtor> = {
+  uint8: Uint8Array,
+  uint16: Uint16Array,
+  uint32: Uint32Array,
+  int16: Int16Array,
+  int32: Int32Array,
+  float32: Float32Array,
+  float64: Float64Array,
+};
+
+/** Bytes per element of each DType. */
+export const DTYPE_BYTES: Record<DType, number> = Object.fromEntries(Object.entries(TYPED_ARRAY).map(([k, c]) => [k, c.BYTES_PER_ELEMENT])) as Record<DType, number>;
+
 export type TypedArrayOf<D extends DType> = D extends "uint8"
   ? Uint8Array
   : D extends "uint16"

@@ -9,7 +9,7 @@ import { hostname } from "node:os";
 import { randomBytes } from "node:crypto";
 import { decodeFromDirector, encode, ProtocolError, DTYPE_SIZE } from "../protocol/codec.ts";
 import { PROTOCOL_VERSION, type DataRow, type DeviceDecl, type DirectorToPlayer, type RunStatus, type StreamDecl } from "../protocol/messages.ts";
-import type { DType } from "../devices/common.ts";
+import { TYPED_ARRAY } from "../devices/common.ts";
 import { Outbox } from "../transport/outbox.ts";
 import type { CurveClientConfig } from "../transport/curve.ts";
 import { silentLogger, type Logger } from "../log.ts";
@@ -442,15 +442,7 @@ function describe(e: unknown): string {
   return String(e);
 }
 
-const CTORS: Record<DType, { new (n: number): ArrayBufferView; BYTES_PER_ELEMENT: number }> = {
-  uint8: Uint8Array,
-  uint16: Uint16Array,
-  uint32: Uint32Array,
-  int16: Int16Array,
-  int32: Int32Array,
-  float32: Float32Array,
-  float64: Float64Array,
-};
+const CTORS = TYPED_ARRAY;
 
 function toBytes(decl: StreamDecl, value: DataValue, player: string): Buffer {
   const n = decl.shape.reduce((a, b) => a * b, 1);

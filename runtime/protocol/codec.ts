@@ -23,15 +23,8 @@ export class ProtocolError extends Error {
   }
 }
 
-export const DTYPE_SIZE: Record<DType, number> = {
-  uint8: 1,
-  uint16: 2,
-  uint32: 4,
-  int16: 2,
-  int32: 4,
-  float32: 4,
-  float64: 8,
-};
+export { DTYPE_BYTES as DTYPE_SIZE } from "../devices/common.ts";
+import { DTYPE_BYTES as DTYPE_SIZE } from "../devices/common.ts";
 
 export function isDType(x: unknown): x is DType {
   return typeof x === "string" && Object.prototype.hasOwnProperty.call(DTYPE_SIZE, x);
