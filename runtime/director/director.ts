@@ -302,6 +302,7 @@ export class Director {
     const now = performance.now();
     const before = this.registry.get(h.name);
     const wasParticipating = before?.participating ?? false;
+    const wasLost = before !== undefined && !before.alive;
     const { entry, added, newInstance } = this.registry.register(id, h, now);
     this.sendTo(id, { v: PROTOCOL_VERSION, type: "welcome", name: entry.name, session: this.session, hbInterval: this.opts.hbIntervalMs, hbTimeout: this.opts.hbTimeoutMs });
     if (added) {
@@ -310,6 +311,10 @@ export class Director {
     } else if (newInstance) {
       this.log.info({ player: h.name, pid: h.pid }, "player re-registered (new process takes over the name)");
       this.emit("player", { name: h.name, event: "back", level: entry.level });
+    } else if (wasLost) {
+      // the same process, silent for a while (network cut, frozen), registers again: it is back
+      entry.alive = false;
+      this.onBack(entry);
     }
     this.levelPlanDirty = true;
     const runActive = this.runId !== null && (this.state === "running" || this.state === "paused" || this.state === "planning" || this.state === "stopping");
