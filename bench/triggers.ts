@@ -36,6 +36,34 @@ export async function measureRoundTrip(samples = 20_000): Promise<{ medianUs: nu
   return { medianUs: t[Math.floor(samples / 2)], p99Us: t[Math.floor(samples * 0.99)] };
 }
 
+/**
+ * The same topology with bare zeromq.js (a ROUTER walking levels of DEALER echo peers, one process per peer, no
+ * protocol at all): what the transport itself achieves with this fan-out on this machine.
+ */
+export async function bareLevels(levels: number[], rounds: number): Promise<number> {
+  const r = new zmq.Router({ linger: 0 });
+  await r.bind("tcp://127.0.0.1:*");
+  const procs = levels.map(() => spawn(process.execPath, ["--import", "tsx", join(HERE, "zmq-levels-peer.ts"), r.lastEndpoint!], { stdio: "inherit", cwd: ROOT }));
+  const ids: Buffer[] = [];
+  while (ids.length < levels.length) ids.push((await r.receive())[0]);
+  const groups = [...new Set(levels)].sort((a, b) => a - b).map((l) => ids.filter((_, i) => levels[i] === l));
+  const msg = Buffer.alloc(64, 1);
+  const warm = Math.floor(rounds / 5);
+  let t0 = 0;
+  for (let t = 0; t < rounds; t++) {
+    if (t === warm) t0 = performance.now();
+    for (const g of groups) {
+      for (const id of g) await r.send([id, msg]);
+      for (let j = 0; j < g.length; j++) await r.receive();
+    }
+  }
+  const rate = (rounds - warm) / ((performance.now() - t0) / 1000);
+  for (const id of ids) await r.send([id, Buffer.alloc(0)]);
+  await Promise.all(procs.map((p) => new Promise((res) => p.on("exit", res))));
+  r.close();
+  return rate;
+}
+
 export interface TriggerBenchRow {
   config: string;
   players: number;
@@ -43,6 +71,8 @@ export interface TriggerBenchRow {
   triggersPerS: number;
   limitPerS: number;
   ratio: number;
+  /** Bare zeromq.js with the same topology (no protocol), measured in the same run. */
+  barePerS: number;
   original?: number;
 }
 
@@ -97,11 +127,15 @@ export async function benchTriggers(opts: { triggers?: number; rttSamples?: numb
     const rate = (N - warm) / ((tEnd - tWarm) / 1000);
     const nLevels = new Set(c.levels).size;
     const limit = 1e6 / (nLevels * rtt.medianUs);
-    rows.push({ config: c.config, players: c.levels.length, levels: nLevels, triggersPerS: rate, limitPerS: limit, ratio: rate / limit, original: c.original });
-    log(`${c.config.padEnd(30)} ${rate.toFixed(0).padStart(7)} triggers/s   limit 1/(levels x rtt) ${limit.toFixed(0).padStart(6)}   ratio ${(rate / limit).toFixed(2)}   original ${c.original} (x${(rate / c.original).toFixed(1)})`);
     for (const p of procs) p.kill("SIGTERM");
     await Promise.all(procs.map((p) => new Promise((res) => (p.exitCode !== null ? res(null) : p.on("exit", res)))));
     await d.close();
+    const bare = await bareLevels(c.levels, Math.min(N, 10_000));
+    rows.push({ config: c.config, players: c.levels.length, levels: nLevels, triggersPerS: rate, limitPerS: limit, ratio: rate / limit, barePerS: bare, original: c.original });
+    log(
+      `${c.config.padEnd(30)} ${rate.toFixed(0).padStart(7)} triggers/s   limit 1/(levels x rtt) ${limit.toFixed(0).padStart(6)}   ratio ${(rate / limit).toFixed(2)}   ` +
+        `bare zeromq.js same topology ${bare.toFixed(0).padStart(6)} (donki/bare ${(rate / bare).toFixed(2)})   original ${c.original} (x${(rate / c.original).toFixed(1)})`,
+    );
   }
   return { rtt, rows };
 }

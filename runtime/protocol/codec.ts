@@ -58,6 +58,7 @@ function decodeHeader(frame: Buffer | undefined): Header | ProtocolError {
 
 const isStr = (x: unknown): x is string => typeof x === "string";
 const isInt = (x: unknown): x is number => typeof x === "number" && Number.isInteger(x);
+const isNum = (x: unknown): x is number => typeof x === "number";
 const isBool = (x: unknown): x is boolean => typeof x === "boolean";
 const isMap = (x: unknown): x is Record<string, unknown> =>
   typeof x === "object" && x !== null && !Array.isArray(x) && !(x instanceof Uint8Array);
@@ -97,7 +98,7 @@ export function decodeFromPlayer(frames: Buffer[], offset = 0): DecodedFromPlaye
   let err: string | null = null;
   switch (h.type) {
     case "ack":
-      err = need(h, { run: isStr, trig: isInt, lvl: isInt, seq: isInt, ok: isBool }, { error: isStr, dt: (x) => typeof x === "number" });
+      err = need(h, { run: isStr, trig: isInt, lvl: isInt, seq: isInt, ok: isBool }, { error: isStr, dt: isNum });
       break;
     case "hb":
     case "bye":
@@ -146,12 +147,12 @@ export function decodeFromDirector(frames: Buffer[]): DirectorToPlayer | Protoco
   let err: string | null = null;
   switch (h.type) {
     case "trig":
-      err = need(h, { run: isStr, trig: isInt, lvl: isInt, seq: isInt, params: isMap, t: (x) => typeof x === "number" });
+      err = need(h, { run: isStr, trig: isInt, lvl: isInt, seq: isInt, params: isMap, t: isNum });
       break;
     case "hb":
       break;
     case "pre":
-      err = need(h, { run: isStr, seq: isInt, config: isMap, t: (x) => typeof x === "number" });
+      err = need(h, { run: isStr, seq: isInt, config: isMap, t: isNum });
       break;
     case "post":
       err = need(h, { run: isStr, seq: isInt, status: isStr });

@@ -11,11 +11,19 @@ export class Outbox {
   private readonly queue: Frames[] = [];
   private closed = false;
 
+  /** The socket's sendTimeout is 0 (a ROUTER that drops rather than blocks): no JS queue needed. */
+  private readonly neverBlocks: boolean;
+  private readonly reportError = (e: Error) => {
+    if (!this.closed) this.onError(e);
+  };
+
   constructor(
     private readonly sock: zmq.Socket & { send(m: Frames): Promise<void> },
     private readonly onError: (e: Error) => void,
     private readonly maxQueue = 100_000,
-  ) {}
+  ) {
+    this.neverBlocks = (sock as unknown as { sendTimeout?: number }).sendTimeout === 0;
+  }
 
   get queued(): number {
     return this.queue.length;
@@ -23,6 +31,15 @@ export class Outbox {
 
   send(frames: Frames): void {
     if (this.closed) return;
+    if (this.neverBlocks) {
+      // sendTimeout 0: zeromq.js sends at once or rejects (EAGAIN); there is nothing to queue behind
+      try {
+        this.sock.send(frames).catch(this.reportError);
+      } catch (e) {
+        this.onError(e as Error);
+      }
+      return;
+    }
     if (this.inflight) {
       if (this.queue.length >= this.maxQueue) {
         this.onError(new Error(`outbox full (${this.maxQueue} messages queued): message dropped`));
