@@ -313,6 +313,9 @@ class InlineBackend implements Backend {
   }
 }
 
+/** Rows up to this size are packed together for the trip to the worker; bigger ones (frames) go on their own. */
+const SMALL_ROW = 64 * 1024;
+
 /** Writer in a worker_thread. */
 class WorkerBackend implements Backend {
   constructor(
@@ -356,12 +359,12 @@ class WorkerBackend implements Backend {
   private scheduled = false;
 
   send(op: QueueOp): void {
-    if (op.op === "write") {
+    if (op.op === "write" && op.data.byteLength > SMALL_ROW) {
       const data = op.data;
       const whole = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength && data.buffer instanceof ArrayBuffer;
       // compact copy for views into bigger buffers: never transfer (detach) a whole pool/slab buffer
       this.batch.push(whole ? op : { ...op, data: data.slice() });
-    } else this.batch.push(op);
+    } else this.batch.push(op); // small rows are packed into one buffer at post time
     if (!this.scheduled) {
       this.scheduled = true;
       setImmediate(this.post);
@@ -373,7 +376,24 @@ class WorkerBackend implements Backend {
     const ops = this.batch;
     this.batch = [];
     if (!ops.length || this.exited) return;
-    const transfers = ops.flatMap((o) => (o.op === "write" ? [o.data.buffer as ArrayBuffer] : []));
+    // small rows (scalars, spectra) travel in ONE transferred buffer, as views into it: one transfer per turn
+    // instead of one per row (transferring many small buffers costs more than copying their bytes)
+    let small = 0;
+    for (const o of ops) if (o.op === "write" && o.data.byteLength <= SMALL_ROW) small += (o.data.byteLength + 7) & ~7;
+    const transfers: ArrayBuffer[] = [];
+    if (small) {
+      const blob = new Uint8Array(small);
+      let off = 0;
+      for (let i = 0; i < ops.length; i++) {
+        const o = ops[i];
+        if (o.op !== "write" || o.data.byteLength > SMALL_ROW) continue;
+        blob.set(o.data, off);
+        ops[i] = { ...o, data: blob.subarray(off, off + o.data.byteLength) };
+        off += (o.data.byteLength + 7) & ~7; // 8-byte aligned: typed views need no copy on the other side
+      }
+      transfers.push(blob.buffer);
+    }
+    for (const o of ops) if (o.op === "write" && o.data.byteLength > SMALL_ROW) transfers.push(o.data.buffer as ArrayBuffer);
     try {
       this.worker.postMessage({ op: "batch", ops }, transfers);
     } catch {
