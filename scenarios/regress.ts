@@ -36,7 +36,7 @@ export async function regressionRun(name: string, outDir: string): Promise<Golde
   const r = await runScenario(sc, { catalogue, log: createLogger("regress", process.env.DONKI_LOG ?? "warn"), outDir, time: { mode: "virtual" } });
   if (!r.file) throw new Error(`${name}: no file written (${r.result.status}: ${r.result.message ?? ""})`);
   const streams: Golden["streams"] = {};
-  for (const s of r.perStream) streams[s.key] = { complete: s.complete, missing: s.missing.length };
+  for (const s of [...r.perStream].sort((a, b) => a.key.localeCompare(b.key))) streams[s.key] = { complete: s.complete, missing: s.missing.length };
   return { scenario: name, seed: sc.def.seed, triggers: r.result.triggers, status: r.result.status, simulatedS: r.simulatedS, streams, fingerprint: await fingerprintFile(r.file) };
 }
 

@@ -160,5 +160,5 @@ export class NexusSink implements DataSink {
 }
 
 function toSpec(s: StreamKey): StreamSpec {
-  return { player: s.player, name: s.decl.name, dtype: s.decl.dtype, shape: s.decl.shape, units: s.decl.units, role: s.decl.role, alias: s.decl.alias };
+  return { player: s.player, name: s.decl.name, dtype: s.decl.dtype, shape: s.decl.shape, units: s.decl.units, role: s.decl.role, alias: s.decl.alias, axis: s.decl.axis };
 }

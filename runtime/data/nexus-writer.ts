@@ -477,6 +477,21 @@ export class NexusWriter {
       ds = getDataset(f, st.dsPath);
       if (!ds) throw new Error(`HDF5: could not create dataset ${st.dsPath} for stream "${st.key}" in ${df.path}`);
       if (spec.units) setAttr(ds, "units", spec.units);
+      if (spec.axis && spec.shape.length >= 1) {
+        // the calibrated axis of the last dimension (e.g. MCA bin energies), beside the data
+        const n = spec.shape[spec.shape.length - 1]!;
+        const values = Float64Array.from({ length: n }, (_, i) => spec.axis!.offset + spec.axis!.step * i);
+        const an = `${leaf}_${spec.axis.name}`;
+        if (!getDataset(parent, an)) {
+          parent.create_dataset({ name: an, data: values, shape: [n], dtype: "<d" });
+          const ad = getDataset(parent, an);
+          if (!ad) throw new Error(`HDF5: could not create axis ${an} for stream "${st.key}"`);
+          setAttr(ad, "units", spec.axis.units);
+          setAttr(ad, "long_name", `${spec.axis.name} of each ${leaf} bin`);
+        }
+        setAttr(ds, `${spec.axis.name}_offset`, spec.axis.offset, "<d");
+        setAttr(ds, `${spec.axis.name}_gain`, spec.axis.step, "<d");
+      }
       setAttr(ds, "long_name", st.key);
       setAttr(ds, "donki_stream", st.key);
       setAttr(ds, "donki_role", spec.role);

@@ -24,6 +24,8 @@ export interface StreamSpec {
    * ("instrument/ccd/data"). Every parent group level is created (as NXcollection unless it already exists).
    */
   alias?: string;
+  /** Linear calibration of the last dimension (MCA energy): written as a `<name>_<axis>` dataset beside the data. */
+  axis?: import("../protocol/messages.ts").StreamAxis;
 }
 
 export interface RasterInfo {

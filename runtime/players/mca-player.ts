@@ -20,8 +20,10 @@ export function mcaPlayer(o: McaPlayerOptions): PlayerBehaviour {
     if (!/^[A-Za-z0-9_]+$/.test(name)) throw new Error(`MCA ROI name '${name}' must be letters, digits or _`);
     if (!(lo < hi)) throw new Error(`MCA ROI '${name}': low edge ${lo} eV must be below high edge ${hi} eV`);
   }
+  const e = o.device.energies();
+  const axis = e.length > 1 ? { name: "energy", units: "eV", offset: e[0], step: e[1] - e[0] } : undefined;
   const streams: StreamDecl[] = [
-    { name: "spectrum", dtype: "uint32", shape: [bins], units: "counts", role: "signal" },
+    { name: "spectrum", dtype: "uint32", shape: [bins], units: "counts", role: "signal", ...(axis ? { axis } : {}) },
     { name: "icr", dtype: "float64", shape: [], units: "counts/s", role: "monitor" },
     { name: "ocr", dtype: "float64", shape: [], units: "counts/s", role: "monitor" },
     { name: "live_time", dtype: "float64", shape: [], units: "s", role: "metadata" },

@@ -84,6 +84,12 @@ function checkStreams(x: unknown): string | null {
     if (!["signal", "positioner", "monitor", "metadata"].includes(s.role as string)) return `stream '${s.name}' has unknown role '${String(s.role)}'`;
     if (s.units !== undefined && !isStr(s.units)) return `stream '${s.name}' units must be a string`;
     if (s.alias !== undefined && !isStr(s.alias)) return `stream '${s.name}' alias must be a string`;
+    if (s.axis !== undefined) {
+      const a = s.axis as unknown as Record<string, unknown>;
+      if (!isMap(a) || !isStr(a.name) || !/^[A-Za-z0-9_]+$/.test(a.name) || !isStr(a.units) || !isNum(a.offset) || !isNum(a.step))
+        return `stream '${s.name}' axis must be {name, units, offset, step}`;
+      if (s.shape.length === 0) return `stream '${s.name}' is a scalar: it cannot have an axis`;
+    }
   }
   return null;
 }

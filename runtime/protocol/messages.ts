@@ -5,6 +5,14 @@ export const PROTOCOL_VERSION = 1;
 
 export type StreamRole = "signal" | "positioner" | "monitor" | "metadata";
 
+/** A linear calibration of a stream's last dimension (e.g. the energy of each MCA bin: offset + step * i). */
+export interface StreamAxis {
+  name: string;
+  units: string;
+  offset: number;
+  step: number;
+}
+
 export interface StreamDecl {
   name: string;
   dtype: DType;
@@ -12,6 +20,7 @@ export interface StreamDecl {
   units?: string;
   role: StreamRole;
   alias?: string;
+  axis?: StreamAxis;
 }
 
 export interface DeviceDecl {
