@@ -76,6 +76,11 @@ describe("sequence expansion", () => {
     ]);
   });
 
+  it("fixed per-level and per-player parameters travel with every trigger", () => {
+    const s = expandSequence({ points: [{ x: 1 }], dwell: 0.5, params: { levels: { "2": { gain: 3 } }, players: { ccd: { roi: "small" } } } });
+    expect(s.params(1)).toEqual({ point: { x: 1, index: 0, dwell: 0.5 }, levels: { 2: { gain: 3 } }, players: { ccd: { roi: "small" } } });
+  });
+
   it("an unbounded time series has no count", () => {
     const s = expandSequence({ time: { count: null, fixed: { x: 1 } } });
     expect(s.count).toBeNull();

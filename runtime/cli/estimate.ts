@@ -50,7 +50,7 @@ export async function estimateScenario(sc: LoadedScenario, cat: EstimatorCatalog
   const levels: LevelEstimate[] = levelNums.map((level) => ({ level, players: players.filter((p) => p.level === level).map((p) => p.name), totalS: 0, phases: {}, critical: {} }));
   const n = seq.count ?? UNBOUNDED_SAMPLE;
   for (let t = 1; t <= n; t++) {
-    const params = seq.params(t).point ?? {};
+    const tp = seq.params(t);
     for (const L of levels) {
       let best = -1;
       let bestName = "";
@@ -58,7 +58,8 @@ export async function estimateScenario(sc: LoadedScenario, cat: EstimatorCatalog
       for (const name of L.players) {
         const e = est.get(name);
         if (!e) continue;
-        const ph = await e.estimate(params);
+        // the same merge as the Director: point, then the level's, then the player's own parameters
+        const ph = await e.estimate({ ...tp.point, ...tp.levels?.[L.level], ...tp.players?.[name] });
         const sum = Object.values(ph).reduce((a, b) => a + b, 0);
         if (sum > best) {
           best = sum;

@@ -54,6 +54,13 @@ export const Sequence = z
     repeat: Repeat.optional(),
     /** Dwell time per point (seconds): the detectors' exposure / acquisition / gate time. */
     dwell: seconds.optional(),
+    /** Fixed extra parameters of every trigger, per priority level ("2": {...}) and per player name. */
+    params: z
+      .strictObject({
+        levels: z.record(z.string().regex(/^\d+$/, "levels are keyed by level number"), z.record(z.string(), z.union([z.number(), z.string(), z.boolean()]))).optional(),
+        players: z.record(z.string(), z.record(z.string(), z.union([z.number(), z.string(), z.boolean()]))).optional(),
+      })
+      .optional(),
   })
   .superRefine((s, ctx) => {
     const kinds = (["raster", "line", "points", "time"] as const).filter((k) => s[k] !== undefined);

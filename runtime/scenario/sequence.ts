@@ -56,6 +56,8 @@ export function expandSequence(seq: SequenceDef): ExpandedSequence {
   const count = inner === null ? null : inner * (rep?.values.length ?? 1);
   if (rep) describe += ` x ${rep.values.length} ${rep.param} values`;
   const dwell = seq.dwell;
+  const levels = seq.params?.levels ? Object.fromEntries(Object.entries(seq.params.levels).map(([k, v]) => [Number(k), v])) : undefined;
+  const players = seq.params?.players;
   return {
     count,
     inner,
@@ -67,7 +69,7 @@ export function expandSequence(seq: SequenceDef): ExpandedSequence {
       const p: Record<string, unknown> = point(k);
       if (rep && inner !== null) p[rep.param] = rep.values[Math.floor(i / inner)];
       if (dwell !== undefined) p.dwell = dwell;
-      return { point: p };
+      return levels || players ? { point: p, levels, players } : { point: p };
     },
   };
 }
