@@ -66,6 +66,30 @@ export async function runCommand(file: string, o: RunCommandOptions, catalogue: 
   };
   process.on("SIGINT", onSigint);
   process.on("SIGTERM", onSigint);
+  // keys on a terminal: p pause, r resume, s stop, a abort (Ctrl-C as above)
+  const keys = process.stdin.isTTY && !o.json ? process.stdin : null;
+  const onKey = (b: Buffer) => {
+    const k = b.toString();
+    const d = director as Director | null;
+    if (k === "\u0003") return onSigint();
+    if (!d) return;
+    if (k === "p") {
+      d.pause();
+      process.stderr.write("\ndonki: pausing after the current level (r resumes)\n");
+    } else if (k === "r") {
+      d.resume();
+      process.stderr.write("\ndonki: resuming\n");
+    } else if (k === "s") {
+      d.stop();
+      process.stderr.write("\ndonki: stopping after the current trigger\n");
+    } else if (k === "a") d.abort("aborted by the user (key a)");
+  };
+  if (keys) {
+    keys.setRawMode(true);
+    keys.on("data", onKey);
+    keys.resume();
+    process.stderr.write("donki: keys: p pause, r resume, s stop, a abort, Ctrl-C stop\n");
+  }
   let report: ScenarioRunReport;
   try {
     report = await runScenario(sc, {
@@ -114,6 +138,11 @@ export async function runCommand(file: string, o: RunCommandOptions, catalogue: 
   } finally {
     process.off("SIGINT", onSigint);
     process.off("SIGTERM", onSigint);
+    if (keys) {
+      keys.off("data", onKey);
+      keys.setRawMode(false);
+      keys.pause();
+    }
   }
   (bar as cliProgress.SingleBar | null)?.stop();
   if (o.json) process.stdout.write(JSON.stringify(report, null, 2) + "\n");

@@ -241,7 +241,10 @@ export function formatReport(r: ScenarioRunReport, timeMode: ClockMode): string 
   const lines: string[] = [];
   const st = r.result.status;
   lines.push(`${r.title}: ${st.toUpperCase()}${r.result.message ? ` (${r.result.message})` : ""}`);
-  if (r.file) lines.push(`  file:       ${relative(process.cwd(), r.file) || r.file}  (scan ${r.scanNumber})`);
+  if (r.file) {
+    const rel = relative(process.cwd(), r.file);
+    lines.push(`  file:       ${rel && !rel.startsWith("..") ? rel : r.file}  (scan ${r.scanNumber})`);
+  }
   const range = r.result.firstTrigger > 1 ? ` (${r.result.firstTrigger}..${r.result.lastTrigger}, resumed)` : "";
   lines.push(`  triggers:   ${r.result.triggers}${r.planned !== null ? ` of ${r.planned - r.result.firstTrigger + 1}` : ""}${range}`);
   lines.push(`  wall time:  ${r.wallS.toFixed(2)} s`);
