@@ -29,6 +29,8 @@ export interface RunCommandOptions {
   seed?: number;
   triggers?: number;
   resume?: string;
+  curve?: string;
+  authorized?: string;
   progress?: boolean;
   json?: boolean;
   host?: string;
@@ -44,6 +46,13 @@ export async function runCommand(file: string, o: RunCommandOptions, catalogue: 
   let time;
   try {
     time = o.time ? parseTimeArg(o.time) : timeModeOf(sc.def.time);
+  } catch (e) {
+    process.stderr.write(`donki: ${(e as Error).message}\n`);
+    return EXIT.badInput;
+  }
+  let curve;
+  try {
+    curve = await curveServer(o.curve, o.authorized);
   } catch (e) {
     process.stderr.write(`donki: ${(e as Error).message}\n`);
     return EXIT.badInput;
@@ -107,6 +116,7 @@ export async function runCommand(file: string, o: RunCommandOptions, catalogue: 
       seed: o.seed,
       maxTriggers: o.triggers,
       resume: o.resume,
+      curve,
       onReady: (ep, d) => {
         director = d;
         if (directorOnly || process.env.DONKI_SHOW_ENDPOINTS) process.stderr.write(`donki director: players -> ${ep.player}  control -> ${ep.control}  events -> ${ep.events}\n`);
@@ -153,7 +163,7 @@ export async function runCommand(file: string, o: RunCommandOptions, catalogue: 
 
 const CMDS = ["status", "pause", "resume", "stop", "abort", "disable", "enable", "priority"];
 
-export async function ctlCommand(cmd: string, o: { control: string; player?: string; level?: number }): Promise<number> {
+export async function ctlCommand(cmd: string, o: { control: string; player?: string; level?: number; curveServerKey?: string; curveKeyFile?: string }): Promise<number> {
   if (!CMDS.includes(cmd)) {
     process.stderr.write(`donki ctl: unknown command '${cmd}' (one of ${CMDS.join(", ")})\n`);
     return EXIT.badInput;
@@ -166,7 +176,14 @@ export async function ctlCommand(cmd: string, o: { control: string; player?: str
     process.stderr.write("donki ctl: 'priority' needs --level\n");
     return EXIT.badInput;
   }
-  const c = new ControlClient(o.control);
+  let curve;
+  try {
+    curve = await curveClient(o.curveServerKey, o.curveKeyFile);
+  } catch (e) {
+    process.stderr.write(`donki ctl: ${(e as Error).message}\n`);
+    return EXIT.badInput;
+  }
+  const c = new ControlClient(o.control, curve);
   try {
     const r = await c.request(cmd as ControlCmd, { player: o.player, level: o.level });
     if (!r.ok) {
@@ -246,4 +263,29 @@ export async function devicesCommand(o: { tcp: string[]; scenario?: string; time
   const r = await catalogue.listDevices({ tcpControllers: tcp, timeoutMs: o.timeout });
   process.stdout.write((o.json ? JSON.stringify(r.report, null, 2) : r.text) + "\n");
   return EXIT.ok;
+}
+
+/** The Director's CURVE settings from --curve KEYFILE and --authorized FILE (both or neither). */
+async function curveServer(keyFile?: string, authorized?: string) {
+  if (!keyFile && !authorized) return undefined;
+  if (!keyFile || !authorized) throw new Error("CURVE needs both --curve KEYFILE (the Director's keys) and --authorized FILE (public keys allowed in)");
+  const { readFileSync } = await import("node:fs");
+  const { readKeyFile, readAuthorizedKeys } = await import("../transport/curve.ts");
+  const read = (f: string) => {
+    try {
+      return readFileSync(f, "utf8");
+    } catch (e) {
+      throw new Error(`${f}: ${(e as Error).message}`);
+    }
+  };
+  return { ...readKeyFile(keyFile, read(keyFile)), authorizedKeys: readAuthorizedKeys(authorized, read(authorized)) };
+}
+
+/** A client's CURVE settings from --curve-server-key Z85 and --curve-key-file FILE. */
+export async function curveClient(serverKey?: string, keyFile?: string) {
+  if (!serverKey && !keyFile) return undefined;
+  if (!serverKey || !keyFile) throw new Error("CURVE needs both --curve-server-key (the Director's public key) and --curve-key-file (this client's keys)");
+  const { readFileSync } = await import("node:fs");
+  const { readKeyFile } = await import("../transport/curve.ts");
+  return { serverKey, ...readKeyFile(keyFile, readFileSync(keyFile, "utf8")) };
 }

@@ -52,6 +52,8 @@ export async function main(argv: string[], catalogue: DeviceCatalogue): Promise<
     .option("--seed <n>", "seed of the simulated devices (overrides the scenario)", int("seed"))
     .option("--triggers <n>", "stop after this many triggers", int("triggers"))
     .option("--resume <file>", "continue a crashed run from the first trigger missing in FILE (new file, same scan number)")
+    .option("--curve <keyfile>", "CURVE authentication: the Director's key file (donki keys --out FILE)")
+    .option("--authorized <file>", "CURVE: public keys allowed to register, push data or control (one per line)")
     .option("--no-progress", "no progress bar")
     .option("--json", "print the report as JSON on stdout")
     .option("--control-port <port>", "control socket port (default: any free port)", int("control-port"))
@@ -71,6 +73,8 @@ export async function main(argv: string[], catalogue: DeviceCatalogue): Promise<
     .option("--event-port <port>", "event port", int("event-port"), 5572)
     .option("--wait <s>", "how long to wait for the players to register (seconds)", int("wait"), 300)
     .option("--out <dir>", "output directory")
+    .option("--curve <keyfile>", "CURVE authentication: the Director's key file (donki keys --out FILE)")
+    .option("--authorized <file>", "CURVE: public keys allowed to register, push data or control (one per line)")
     .option("--triggers <n>", "stop after this many triggers", int("triggers"))
     .option("--no-progress", "no progress bar")
     .option("--json", "print the report as JSON on stdout")
@@ -95,7 +99,8 @@ export async function main(argv: string[], catalogue: DeviceCatalogue): Promise<
     .option("--join <when>", "join a running scan at the next trigger or the next run", "next-trigger")
     .option("--curve-server-key <z85>", "Director's CURVE public key (enables CURVE)")
     .option("--curve-public-key <z85>", "this player's CURVE public key")
-    .option("--curve-secret-key <z85>", "this player's CURVE secret key")
+    .option("--curve-secret-key <z85>", "this player's CURVE secret key (or DONKI_CURVE_SECRET_KEY)")
+    .option("--curve-key-file <file>", "this player's CURVE key file (instead of the two keys)")
     .option("--hb-interval <ms>", "heartbeat interval", int("hb-interval"))
     .option("--hb-timeout <ms>", "heartbeat timeout", int("hb-timeout"))
     .option("--parent-pid <pid>", "exit when this process is gone (set by donki run for its local players)", int("parent-pid"))
@@ -113,8 +118,14 @@ export async function main(argv: string[], catalogue: DeviceCatalogue): Promise<
       }
       if (!o.script && !o.device) fail("player: give --script FILE or --device NAME");
       if (o.join !== "next-trigger" && o.join !== "next-run") fail(`player: --join must be next-trigger or next-run, got '${o.join}'`);
-      const curve = o.curveServerKey ? { serverKey: o.curveServerKey, publicKey: o.curvePublicKey, secretKey: o.curveSecretKey } : undefined;
-      if (curve && (!curve.publicKey || !curve.secretKey)) fail("player: CURVE needs --curve-public-key and --curve-secret-key too");
+      let curve;
+      if (o.curveKeyFile) {
+        const { curveClient } = await import("./commands.ts");
+        curve = await curveClient(o.curveServerKey, o.curveKeyFile).catch((e: Error) => fail(`player: ${e.message}`));
+      } else if (o.curveServerKey) {
+        curve = { serverKey: o.curveServerKey, publicKey: o.curvePublicKey, secretKey: o.curveSecretKey ?? process.env.DONKI_CURVE_SECRET_KEY };
+        if (!curve.publicKey || !curve.secretKey) fail("player: CURVE needs --curve-public-key and --curve-secret-key (or DONKI_CURVE_SECRET_KEY) too");
+      }
       let behaviour;
       if (o.device) {
         const { parseTimeArg } = await import("./run.ts");
@@ -153,6 +164,8 @@ export async function main(argv: string[], catalogue: DeviceCatalogue): Promise<
     .requiredOption("--control <endpoint>", "Director control endpoint, e.g. tcp://127.0.0.1:5571")
     .option("--player <name>", "player (disable, enable, priority)")
     .option("--level <n>", "new level (priority)", int("level"))
+    .option("--curve-server-key <z85>", "the Director's CURVE public key (when it runs with --curve)")
+    .option("--curve-key-file <file>", "this client's CURVE key file (its public key must be authorised)")
     .action(async (cmd: string, o) => {
       const { ctlCommand } = await import("./commands.ts");
       process.exit(await ctlCommand(cmd, o));
@@ -203,11 +216,18 @@ export async function main(argv: string[], catalogue: DeviceCatalogue): Promise<
 
   program
     .command("keys")
-    .description("make a CURVE key pair (Z85) for a Director or a player")
-    .action(async () => {
+    .description("make a CURVE key pair (Z85) for a Director, a player or a control client")
+    .option("--out <file>", "write the key file (mode 600) instead of printing; the public key is printed")
+    .action(async (o) => {
       const { newKeyPair } = await import("../transport/curve.ts");
       const k = newKeyPair();
-      process.stdout.write(`public: ${k.publicKey}\nsecret: ${k.secretKey}\n`);
+      const text = `public: ${k.publicKey}\nsecret: ${k.secretKey}\n`;
+      if (o.out) {
+        const { writeFileSync, existsSync } = await import("node:fs");
+        if (existsSync(o.out)) fail(`keys: ${o.out} exists; refusing to overwrite a key file`);
+        writeFileSync(o.out, text, { mode: 0o600 });
+        process.stdout.write(`${k.publicKey}\n`);
+      } else process.stdout.write(text);
     });
 
   program.exitOverride((err) => {

@@ -14,6 +14,7 @@ import type { LoadedScenario } from "../scenario/load.ts";
 import type { PlayerDefT } from "../scenario/schema.ts";
 import type { ClockMode } from "../clock.ts";
 import type { Logger } from "../log.ts";
+import { newKeyPair, type CurveKeyPair, type CurveServerConfig } from "../transport/curve.ts";
 import { VERSION } from "../version.ts";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -48,6 +49,8 @@ export interface RunOptions {
   maxTriggers?: number;
   /** Resume a crashed run: the file it left; the run continues from its first missing trigger into a new file. */
   resume?: string;
+  /** CURVE: the Director's key pair and the players'/clients' authorised public keys (local players get their own). */
+  curve?: CurveServerConfig;
   onProgress?: (trig: number, total: number | null, simTime: number) => void;
   onReady?: (endpoints: { player: string; control: string; events: string }, director: Director) => void;
 }
@@ -88,7 +91,7 @@ interface LocalPlayer {
   exited: Promise<number | null>;
 }
 
-function spawnPlayer(p: PlayerDefT, endpoint: string, seed: number, time: ClockMode, log: Logger, scenarioDir: string): LocalPlayer {
+function spawnPlayer(p: PlayerDefT, endpoint: string, seed: number, time: ClockMode, log: Logger, scenarioDir: string, curve?: { serverKey: string; keys: CurveKeyPair }): LocalPlayer {
   const args = [DONKI_BIN, "player", "--name", p.name, "--level", String(p.level), "--director", endpoint, "--join", p.join, "--parent-pid", String(process.pid)];
   if (p.device.startsWith("script:")) {
     args.push("--script", resolve(scenarioDir, p.device.slice("script:".length)));
@@ -97,9 +100,10 @@ function spawnPlayer(p: PlayerDefT, endpoint: string, seed: number, time: ClockM
     args.push("--device", p.device, "--settings", JSON.stringify(p.settings), "--seed", String(seed), "--time", timeArg(time));
     if (p.faults?.length) args.push("--faults", JSON.stringify(p.faults));
   }
+  if (curve) args.push("--curve-server-key", curve.serverKey, "--curve-public-key", curve.keys.publicKey);
   // DONKI_NODE_ARGS: extra Node.js flags for player processes (profiling: "--cpu-prof --cpu-prof-dir=DIR")
   const nodeArgs = process.env.DONKI_NODE_ARGS?.split(" ").filter(Boolean) ?? [];
-  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, ...args], { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, DONKI_LOG: process.env.DONKI_LOG ?? "warn" } });
+  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, ...args], { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, DONKI_LOG: process.env.DONKI_LOG ?? "warn", ...(curve ? { DONKI_CURVE_SECRET_KEY: curve.keys.secretKey } : {}) } });
   child.stderr!.on("data", (b: Buffer) => {
     for (const line of b.toString().split("\n")) if (line.trim()) process.stderr.write(`[${p.name}] ${line}\n`);
   });
@@ -118,7 +122,7 @@ function spawnPlayer(p: PlayerDefT, endpoint: string, seed: number, time: ClockM
   };
 }
 
-async function inProcessPlayer(p: PlayerDefT, endpoint: string, seed: number, time: ClockMode, cat: DeviceCatalogue, log: Logger, scenarioDir: string): Promise<LocalPlayer> {
+async function inProcessPlayer(p: PlayerDefT, endpoint: string, seed: number, time: ClockMode, cat: DeviceCatalogue, log: Logger, scenarioDir: string, curve?: { serverKey: string; keys: CurveKeyPair }): Promise<LocalPlayer> {
   let behaviour: PlayerBehaviour;
   if (p.device.startsWith("script:")) {
     const { loadPlayerScript } = await import("../player/script.ts");
@@ -128,7 +132,7 @@ async function inProcessPlayer(p: PlayerDefT, endpoint: string, seed: number, ti
   } else {
     behaviour = await cat.createDevicePlayer({ device: p.device, name: p.name, settings: p.settings, seed, time, faults: p.faults });
   }
-  const player = new Player({ name: p.name, level: p.level, director: endpoint, behaviour, join: p.join, log: log.child({ player: p.name }) });
+  const player = new Player({ name: p.name, level: p.level, director: endpoint, behaviour, join: p.join, log: log.child({ player: p.name }), curve: curve ? { serverKey: curve.serverKey, ...curve.keys } : undefined });
   await player.start();
   return { name: p.name, exited: Promise.resolve(0), kill: () => void player.close(), stop: () => player.stop("run finished") };
 }
@@ -141,7 +145,12 @@ export async function runScenario(sc: LoadedScenario, o: RunOptions): Promise<Sc
   const planned = o.maxTriggers !== undefined && (seq.count === null || o.maxTriggers < seq.count) ? o.maxTriggers : seq.count;
   const outDir = resolve(o.outDir ?? resolve(dirname(sc.path), "..", def.output.directory));
   mkdirSync(outDir, { recursive: true });
+  // with CURVE, the local players get a key pair of their own, authorised for this run only
+  const localKeys = o.curve ? newKeyPair() : undefined;
+  const curve = o.curve && localKeys ? { ...o.curve, authorizedKeys: [...o.curve.authorizedKeys, localKeys.publicKey] } : undefined;
+  const playerCurve = o.curve && localKeys ? { serverKey: o.curve.publicKey, keys: localKeys } : undefined;
   const director = new Director({
+    curve,
     host: o.host,
     playerPort: o.playerPort,
     controlPort: o.controlPort,
@@ -158,8 +167,8 @@ export async function runScenario(sc: LoadedScenario, o: RunOptions): Promise<Sc
   try {
     if (!o.noLocalPlayers) {
       for (const p of enabled.filter((p) => p.host === "local")) {
-        if (o.inProcess) locals.push(await inProcessPlayer(p, ep.player, seed, time, o.catalogue, o.log, scenarioDir));
-        else locals.push(spawnPlayer(p, ep.player, seed, time, o.log, scenarioDir));
+        if (o.inProcess) locals.push(await inProcessPlayer(p, ep.player, seed, time, o.catalogue, o.log, scenarioDir, playerCurve));
+        else locals.push(spawnPlayer(p, ep.player, seed, time, o.log, scenarioDir, playerCurve));
       }
     }
     const waitMs = o.waitForPlayersMs ?? 60_000;

@@ -78,7 +78,12 @@ export class EventStream {
   private listeners: Array<(e: DirectorEvent) => void> = [];
   private closed = false;
 
-  constructor(endpoint: string, topics: string[] = []) {
+  constructor(endpoint: string, topics: string[] = [], curve?: CurveClientConfig) {
+    if (curve) {
+      this.sock.curveServerKey = curve.serverKey;
+      this.sock.curvePublicKey = curve.publicKey;
+      this.sock.curveSecretKey = curve.secretKey;
+    }
     this.sock.linger = 0;
     this.sock.connect(endpoint);
     if (topics.length) this.sock.subscribe(...topics);

@@ -191,7 +191,7 @@ export class Director {
         this.emit("protocol", { peer: address, reason: `CURVE key ${key} not authorised` });
       });
       await this.zap.start();
-      for (const s of [this.players, this.control]) {
+      for (const s of [this.players, this.control, this.events]) {
         s.curveServer = true;
         s.curveSecretKey = curve.secretKey;
         s.curvePublicKey = curve.publicKey;

@@ -141,3 +141,26 @@ export class ZapAuthenticator {
     zap.release(this.domain);
   }
 }
+
+/**
+ * Key files: `donki keys --out FILE` writes "public: Z85" and "secret: Z85" lines (mode 0600). An authorised-keys
+ * file lists public keys, one per line ("public: Z85" lines of key files work too); # starts a comment.
+ */
+export function readKeyFile(path: string, text: string): CurveKeyPair {
+  const pub = /^\s*public:\s*(\S{40})\s*$/m.exec(text)?.[1];
+  const sec = /^\s*secret:\s*(\S{40})\s*$/m.exec(text)?.[1];
+  if (!pub || !sec) throw new Error(`${path}: not a CURVE key file (needs 'public: <40 Z85 chars>' and 'secret: <40 Z85 chars>' lines; make one with donki keys --out FILE)`);
+  return { publicKey: pub, secretKey: sec };
+}
+
+export function readAuthorizedKeys(path: string, text: string): string[] {
+  const keys: string[] = [];
+  text.split("\n").forEach((raw, i) => {
+    const line = raw.replace(/#.*/, "").trim();
+    if (!line || line.startsWith("secret:")) return;
+    const k = line.replace(/^public:\s*/, "");
+    if (!/^\S{40}$/.test(k)) throw new Error(`${path}:${i + 1}: not a Z85 public key (40 characters): '${line}'`);
+    keys.push(k);
+  });
+  return keys;
+}

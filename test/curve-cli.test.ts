@@ -1,0 +1,52 @@
+/** CURVE from the command line: keys, a Director with authorised keys, its own players, and control clients. */
+import { describe, expect, it } from "vitest";
+import { spawnSync } from "node:child_process";
+import { readFileSync, writeFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { DONKI, ROOT, freePort, killAll, startProcess, tempDir, until } from "./helpers/procs.ts";
+
+const donki = (args: string[], timeout = 30_000) => spawnSync(process.execPath, [DONKI, ...args], { cwd: ROOT, encoding: "utf8", timeout });
+
+describe("CURVE on the command line", () => {
+  it("donki run --curve/--authorized: its local players work, an authorised ctl client works, an unknown one gets nothing", async () => {
+    const dir = tempDir();
+    const dkey = join(dir, "director.key");
+    const okKey = join(dir, "operator.key");
+    const badKey = join(dir, "stranger.key");
+    const dpub = donki(["keys", "--out", dkey]).stdout.trim();
+    const okPub = donki(["keys", "--out", okKey]).stdout.trim();
+    donki(["keys", "--out", badKey]);
+    expect(statSync(dkey).mode & 0o777).toBe(0o600);
+    expect(readFileSync(dkey, "utf8")).toMatch(/^public: \S{40}\nsecret: \S{40}\n$/);
+    expect(donki(["keys", "--out", dkey]).status).toBe(2); // never overwrites a key file
+    const auth = join(dir, "authorized");
+    writeFileSync(auth, `# operators\n${okPub}\n`);
+    const port = await freePort();
+    const p = startProcess(["run", "test/fixtures/scenarios/slow-scan.yaml", "--out", dir, "--no-progress", "--curve", dkey, "--authorized", auth, "--control-port", String(port)]);
+    try {
+      const ctl = (key: string, cmd = "status") => donki(["ctl", cmd, "--control", `tcp://127.0.0.1:${port}`, "--curve-server-key", dpub, "--curve-key-file", key], 20_000);
+      await until(() => {
+        const r = ctl(okKey);
+        return r.status === 0 && JSON.parse(r.stdout).state === "running";
+      }, 30_000, "the scan to run with CURVE");
+      const stranger = ctl(badKey);
+      expect(stranger.status).toBe(1);
+      expect(stranger.stderr).toMatch(/no reply from the Director/);
+      const plain = donki(["ctl", "status", "--control", `tcp://127.0.0.1:${port}`], 20_000);
+      expect(plain.status).toBe(1);
+      expect(ctl(okKey, "stop").status).toBe(0);
+      expect(await p.exited).toBe(3);
+      expect(p.out.join("\n")).toMatch(/STOPPED/);
+    } finally {
+      killAll();
+    }
+  });
+
+  it("--curve without --authorized is bad input", () => {
+    const dir = tempDir();
+    donki(["keys", "--out", join(dir, "d.key")]);
+    const r = donki(["run", "scenarios/fast-scan.yaml", "--curve", join(dir, "d.key"), "--out", dir]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/--authorized/);
+  });
+});
