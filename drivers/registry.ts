@@ -419,8 +419,19 @@ export async function createDevicePlayer(spec: DeviceSpec): Promise<PlayerBehavi
   const usb = spec.settings.usb;
   if (usb !== undefined && !(isObj(usb) && isNum((usb as Record<string, unknown>).vendorId) && isNum((usb as Record<string, unknown>).productId)))
     throw new Error(`device ${spec.device}: setting 'usb' must be {vendorId, productId, serialNumber?} (numbers, e.g. 0x136e)`);
+  const aliases = spec.settings.aliases;
+  if (aliases !== undefined && !(isObj(aliases) && Object.values(aliases as object).every((v) => typeof v === "string")))
+    throw new Error(`device ${spec.device}: setting 'aliases' must map stream names to HDF5 paths, e.g. {frame: /entry/instrument/ccd/data}`);
   const clock = makeClock(spec.time);
-  const behaviour = await entry.create(spec, clock);
+  const created = await entry.create(spec, clock);
+  let behaviour = created;
+  if (aliases) {
+    // choose the HDF5 path of some streams (NeXus conventions of a facility, e.g. .../detector/data)
+    const a = aliases as Record<string, string>;
+    const unknown = Object.keys(a).filter((k) => !(created.streams ?? []).some((st) => st.name === k));
+    if (unknown.length) throw new Error(`device ${spec.device}: 'aliases' names streams it does not have: ${unknown.join(", ")} (it has: ${(created.streams ?? []).map((st) => st.name).join(", ")})`);
+    behaviour = { ...created, streams: (created.streams ?? []).map((st) => (a[st.name] ? { ...st, alias: a[st.name] } : st)) };
+  }
   return usb ? watchUsb(behaviour, spec, usb as { vendorId: number; productId: number; serialNumber?: string }) : behaviour;
 }
 

@@ -134,6 +134,37 @@ describe("protocol robustness", () => {
   });
 });
 
+describe("a Player facing a misbehaving Director", () => {
+  it("malformed frames, wrong versions and unknown types are dropped and counted; the Player keeps working", async () => {
+    const router = new zmq.Router({ linger: 0 });
+    socks.push(router);
+    await router.bind("tcp://127.0.0.1:*");
+    const acts: number[] = [];
+    const player = new Player({ name: "p", level: 0, director: router.lastEndpoint!, registerTimeoutMs: 5000, behaviour: fromAction((t) => void acts.push(t)) });
+    const started = player.start();
+    const [id, helloFrame] = await router.receive();
+    expect(unpack(helloFrame).type).toBe("hello");
+    await router.send([id, Buffer.from([0xc1, 0xc1])]); // not msgpack
+    await router.send([id, encode({ v: 99, type: "welcome" })]); // future version
+    await router.send([id, encode({ v: 1, type: "self-destruct" })]); // unknown type
+    await router.send([id, encode({ v: 1, type: "trig", run: "r", trig: "one" })]); // bad field
+    await router.send([id, encode({ v: 1, type: "welcome", name: "p", session: "s", hbInterval: 500, hbTimeout: 3000 })]);
+    await started;
+    expect(player.counters.malformed).toBe(4);
+    await router.send([id, encode({ v: 1, type: "pre", run: "r", seq: 1, config: {}, t: 0 })]);
+    await router.send([id, encode({ v: 1, type: "trig", run: "r", trig: 1, lvl: 0, seq: 2, params: {}, t: 0 })]);
+    const replies: Record<string, unknown>[] = [];
+    while (!replies.some((m) => m.type === "ack")) {
+      const [, f] = await router.receive();
+      replies.push(unpack(f));
+    }
+    expect(replies.find((m) => m.type === "ready")).toMatchObject({ run: "r", seq: 1, ok: true });
+    expect(replies.find((m) => m.type === "ack")).toMatchObject({ run: "r", trig: 1, lvl: 0, seq: 2, ok: true });
+    expect(acts).toEqual([1]);
+    await player.close();
+  });
+});
+
 describe("CURVE authentication", () => {
   it("with CURVE on, an authorised player works and a player without an authorised key can neither register nor push data", async () => {
     const server = newKeyPair();

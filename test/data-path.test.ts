@@ -49,6 +49,26 @@ describe("data path", () => {
     expect(units).toMatch(/"counts"/);
   });
 
+  it("a scenario's aliases choose a stream's HDF5 path", () => {
+    const dir = tempDir();
+    const sc = join(dir, "alias.yaml");
+    writeFileSync(sc, `title: alias
+players:
+  - { name: io, level: 0, device: sim:io, settings: { aliases: { It: /entry/instrument/transmission/It } } }
+sequence:
+  time: { count: 4 }
+`);
+    const r = spawnSync(process.execPath, [DONKI, "run", sc, "--out", dir, "--no-progress"], { cwd: ROOT, encoding: "utf8", timeout: 60_000 });
+    expect(r.status).toBe(0);
+    const file = join(dir, readdirSync(dir).find((f) => f.endsWith(".nxs"))!);
+    expect(h5values(file, "/entry/instrument/transmission/It").length).toBe(4);
+    const bad = join(dir, "bad.yaml");
+    writeFileSync(bad, readFileSync(sc, "utf8").replace("aliases: { It:", "aliases: { Nope:"));
+    const b = spawnSync(process.execPath, [DONKI, "run", bad, "--out", dir, "--no-progress"], { cwd: ROOT, encoding: "utf8", timeout: 60_000 });
+    expect(b.status).toBe(1);
+    expect(b.stderr).toMatch(/'aliases' names streams it does not have: Nope/);
+  });
+
   it("rollover: a run split into part files of N triggers with a master file whose external links resolve", async () => {
     const dir = tempDir();
     const sc = join(dir, "roll.yaml");

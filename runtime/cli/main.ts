@@ -49,6 +49,7 @@ export async function main(argv: string[], catalogue: DeviceCatalogue): Promise<
     .option("--out <dir>", "output directory (default: the scenario's output.directory)")
     .option("--in-process", "run the local players inside this process instead of separate processes")
     .option("--time <mode>", "virtual | real | scale:FACTOR (overrides the scenario)")
+    .option("--time-scale <factor>", "scaled real time, e.g. 0.1 = ten times faster (same as --time scale:FACTOR)")
     .option("--seed <n>", "seed of the simulated devices (overrides the scenario)", int("seed"))
     .option("--triggers <n>", "stop after this many triggers", int("triggers"))
     .option("--resume <file>", "continue a crashed run from the first trigger missing in FILE (new file, same scan number)")
@@ -60,6 +61,7 @@ export async function main(argv: string[], catalogue: DeviceCatalogue): Promise<
     .option("--event-port <port>", "event stream port (default: any free port)", int("event-port"))
     .action(async (file: string, o) => {
       const { runCommand } = await import("./commands.ts");
+      if (o.timeScale !== undefined) o.time = `scale:${o.timeScale}`;
       process.exit(await runCommand(file, o, catalogue, false));
     });
 
