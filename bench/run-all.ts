@@ -30,6 +30,7 @@ console.log(`NexusWriter ${h.hdf5.mbPerS.toFixed(0)} MB/s vs writeSync ${h.write
 results.hdf5Write = h;
 console.log("\n== virtual-time speed of the full twin endstation");
 results.simSpeed = await benchSimSpeed({ points: quick ? 40 : 100 });
+results.simSpeedInProcess = await benchSimSpeed({ points: quick ? 40 : 100, inProcess: true });
 mkdirSync(join(HERE, "results"), { recursive: true });
 writeFileSync(join(HERE, "results", "latest.json"), JSON.stringify(results, null, 2) + "\n");
 console.log(`\nwritten: bench/results/latest.json`);

@@ -27,7 +27,7 @@ export interface SimSpeedResult {
   fileMB: number;
 }
 
-export async function benchSimSpeed(opts: { points?: number; log?: (s: string) => void } = {}): Promise<SimSpeedResult> {
+export async function benchSimSpeed(opts: { points?: number; inProcess?: boolean; log?: (s: string) => void } = {}): Promise<SimSpeedResult> {
   const n = opts.points ?? 100;
   const log = opts.log ?? console.log;
   const path = join(ROOT, "scenarios/twinmic-raster.yaml");
@@ -39,7 +39,7 @@ export async function benchSimSpeed(opts: { points?: number; log?: (s: string) =
   const sc = parseScenario(stringify(def), path);
   const out = mkdtempSync(join(tmpdir(), "donki-simspeed-"));
   try {
-    const r = await runScenario(sc, { catalogue, log: createLogger("bench", "warn"), outDir: out, time: { mode: "virtual" } });
+    const r = await runScenario(sc, { catalogue, log: createLogger("bench", "warn"), outDir: out, time: { mode: "virtual" }, inProcess: opts.inProcess });
     if (r.result.status !== "completed") throw new Error(`sim-speed run ${r.result.status}: ${r.result.message}`);
     const { statSync } = await import("node:fs");
     const res: SimSpeedResult = {
@@ -51,7 +51,8 @@ export async function benchSimSpeed(opts: { points?: number; log?: (s: string) =
       triggersPerS: r.result.triggers / r.wallS,
       fileMB: statSync(r.file!).size / 1e6,
     };
-    log(`${n}x${n} raster, 100 ms dwell, full twin endstation (5 player processes, NeXus file ${res.fileMB.toFixed(0)} MB): simulated ${res.simulatedS.toFixed(0)} s in ${res.wallS.toFixed(1)} s wall = ${res.ratio.toFixed(0)}x real time (${res.triggersPerS.toFixed(0)} triggers/s)`);
+    const how = opts.inProcess ? "5 players in the Director's process, inproc transport" : "5 player processes";
+    log(`${n}x${n} raster, 100 ms dwell, full twin endstation (${how}, NeXus file ${res.fileMB.toFixed(0)} MB): simulated ${res.simulatedS.toFixed(0)} s in ${res.wallS.toFixed(1)} s wall = ${res.ratio.toFixed(0)}x real time (${res.triggersPerS.toFixed(0)} triggers/s)`);
     return res;
   } finally {
     rmSync(out, { recursive: true, force: true });
@@ -60,5 +61,5 @@ export async function benchSimSpeed(opts: { points?: number; log?: (s: string) =
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const i = process.argv.indexOf("--points");
-  await benchSimSpeed({ points: i > 0 ? Number(process.argv[i + 1]) : undefined });
+  await benchSimSpeed({ points: i > 0 ? Number(process.argv[i + 1]) : undefined, inProcess: process.argv.includes("--in-process") });
 }

@@ -52,7 +52,7 @@ export interface RunOptions {
   /** CURVE: the Director's key pair and the players'/clients' authorised public keys (local players get their own). */
   curve?: CurveServerConfig;
   onProgress?: (trig: number, total: number | null, simTime: number) => void;
-  onReady?: (endpoints: { player: string; control: string; events: string }, director: Director) => void;
+  onReady?: (endpoints: { player: string; inproc: string; control: string; events: string }, director: Director) => void;
 }
 
 export interface ScenarioRunReport {
@@ -167,7 +167,7 @@ export async function runScenario(sc: LoadedScenario, o: RunOptions): Promise<Sc
   try {
     if (!o.noLocalPlayers) {
       for (const p of enabled.filter((p) => p.host === "local")) {
-        if (o.inProcess) locals.push(await inProcessPlayer(p, ep.player, seed, time, o.catalogue, o.log, scenarioDir, playerCurve));
+        if (o.inProcess) locals.push(await inProcessPlayer(p, playerCurve ? ep.player : ep.inproc, seed, time, o.catalogue, o.log, scenarioDir, playerCurve));
         else locals.push(spawnPlayer(p, ep.player, seed, time, o.log, scenarioDir, playerCurve));
       }
     }

@@ -151,7 +151,7 @@ export class Director {
   readonly registry = new PlayerRegistry();
   readonly counters: DirectorCounters = { malformed: 0, badVersion: 0, stale: 0, unknownPeer: 0, errorAcks: 0, timeouts: 0, lost: 0, rejectedData: 0 };
   readonly session = Math.random().toString(36).slice(2, 10);
-  endpoints = { player: "", control: "", events: "" };
+  endpoints = { player: "", inproc: "", control: "", events: "" };
 
   // ---- run state ----
   private state: DirectorState = "idle";
@@ -209,8 +209,12 @@ export class Director {
     await this.players.bind(addr(this.opts.playerPort));
     await this.control.bind(addr(this.opts.controlPort));
     await this.events.bind(addr(this.opts.eventPort));
+    const tcpPlayer = this.players.lastEndpoint!;
+    // players in this same process (donki run --in-process) connect here: no TCP, no syscalls per message
+    await this.players.bind(`inproc://donki-players-${this.session}`);
     this.endpoints = {
-      player: this.players.lastEndpoint!,
+      player: tcpPlayer,
+      inproc: this.players.lastEndpoint!,
       control: this.control.lastEndpoint!,
       events: this.events.lastEndpoint!,
     };

@@ -44,9 +44,7 @@ export function areaDetectorPlayer(o: AreaDetectorPlayerOptions): PlayerBehaviou
       const exp = num(params, expParam);
       if (exp !== undefined && exp !== o.device.settings().exposureS) await o.device.configure({ exposureS: exp });
       const f = await o.device.acquire(ctx.signal);
-      let sum = 0;
-      const d = f.data;
-      for (let i = 0; i < d.length; i++) sum += d[i];
+      const sum = sumFrame(f.data);
       if (keepFrames) ctx.push("frame", f.data);
       ctx.push("sum", sum);
       return { dt: timing() };
@@ -55,4 +53,21 @@ export function areaDetectorPlayer(o: AreaDetectorPlayerOptions): PlayerBehaviou
       await o.device.close();
     },
   };
+}
+
+/** Sum of a frame's pixels (kept out of the async action so that V8 optimises the loop on its own). */
+function sumFrame(d: Uint16Array): number {
+  let a = 0;
+  let b = 0;
+  let c = 0;
+  let e = 0;
+  const n = d.length - (d.length % 4);
+  for (let i = 0; i < n; i += 4) {
+    a += d[i];
+    b += d[i + 1];
+    c += d[i + 2];
+    e += d[i + 3];
+  }
+  for (let i = n; i < d.length; i++) a += d[i];
+  return a + b + c + e;
 }
