@@ -1,7 +1,7 @@
 /** CURVE from the command line: keys, a Director with authorised keys, its own players, and control clients. */
 import { describe, expect, it } from "vitest";
 import { spawnSync } from "node:child_process";
-import { readFileSync, writeFileSync, statSync } from "node:fs";
+import { readFileSync, writeFileSync, statSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { DONKI, ROOT, freePort, killAll, startProcess, tempDir, until } from "./helpers/procs.ts";
 
@@ -24,15 +24,16 @@ describe("CURVE on the command line", () => {
     const port = await freePort();
     const p = startProcess(["run", "test/fixtures/scenarios/slow-scan.yaml", "--out", dir, "--no-progress", "--curve", dkey, "--authorized", auth, "--control-port", String(port)]);
     try {
-      const ctl = (key: string, cmd = "status") => donki(["ctl", cmd, "--control", `tcp://127.0.0.1:${port}`, "--curve-server-key", dpub, "--curve-key-file", key], 20_000);
+      const ctl = (key: string, cmd = "status") => donki(["ctl", cmd, "--control", `tcp://127.0.0.1:${port}`, "--curve-server-key", dpub, "--curve-key-file", key, "--timeout", "2000"], 20_000);
+      await until(() => readdirSync(dir).some((f) => f.endsWith(".nxs")), 60_000, "the scan file (the Director is up)");
       await until(() => {
         const r = ctl(okKey);
         return r.status === 0 && JSON.parse(r.stdout).state === "running";
-      }, 30_000, "the scan to run with CURVE");
+      }, 60_000, "the scan to run with CURVE");
       const stranger = ctl(badKey);
       expect(stranger.status).toBe(1);
       expect(stranger.stderr).toMatch(/no reply from the Director/);
-      const plain = donki(["ctl", "status", "--control", `tcp://127.0.0.1:${port}`], 20_000);
+      const plain = donki(["ctl", "status", "--control", `tcp://127.0.0.1:${port}`, "--timeout", "2000"], 20_000);
       expect(plain.status).toBe(1);
       expect(ctl(okKey, "stop").status).toBe(0);
       expect(await p.exited).toBe(3);

@@ -163,7 +163,7 @@ export async function runCommand(file: string, o: RunCommandOptions, catalogue: 
 
 const CMDS = ["status", "pause", "resume", "stop", "abort", "disable", "enable", "priority"];
 
-export async function ctlCommand(cmd: string, o: { control: string; player?: string; level?: number; curveServerKey?: string; curveKeyFile?: string }): Promise<number> {
+export async function ctlCommand(cmd: string, o: { control: string; player?: string; level?: number; curveServerKey?: string; curveKeyFile?: string; timeout?: number }): Promise<number> {
   if (!CMDS.includes(cmd)) {
     process.stderr.write(`donki ctl: unknown command '${cmd}' (one of ${CMDS.join(", ")})\n`);
     return EXIT.badInput;
@@ -185,7 +185,7 @@ export async function ctlCommand(cmd: string, o: { control: string; player?: str
   }
   const c = new ControlClient(o.control, curve);
   try {
-    const r = await c.request(cmd as ControlCmd, { player: o.player, level: o.level });
+    const r = await c.request(cmd as ControlCmd, { player: o.player, level: o.level }, o.timeout ?? 5000);
     if (!r.ok) {
       process.stderr.write(`donki ctl: the Director refused '${cmd}': ${r.error}\n`);
       return EXIT.failed;

@@ -168,6 +168,7 @@ export async function main(argv: string[], catalogue: DeviceCatalogue): Promise<
     .option("--level <n>", "new level (priority)", int("level"))
     .option("--curve-server-key <z85>", "the Director's CURVE public key (when it runs with --curve)")
     .option("--curve-key-file <file>", "this client's CURVE key file (its public key must be authorised)")
+    .option("--timeout <ms>", "how long to wait for the Director's reply", int("timeout"), 5000)
     .action(async (cmd: string, o) => {
       const { ctlCommand } = await import("./commands.ts");
       process.exit(await ctlCommand(cmd, o));

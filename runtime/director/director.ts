@@ -171,6 +171,7 @@ export class Director {
   private levelPlanDirty = true;
   private readonly waiters = new Set<Waiter>();
   private gateWaiters: Array<() => void> = [];
+  private abortWaiters: Array<() => void> = [];
   private lastHbSent = 0;
   private postSeqs = new Map<string, number>();
   private readonly sinkClosed = new Set<string>();
@@ -527,6 +528,7 @@ export class Director {
     this.barrier?.fail(new RunInterrupted(reason));
     for (const e of this.registry.all()) if (e.participating && e.alive) this.sendTo(e.routingId, { v: PROTOCOL_VERSION, type: "abort", run: this.runId });
     this.releaseGate();
+    for (const w of this.abortWaiters.splice(0)) w();
     this.failWaiters(new RunInterrupted(reason));
   }
 
@@ -612,6 +614,7 @@ export class Director {
     this.stopRequested = false;
     this.abortReason = null;
     this.pauseReasons.clear();
+    this.abortWaiters = [];
     this.levelPlanDirty = true;
     let status: RunStatus = "completed";
     let message: string | undefined;
@@ -665,7 +668,15 @@ export class Director {
       for (let trig = first; plan.triggers === null || trig <= plan.triggers; trig++) {
         if (this.stopRequested || this.abortReason) break;
         if (plan.maxWallMs !== undefined && performance.now() - t0 > plan.maxWallMs) break;
-        if (plan.sink && !plan.sink.hasCapacity()) await Promise.race([plan.sink.whenCapacity(), this.interrupted()]);
+        if (plan.sink && !plan.sink.hasCapacity()) {
+          // back-pressure: no new trigger until the writer caught up (or the run is aborted)
+          const { aborted, forget } = this.interrupted();
+          try {
+            await Promise.race([plan.sink.whenCapacity(), aborted]);
+          } finally {
+            forget();
+          }
+        }
         if (this.abortReason) break;
         const groups = this.boundary();
         if (groups.length === 0) throw new RunFailed(`trigger ${trig}: no enabled players left in the run`);
@@ -916,11 +927,13 @@ export class Director {
     for (const r of w) r();
   }
 
-  private interrupted(): Promise<void> {
-    return new Promise((res) => {
-      const check = () => (this.abortReason ? res() : setTimeout(check, 20));
-      check();
-    });
+  /** `aborted` resolves when the run is aborted (abort() releases it; no polling); `forget` drops the waiter. */
+  private interrupted(): { aborted: Promise<void>; forget: () => void } {
+    if (this.abortReason) return { aborted: Promise.resolve(), forget: () => {} };
+    let release!: () => void;
+    const aborted = new Promise<void>((res) => (release = res));
+    this.abortWaiters.push(release);
+    return { aborted, forget: () => void (this.abortWaiters = this.abortWaiters.filter((w) => w !== release)) };
   }
 
   private waitUntil(cond: () => boolean, timeoutMs: number, timeoutMessage: () => string): Promise<void> {
