@@ -8,7 +8,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Clock } from "../../runtime/clock.ts";
 import type { AreaDetector, AreaDetectorSettings, Frame } from "../../runtime/devices/area-detector.ts";
-import { DeviceError } from "../../runtime/devices/common.ts";
+import { deviceError } from "./device-error.ts";
 
 export interface AreaDetectorFixture {
   device: AreaDetector;
@@ -22,15 +22,6 @@ export interface AreaDetectorFixture {
   cleanup?: () => Promise<void>;
 }
 
-async function deviceError(p: Promise<unknown>): Promise<DeviceError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(DeviceError);
-    return e as DeviceError;
-  }
-  throw new Error("expected a DeviceError, the call succeeded");
-}
 
 /** Relative + absolute tolerance for float32-quantised SDK timings. */
 function near(a: number, b: number, abs = 1e-6): boolean {

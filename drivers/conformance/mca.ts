@@ -7,7 +7,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Clock } from "../../runtime/clock.ts";
-import { DeviceError } from "../../runtime/devices/common.ts";
+import { deviceError } from "./device-error.ts";
 import type { Mca, Spectrum } from "../../runtime/devices/mca.ts";
 
 export interface McaFixture {
@@ -16,15 +16,6 @@ export interface McaFixture {
   cleanup?: () => Promise<void>;
 }
 
-async function deviceError(p: Promise<unknown>): Promise<DeviceError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(DeviceError);
-    return e as DeviceError;
-  }
-  throw new Error("expected a DeviceError, the call succeeded");
-}
 
 /** Invariants every spectrum must satisfy. */
 export function checkSpectrum(sp: Spectrum, bins: number, presetS: number): void {
