@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { readRunSummary } from "../runtime/data/reader.ts";
 import { fingerprintFile } from "../runtime/data/fingerprint.ts";
 import { compareGolden, regressionRun, type Golden } from "../scenarios/regress.ts";
-import { DONKI, ROOT, freePort, killAll, startProcess, tempDir, until } from "./helpers/procs.ts";
+import { DONKI, ROOT, freePort, killAll, reportedEndpoints, startProcess, tempDir, until } from "./helpers/procs.ts";
 
 afterEach(() => killAll());
 
@@ -123,9 +123,9 @@ describe("donki run", () => {
 
   it("donki ctl drives a running scan through the control socket", async () => {
     const out = tempDir();
-    const port = await freePort();
-    const p = startProcess(["run", "test/fixtures/scenarios/slow-scan.yaml", "--out", out, "--no-progress", "--control-port", String(port)]);
-    const ctl = (...a: string[]) => donki(["ctl", ...a, "--control", `tcp://127.0.0.1:${port}`], { timeoutMs: 20_000 });
+    const p = startProcess(["run", "test/fixtures/scenarios/slow-scan.yaml", "--out", out, "--no-progress"], { DONKI_SHOW_ENDPOINTS: "1" });
+    const { control } = await reportedEndpoints(p);
+    const ctl = (...a: string[]) => donki(["ctl", ...a, "--control", control], { timeoutMs: 20_000 });
     await until(() => nxs(out).length === 1, 30_000, "the scan to start");
     await until(() => JSON.parse(ctl("status").out || "{}").state === "running", 10_000, "running");
     expect(ctl("pause").code).toBe(0);

@@ -9,7 +9,7 @@ import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { readRunSummary, readStream } from "../runtime/data/reader.ts";
 import { EventStream } from "../runtime/control/client.ts";
-import { DONKI, ROOT, freePort, killAll, startProcess, tempDir, until } from "./helpers/procs.ts";
+import { DONKI, ROOT, killAll, reportedEndpoints, startProcess, tempDir, until } from "./helpers/procs.ts";
 
 
 afterEach(() => killAll());
@@ -31,9 +31,8 @@ function playerPids(parent: number): number[] {
 describe("crash safety", () => {
   it("SIGKILL of the donki process mid-scan, then --resume: every trigger ends up in exactly one of the two files", async () => {
     const out = tempDir();
-    const evPort = await freePort();
-    const events = new EventStream(`tcp://127.0.0.1:${evPort}`, ["trigger"]);
-    const p = startProcess(["run", "test/fixtures/scenarios/crash-scan.yaml", "--out", out, "--no-progress", "--event-port", String(evPort)]);
+    const p = startProcess(["run", "test/fixtures/scenarios/crash-scan.yaml", "--out", out, "--no-progress"], { DONKI_SHOW_ENDPOINTS: "1" });
+    const events = new EventStream((await reportedEndpoints(p)).events, ["trigger"]);
     const nxs = () => readdirSync(out).filter((f) => f.endsWith(".nxs"));
     await until(() => nxs().length === 1, 30_000, "the scan file");
     const file = join(out, nxs()[0]);

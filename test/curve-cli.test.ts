@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync, statSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { DONKI, ROOT, freePort, killAll, startProcess, tempDir, until } from "./helpers/procs.ts";
+import { DONKI, ROOT, killAll, reportedEndpoints, startProcess, tempDir, until } from "./helpers/procs.ts";
 
 const donki = (args: string[], timeout = 30_000) => spawnSync(process.execPath, [DONKI, ...args], { cwd: ROOT, encoding: "utf8", timeout });
 
@@ -21,19 +21,24 @@ describe("CURVE on the command line", () => {
     expect(donki(["keys", "--out", dkey]).status).toBe(2); // never overwrites a key file
     const auth = join(dir, "authorized");
     writeFileSync(auth, `# operators\n${okPub}\n`);
-    const port = await freePort();
-    const p = startProcess(["run", "test/fixtures/scenarios/slow-scan.yaml", "--out", dir, "--no-progress", "--curve", dkey, "--authorized", auth, "--control-port", String(port)]);
+    const p = startProcess(["run", "test/fixtures/scenarios/slow-scan.yaml", "--out", dir, "--no-progress", "--curve", dkey, "--authorized", auth], { DONKI_SHOW_ENDPOINTS: "1" });
     try {
-      const ctl = (key: string, cmd = "status") => donki(["ctl", cmd, "--control", `tcp://127.0.0.1:${port}`, "--curve-server-key", dpub, "--curve-key-file", key, "--timeout", "2000"], 20_000);
+      const { control } = await reportedEndpoints(p);
+      const ctl = (key: string, cmd = "status") => donki(["ctl", cmd, "--control", control, "--curve-server-key", dpub, "--curve-key-file", key, "--timeout", "2000"], 20_000);
       await until(() => readdirSync(dir).some((f) => f.endsWith(".nxs")), 60_000, "the scan file (the Director is up)");
+      // the authorised client gets answers once the run is under way (planning needs the local CURVE players)
+      let seen = "";
       await until(() => {
         const r = ctl(okKey);
-        return r.status === 0 && JSON.parse(r.stdout).state === "running";
-      }, 60_000, "the scan to run with CURVE");
+        seen = r.status === 0 ? JSON.parse(r.stdout).state : `exit ${r.status}: ${r.stderr.trim()}`;
+        return seen === "running" || seen === "paused";
+      }, 60_000, "an authorised status reply from a running scan").catch((e: Error) => {
+        throw new Error(`${e.message} (last: ${seen}; donki stderr: ${p.err.join(" | ").slice(-800)})`);
+      });
       const stranger = ctl(badKey);
       expect(stranger.status).toBe(1);
       expect(stranger.stderr).toMatch(/no reply from the Director/);
-      const plain = donki(["ctl", "status", "--control", `tcp://127.0.0.1:${port}`, "--timeout", "2000"], 20_000);
+      const plain = donki(["ctl", "status", "--control", control, "--timeout", "2000"], 20_000);
       expect(plain.status).toBe(1);
       expect(ctl(okKey, "stop").status).toBe(0);
       expect(await p.exited).toBe(3);
@@ -41,7 +46,7 @@ describe("CURVE on the command line", () => {
     } finally {
       killAll();
     }
-  });
+  }, 150_000);
 
   it("--curve without --authorized is bad input", () => {
     const dir = tempDir();

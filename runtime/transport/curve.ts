@@ -144,7 +144,8 @@ export class ZapAuthenticator {
 
 /**
  * Key files: `donki keys --out FILE` writes "public: Z85" and "secret: Z85" lines (mode 0600). An authorised-keys
- * file lists public keys, one per line ("public: Z85" lines of key files work too); # starts a comment.
+ * file lists public keys, one per line ("public: Z85" lines of key files work too); a line starting with # is a
+ * comment (# is also a Z85 character, so there are no trailing comments).
  */
 export function readKeyFile(path: string, text: string): CurveKeyPair {
   const pub = /^\s*public:\s*(\S{40})\s*$/m.exec(text)?.[1];
@@ -156,8 +157,9 @@ export function readKeyFile(path: string, text: string): CurveKeyPair {
 export function readAuthorizedKeys(path: string, text: string): string[] {
   const keys: string[] = [];
   text.split("\n").forEach((raw, i) => {
-    const line = raw.replace(/#.*/, "").trim();
-    if (!line || line.startsWith("secret:")) return;
+    // '#' is a Z85 character: only a line that starts with it is a comment
+    const line = raw.trim();
+    if (!line || line.startsWith("#") || line.startsWith("secret:")) return;
     const k = line.replace(/^public:\s*/, "");
     if (!/^\S{40}$/.test(k)) throw new Error(`${path}:${i + 1}: not a Z85 public key (40 characters): '${line}'`);
     keys.push(k);

@@ -149,3 +149,19 @@ export async function freePort(): Promise<number> {
     });
   });
 }
+
+/**
+ * The endpoints a `donki run` started with DONKI_SHOW_ENDPOINTS=1 reports on stderr (ports it chose itself, so no
+ * race with other tests for a port picked in advance). Rejects if the process exits first.
+ */
+export async function reportedEndpoints(p: Proc, timeoutMs = 60_000): Promise<{ player: string; control: string; events: string }> {
+  const re = /players -> (\S+)\s+control -> (\S+)\s+events -> (\S+)/;
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const hit = p.err.map((l) => re.exec(l)).find(Boolean);
+    if (hit) return { player: hit[1], control: hit[2], events: hit[3] };
+    if (p.child.exitCode !== null) throw new Error(`donki exited (${p.child.exitCode}) before reporting its endpoints: ${p.err.join("\n")}`);
+    if (Date.now() > end) throw new Error(`no endpoints reported within ${timeoutMs} ms: ${p.err.join("\n")}`);
+    await sleep(20);
+  }
+}
