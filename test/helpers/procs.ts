@@ -1,6 +1,6 @@
 /** Start real donki processes for integration tests and clean them up. */
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readFileSync, existsSync } from "node:fs";
+import { mkdtempSync, readFileSync, existsSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { createServer } from "node:net";
@@ -101,8 +101,27 @@ export function killAll(): void {
   live.clear();
 }
 
+/** Kill every process still running and wait (bounded) until each has exited. */
+export async function killAllAndWait(timeoutMs = 5000): Promise<void> {
+  const running = [...live].filter((c) => c.exitCode === null && c.signalCode === null);
+  const gone = running.map((c) => new Promise<void>((res) => (c.exitCode !== null || c.signalCode !== null ? res() : c.once("exit", () => res()))));
+  killAll();
+  await Promise.race([Promise.all(gone), sleep(timeoutMs)]);
+}
+
+const tempDirs = new Set<string>();
+
+/** A fresh directory under the OS temp dir, removed after the test file (test/helpers/setup.ts). */
 export function tempDir(prefix = "donki-test-"): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  tempDirs.add(dir);
+  return dir;
+}
+
+/** Remove every directory `tempDir` created in this test file. */
+export function removeTempDirs(): void {
+  for (const d of tempDirs) rmSync(d, { recursive: true, force: true, maxRetries: 3 });
+  tempDirs.clear();
 }
 
 export interface LogLine {
