@@ -415,6 +415,8 @@ Object.assign(ESTIMATORS, {
 });
 for (const k of ["andor-ixon", "pi-pvcam", "dante"]) DEVICES[k].estimator = ESTIMATORS[k];
 
+export { checkDeviceSettings as checkSettings } from "./settings-check.ts";
+
 export function deviceNames(): string[] {
   return Object.keys(DEVICES);
 }
