@@ -36,6 +36,57 @@ const PARAMS: ReadonlyArray<{ id: number; type: "FLOAT" | "INT"; text: string; w
 ];
 const hex8 = (v: number) => "0x" + v.toString(16).toUpperCase().padStart(8, "0");
 
+/**
+ * HLP?: one command per line, "<command> <description>", between a title line and "end of help" (clients such
+ * as PI's PIPython take the first word of each inner line as a supported command).
+ */
+const HELP: ReadonlyArray<[string, string]> = [
+  ["#5", "Request Motion Status"],
+  ["#7", "Request Controller Ready Status"],
+  ["#9", "Get Wave Generator Status"],
+  ["#24", "Stop All Axes"],
+  ["*IDN?", "Get Device Identification"],
+  ["CSV?", "Get Current Syntax Version"],
+  ["DRC", "Set Data Recorder Configuration"],
+  ["DRC?", "Get Data Recorder Configuration"],
+  ["DRL?", "Get Number of Recorded Points"],
+  ["DRR?", "Get Recorded Data Values"],
+  ["DRT", "Set Data Recorder Trigger Source"],
+  ["DRT?", "Get Data Recorder Trigger Source"],
+  ["ERR?", "Get Error Number"],
+  ["FRF", "Fast Reference Move To Reference Switch"],
+  ["FRF?", "Get Referencing Result"],
+  ["HDR?", "Get All Data Recorder Options"],
+  ["HLP?", "Get List Of Available Commands"],
+  ["HLT", "Halt Motion Smoothly"],
+  ["HPA?", "Get List Of Available Parameters"],
+  ["MOV", "Set Target Position"],
+  ["MOV?", "Get Target Position"],
+  ["MVR", "Set Target Relative To Current Position"],
+  ["ONT?", "Get On Target State"],
+  ["OVF?", "Get Overflow State"],
+  ["POS?", "Get Real Position"],
+  ["RTR", "Set Record Table Rate"],
+  ["RTR?", "Get Record Table Rate"],
+  ["SAI?", "Get List Of Current Axis Identifiers"],
+  ["SPA", "Set Volatile Memory Parameters"],
+  ["SPA?", "Get Volatile Memory Parameters"],
+  ["SRG?", "Query Status Register Value"],
+  ["SSN?", "Get Device Serial Number"],
+  ["STP", "Stop All Axes"],
+  ["SVA", "Set Open-Loop Axis Value"],
+  ["SVO", "Set Servo Mode"],
+  ["SVO?", "Get Servo Mode"],
+  ["TMN?", "Get Minimum Commandable Position"],
+  ["TMX?", "Get Maximum Commandable Position"],
+  ["TNR?", "Get Number Of Record Tables"],
+  ["VEL", "Set Closed-Loop Velocity"],
+  ["VEL?", "Get Closed-Loop Velocity"],
+  ["VER?", "Get Versions Of Firmware And Drivers"],
+  ["WGO", "Set Wave Generator Start/Stop Mode"],
+  ["WGO?", "Get Wave Generator Start/Stop Mode"],
+];
+
 /** Data recorder record options (DRC) the emulator records, by number, and their HDR? text. */
 const RECORD_OPTIONS: Record<number, string> = {
   0: "Nothing is recorded",
@@ -486,10 +537,15 @@ export class GcsEmulator {
    * RTR servo cycles, in the GCS array format: `# KEY = value` header lines up to `# END_HEADER`, then one
    * line per point with one column per table.
    */
+  /** Points recorded since the recording started (every RTR servo cycles, up to the table length). */
+  private recordedPoints(): number {
+    const dt = this.rtr * this.servoCycleS;
+    return Math.min(this.opts.recorderPoints ?? 262144, Math.floor((this.clock.now() - this.recordStart) / dt + 1e-9) + 1);
+  }
+
   private recordedData(a: string[]): string[] {
     const dt = this.rtr * this.servoCycleS;
-    const maxPts = this.opts.recorderPoints ?? 262144;
-    const recorded = Math.min(maxPts, Math.floor((this.clock.now() - this.recordStart) / dt + 1e-9) + 1);
+    const recorded = this.recordedPoints();
     const start = a.length > 0 ? this.num(a[0]) : 1;
     if (!Number.isInteger(start) || start < 1) throw new CmdError(17);
     const count = a.length > 1 ? this.num(a[1]) : recorded - start + 1;
@@ -536,12 +592,7 @@ export class GcsEmulator {
       this.err = 0;
       return [String(e)];
     },
-    "HLP?": () => [
-      "The following commands are available:",
-      "*IDN? CSV? VER? SSN? SAI? ERR? HLP? HPA? SVO SVO? MOV MOV? MVR POS? ONT? VEL VEL? TMN? TMX? OVF?",
-      "STP HLT SRG? FRF FRF? SPA SPA? SVA WGO WGO? TNR? HDR? DRC DRC? DRT DRT? RTR RTR? DRR? #5 #7 #9 #24",
-      "end of help",
-    ],
+    "HLP?": (a) => (this.noArgs(a), ["The following commands are valid:", ...HELP.map(([c, d]) => `${c} ${d}`), "end of help"]),
     SVO: (a) => {
       const p = this.pairs(a);
       const r: Record<string, boolean> = {};
@@ -685,6 +736,10 @@ export class GcsEmulator {
     },
     "DRT?": (a) => this.tablesArg(a).map((t) => `${t}=${this.drt} 0`),
     "DRR?": (a) => this.recordedData(a),
+    "DRL?": (a) => {
+      const n = this.recordedPoints();
+      return this.tablesArg(a).map((t) => `${t}=${this.drc.get(t)!.option === 0 ? 0 : n}`);
+    },
     SVA: (a) => (this.model.openLoop(this.numPairs(a)), undefined),
     WGO: (a) => {
       if (a.length === 0) throw new CmdError(26);

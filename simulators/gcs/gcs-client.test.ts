@@ -115,6 +115,14 @@ describe("GCS emulator vs a client written from PI's command reference", () => {
     expect(await cli.query("SAI?")).toEqual(["1", "2", "3"]);
   });
 
+  it("HLP? lists one command per line between a title and 'end of help' (the first word is the command)", async () => {
+    const { cli } = await start();
+    const hlp = await cli.query("HLP?");
+    expect(hlp[hlp.length - 1]).toBe("end of help");
+    const cmds = hlp.slice(1, -1).map((l) => l.split(/\s+/)[0]);
+    expect(cmds).toEqual(expect.arrayContaining(["*IDN?", "VER?", "SSN?", "HPA?", "HDR?", "TNR?", "DRR?", "DRL?", "SPA?", "ERR?", "MOV", "POS?", "#5", "#24"]));
+  });
+
   it("HPA? lists the parameters (PamID=TAB-separated fields), SPA? reads them per axis", async () => {
     const { cli } = await start();
     const hpa = await cli.query("HPA?");
@@ -148,6 +156,10 @@ describe("GCS emulator vs a client written from PI's command reference", () => {
     cli.send("MOV 1 60"); // 10 um at 1000 um/s: 10 ms; starts a recording
     expect(await cli.query("ERR?")).toEqual(["0"]);
     clock.advanceTo(clock.now() + 0.02);
+    const drl = axisValues(await cli.query("DRL? 1 3 4"));
+    expect(drl["1"]).toBeGreaterThanOrEqual(100);
+    expect(drl["3"]).toBe(drl["1"]);
+    expect(drl["4"]).toBe(0); // table 4 records nothing (option 0)
     const { header, rows } = parseArray(await cli.query("DRR? 1 100 1 3"));
     expect(header.DIM).toBe("2");
     expect(Number(header.SAMPLE_TIME)).toBeCloseTo(10 * 20e-6, 9);
