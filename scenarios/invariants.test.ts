@@ -165,7 +165,7 @@ describe("dark and flat fields (ccd-dark-flat)", () => {
 describe("the specimen's maps are recovered from the shipped rasters", () => {
   // twinmic-raster: 576 points of 100 ms at ~1e8 ph/s; fast-scan: 30 points of 50 ms, too few XRF counts for
   // the weak lines (Fe L: yield ~0.005, a few counts per hot spot), so only absorption and Si are required.
-  // Measured (seed of the scenarios): twinmic-raster transmission 0.997, CCD sums 0.99995, Si 0.965,
+  // Measured (seed of the scenarios): twinmic-raster transmission 0.997, CCD sums 0.9999, Si 0.965,
   // Mg 0.987, Fe 0.962; fast-scan transmission 0.996, CCD sums 0.9998, Si 0.93.
   it.each([
     ["twinmic-raster", { Si: 0.93, Mg: 0.95, Fe: 0.93 }],
