@@ -20,6 +20,7 @@ describe("device settings checked against the device's range", () => {
     expect(checkDeviceSettings("sim:dante", { rois: { X: [50, 120] } })[0].message).toMatch(/noise threshold/);
     expect(checkDeviceSettings("sim:dante", { rois: { X: [900, 800] } })[0].message).toMatch(/below the high edge/);
     expect(checkDeviceSettings("sim:dante", { bins: 8192 })[0].path).toEqual(["bins"]);
+    expect(checkDeviceSettings("sim:dante", { gainEvPerBin: 0 })[0].path).toEqual(["gainEvPerBin"]);
     expect(checkDeviceSettings("dante", { gainEvPerBin: 2, bins: 1024, rois: { Si: [1680, 1800] } })).toEqual([]);
   });
 

@@ -29,6 +29,7 @@ export function mcaRange(s: Settings): { lo: number; hi: number; bins: number; g
 function checkMca(s: Settings, simulated: boolean): SettingsProblem[] {
   const out: SettingsProblem[] = [];
   if (s.bins !== undefined && ![1024, 2048, 4096].includes(s.bins as number)) out.push({ path: ["bins"], message: `must be 1024, 2048 or 4096 (DANTE), got ${JSON.stringify(s.bins)}` });
+  if (s.gainEvPerBin !== undefined && !(isNum(s.gainEvPerBin) && s.gainEvPerBin > 0)) out.push({ path: ["gainEvPerBin"], message: `must be a positive number of eV per bin, got ${JSON.stringify(s.gainEvPerBin)}` });
   const r = mcaRange(s);
   const rois = s.rois;
   if (!r || typeof rois !== "object" || rois === null || Array.isArray(rois)) return out;
