@@ -133,6 +133,8 @@ describe("GCS emulator vs a client written from PI's command reference", () => {
       return m![1];
     });
     expect(ids).toEqual(expect.arrayContaining(["0x07000900", "0x07000901", "0x0E000200"]));
+    // PIPython reads the data type as the 4th whitespace-separated token of every line with "="
+    for (const l of hpa.filter((x) => x.includes("="))) expect(["INT", "FLOAT", "CHAR"]).toContain(l.split(/\s+/)[3]);
     const spa = await cli.query("SPA? 1 0x07000900 2 0x0E000200 3 0x07000001");
     expect(spa).toEqual(["1 0x07000900=0.010000", "2 0x0E000200=0.000020", "3 0x07000001=100.000000"]);
     // all parameters of all axes: one line per (axis, parameter)
