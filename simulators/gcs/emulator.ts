@@ -180,6 +180,8 @@ export class GcsEmulator {
   /** Data recorder: per table (1-based) its source axis and record option; rate in servo cycles; start. */
   private readonly drc = new Map<number, { source: string; option: number }>();
   private rtr = 1;
+  /** Clock time before which the current reply may not leave (DRR? of points still being recorded). */
+  private replyNotBefore = -Infinity;
   private drt = 0;
   private recordStart: number;
   /** Accepted / refused TCP connections, commands received (lines + single bytes) and executed (for tests). */
@@ -386,8 +388,11 @@ export class GcsEmulator {
     const inBytes = "line" in u ? u.line.length + 1 : 1;
     await this.clock.sleep(this.wireTime(link, inBytes));
     if (gen !== link.gen || this.silent) return;
+    this.replyNotBefore = -Infinity;
     let reply = this.handle(u);
     if (reply === null) return;
+    const wait = this.replyNotBefore - this.clock.now();
+    if (wait > 0) await this.clock.sleep(wait);
     if (this.garbageLeft > 0) {
       this.garbageLeft--;
       reply = Buffer.from("\x15?#garbage%&\x7f\n", "latin1");
@@ -533,9 +538,7 @@ export class GcsEmulator {
   }
 
   /**
-   * DRR? [start [count [tables...]]]: the points recorded since the last position-changing command, every
-   * RTR servo cycles, in the GCS array format: `# KEY = value` header lines up to `# END_HEADER`, then one
-   * line per point with one column per table.
+   * (DRR? is documented at recordedData.)
    */
   /** Points recorded since the recording started (every RTR servo cycles, up to the table length). */
   private recordedPoints(): number {
@@ -543,15 +546,23 @@ export class GcsEmulator {
     return Math.min(this.opts.recorderPoints ?? 262144, Math.floor((this.clock.now() - this.recordStart) / dt + 1e-9) + 1);
   }
 
+  /**
+   * DRR? [start [count [tables...]]]: recorded points since the last position-changing command, one every RTR
+   * servo cycles, in the GCS array format: `# KEY = value` header lines up to `# END_HEADER`, then one line
+   * per point with one column per table. All `count` points are sent (up to the table length): points not
+   * yet recorded are sent once they are (the reply waits on the clock, `replyNotBefore`), as a client reading
+   * the data while the recorder fills expects. Without `count`: the points recorded so far.
+   */
   private recordedData(a: string[]): string[] {
     const dt = this.rtr * this.servoCycleS;
+    const maxPts = this.opts.recorderPoints ?? 262144;
     const recorded = this.recordedPoints();
     const start = a.length > 0 ? this.num(a[0]) : 1;
-    if (!Number.isInteger(start) || start < 1) throw new CmdError(17);
-    const count = a.length > 1 ? this.num(a[1]) : recorded - start + 1;
+    if (!Number.isInteger(start) || start < 1 || start > maxPts) throw new CmdError(17);
+    const count = a.length > 1 ? this.num(a[1]) : Math.max(0, recorded - start + 1);
     if (!Number.isInteger(count) || count < 0) throw new CmdError(17);
     const tables = a.length > 2 ? this.tablesArg(a.slice(2)) : [...this.drc.keys()].filter((t) => this.drc.get(t)!.option !== 0);
-    const n = Math.max(0, Math.min(count, recorded - start + 1));
+    const n = Math.min(count, maxPts - start + 1);
     const head = ["# VERSION = 1", "# TYPE = 1", "# SEPARATOR = 32", `# DIM = ${tables.length}`, `# SAMPLE_TIME = ${fmt(dt)}`, `# NDATA = ${n}`];
     tables.forEach((t, i) => {
       const c = this.drc.get(t)!;
@@ -560,9 +571,11 @@ export class GcsEmulator {
     head.push("# END_HEADER");
     const rows: string[] = [];
     for (let k = 0; k < n; k++) {
+      // the motion model is a function of time within the current moves, also ahead of now
       const t = this.recordStart + (start - 1 + k) * dt;
       rows.push(tables.map((tb) => fmt(this.recordValue(this.drc.get(tb)!, t))).join(" "));
     }
+    if (n > 0) this.replyNotBefore = Math.max(this.replyNotBefore, this.recordStart + (start - 1 + n - 1) * dt);
     return [...head, ...rows];
   }
 

@@ -174,6 +174,14 @@ describe("GCS emulator vs a client written from PI's command reference", () => {
     expect(rows[99][0]).toBeCloseTo(60, 6);
     for (let k = 1; k < rows.length; k++) expect(rows[k][0]).toBeGreaterThanOrEqual(rows[k - 1][0]);
     for (const r of rows) expect(r[1]).toBe(60);
+    // asking for points not yet recorded: all of them arrive, once recorded (the reply waits on the clock)
+    cli.send("MOV 1 50");
+    const t0 = clock.now();
+    const later = parseArray(await cli.query("DRR? 1 500 1"));
+    expect(later.rows).toHaveLength(500);
+    expect(Number(later.header.NDATA)).toBe(500);
+    expect(clock.now() - t0).toBeGreaterThanOrEqual(499 * 200e-6 - 1e-9);
+    expect(later.rows[499][0]).toBeCloseTo(50, 6);
   });
 
   it("a query naming a non-existent axis gets no reply; ERR? then returns 15 (invalid axis)", async () => {
