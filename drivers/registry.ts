@@ -201,7 +201,15 @@ export const DEVICES: Record<string, DeviceEntry> = {
       const { sim, hooks, base } = await simulated(spec, clock);
       const s = spec.settings;
       const device = new sim.IoCounterTwin({ ...base });
-      return ioPlayer({ device, clock, hooks, gateS: get(s, "gate", isNum, "seconds", spec.device), monitors: s.monitors as string[] | undefined });
+      const ratio = get<number>(s, "emptyBeamRatio", (v) => isNum(v) && (v as number) > 0, "a positive number (It/I0 with nothing in the beam)", spec.device) ?? device.emptyBeamRatio();
+      return ioPlayer({
+        device,
+        clock,
+        hooks,
+        gateS: get(s, "gate", isNum, "seconds", spec.device),
+        monitors: s.monitors as string[] | undefined,
+        transmission: { emptyBeamRatio: ratio, darkCps: device.cfg.darkCps },
+      });
     },
   },
 };
@@ -406,6 +414,8 @@ Object.assign(ESTIMATORS, {
   dante: danteEstimator,
 });
 for (const k of ["andor-ixon", "pi-pvcam", "dante"]) DEVICES[k].estimator = ESTIMATORS[k];
+
+export { checkDeviceSettings as checkSettings } from "./settings-check.ts";
 
 export function deviceNames(): string[] {
   return Object.keys(DEVICES);

@@ -32,7 +32,7 @@ export interface Golden {
 }
 
 export async function regressionRun(name: string, outDir: string): Promise<Golden> {
-  const sc = loadScenario(join(HERE, `${name}.yaml`), { knownDevices: catalogue.deviceNames() });
+  const sc = loadScenario(join(HERE, `${name}.yaml`), { knownDevices: catalogue.deviceNames(), checkSettings: catalogue.checkSettings });
   const r = await runScenario(sc, { catalogue, log: createLogger("regress", process.env.DONKI_LOG ?? "warn"), outDir, time: { mode: "virtual" } });
   if (!r.file) throw new Error(`${name}: no file written (${r.result.status}: ${r.result.message ?? ""})`);
   const streams: Golden["streams"] = {};

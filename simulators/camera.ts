@@ -4,7 +4,7 @@
  * The subclass supplies the timing model (`phases`) and the pixel data model (`render`).
  */
 import type { AreaDetector, AreaDetectorSettings, AreaDetectorTiming, CoolingStatus, Frame, Roi } from "../runtime/devices/area-detector.ts";
-import type { BeamState } from "./beam.ts";
+import { transmissionAt, type BeamState } from "./beam.ts";
 import { ThermalModel } from "./thermal.ts";
 import { TwinBase, anySignal, type TwinOptions } from "./twin-base.ts";
 
@@ -58,7 +58,10 @@ export interface CameraTwinOptions extends TwinOptions {
   settings?: Partial<AreaDetectorSettings>;
   cooling?: CoolingOptions;
   illumination?: IlluminationOptions;
-  /** Fraction of the transmitted photons reaching the sensor and detected (default 0.8). */
+  /**
+   * Fraction of the transmitted photons reaching the sensor and detected. Default: the twin's model (PI CCD:
+   * the silicon QE at the beam energy; Andor: 0.8). A number overrides the model at every energy.
+   */
   efficiency?: number;
 }
 
@@ -77,7 +80,7 @@ export abstract class CameraTwinBase extends TwinBase implements AreaDetector {
   protected coolerOn: boolean;
   protected readonly thermal: ThermalModel;
   protected readonly illum: Required<IlluminationOptions>;
-  protected readonly efficiency: number;
+  protected readonly efficiency: number | undefined;
   private active: AbortController | undefined;
   private frameNo = 0;
   private patternKey = "";
@@ -88,7 +91,7 @@ export abstract class CameraTwinBase extends TwinBase implements AreaDetector {
     this.geom = geom;
     this.cool = { ...cooling, ...stripUndefined(o.cooling ?? {}) } as Required<Omit<CoolingOptions, "startCooled">>;
     this.illum = { shape: "annulus", outer: 0.7, inner: 0.35, edgePx: 2, ...stripUndefined(o.illumination ?? {}) };
-    this.efficiency = o.efficiency ?? 0.8;
+    this.efficiency = o.efficiency;
     const c = this.cool;
     if (!(c.setpointC >= c.minC && c.setpointC <= c.maxC)) throw new Error(`${this.name}: cooling set-point ${c.setpointC} C outside ${c.minC}..${c.maxC}`);
     const start = o.cooling?.startCooled === true;
@@ -116,8 +119,18 @@ export abstract class CameraTwinBase extends TwinBase implements AreaDetector {
   abstract phases(s?: AreaDetectorSettings): CameraPhases;
   /** Validate/quantise device-specific settings; throw DeviceError on bad values. */
   protected abstract validateDevice(next: AreaDetectorSettings): AreaDetectorSettings;
-  /** Fill a frame's pixels. `photons` = expected photons detected over the whole sensor for this exposure. */
-  protected abstract render(out: Uint16Array, w: number, h: number, ctx: RenderContext): void;
+  /**
+   * Fill a frame's pixels. `photons` = expected photons detected over the whole sensor for this exposure.
+   * Returns the number of saturated pixels (charge or ADC clipped); without a count the base class counts
+   * pixels at full scale.
+   */
+  protected abstract render(out: Uint16Array, w: number, h: number, ctx: RenderContext): number | void;
+
+  /** Fraction of the photons reaching the sensor that are detected, at `energyEv` (default 0.8). */
+  detectionEfficiency(energyEv: number): number {
+    void energyEv;
+    return this.efficiency ?? 0.8;
+  }
 
   sensor(): SensorGeometry {
     return { ...this.geom };
@@ -207,10 +220,17 @@ export abstract class CameraTwinBase extends TwinBase implements AreaDetector {
         const snap = await Promise.race([snaps[i], sampler.then(() => snaps[i])]);
         const { width: w, height: h } = this.frameSize(settings);
         const data = new Uint16Array(w * h);
-        if (overrange) data.fill((1 << this.geom.bitDepth) - 1);
-        else this.render(data, w, h, { settings, exposureS: ph.exposureS, beam: snap.beam, key: snap.key, sensorTempC: snap.tempC, pattern: this.pattern(settings), photons: this.expectedPhotons(snap.beam, ph.exposureS, settings) });
+        const full = (1 << this.geom.bitDepth) - 1;
+        let saturated: number;
+        if (overrange) {
+          data.fill(full);
+          saturated = data.length;
+        } else {
+          const n = this.render(data, w, h, { settings, exposureS: ph.exposureS, beam: snap.beam, key: snap.key, sensorTempC: snap.tempC, pattern: this.pattern(settings), photons: this.expectedPhotons(snap.beam, ph.exposureS, settings) });
+          saturated = typeof n === "number" ? n : countAtOrAbove(data, full);
+        }
         this.frameNo++;
-        await onFrame({ width: w, height: h, data, timestamp: snap.t, exposureS: ph.exposureS, number: this.frameNo });
+        await onFrame({ width: w, height: h, data, timestamp: snap.t, exposureS: ph.exposureS, number: this.frameNo, saturated });
       }
     } catch (e) {
       if (ac.signal.aborted && !signal?.aborted) throw this.error("acquisition aborted", "aborted");
@@ -231,8 +251,8 @@ export abstract class CameraTwinBase extends TwinBase implements AreaDetector {
   /** Photons detected over the whole sensor during an exposure with the beam at its position. */
   expectedPhotons(beam: BeamState, exposureS: number, s: AreaDetectorSettings = this.s): number {
     if (!beam.on || s.shutter === "closed") return 0;
-    const T = this.env.specimen.transmission(beam.x, beam.y, beam.energyEv);
-    return beam.fluxPhS * exposureS * T * this.efficiency;
+    const T = transmissionAt(this.env.specimen, beam);
+    return beam.fluxPhS * exposureS * T * this.detectionEfficiency(beam.energyEv);
   }
 
   /**
@@ -333,6 +353,13 @@ export function fullRoi(w: number, h: number): Roi {
 
 function stripUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** Number of values >= `v`. */
+export function countAtOrAbove(d: Uint16Array, v: number): number {
+  let n = 0;
+  for (let i = 0; i < d.length; i++) if (d[i] >= v) n++;
+  return n;
 }
 
 /** Dark current (e/pixel/s) doubling every `doublingC` degrees from `refEPerS` at `refC`. */

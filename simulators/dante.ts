@@ -38,7 +38,7 @@ export interface DanteConfig {
   tailFraction: number;
   /** Fraction of events above the Si K edge that lose a Si Ka photon (escape peak). */
   escapeFraction: number;
-  /** Solid angle of the detector / 4 pi. */
+  /** Solid angle of the detector / 4 pi (default: a 30 mm^2 SDD at 14 mm, `solidAngleFraction(30, 14)`). */
   solidAngleFraction: number;
   /** Entrance window: transmission exp(-(cut/E)^3). */
   windowCutEv: number;
@@ -59,6 +59,15 @@ export interface DanteConfig {
   peakingMaxUs: number;
 }
 
+/**
+ * Solid angle / 4 pi of a detector of active area `areaMm2` facing the sample at `distanceMm` (on-axis disc:
+ * Omega = 2 pi (1 - d / sqrt(d^2 + r^2))).
+ */
+export function solidAngleFraction(areaMm2: number, distanceMm: number): number {
+  const r2 = areaMm2 / Math.PI;
+  return (1 - distanceMm / Math.sqrt(distanceMm * distanceMm + r2)) / 2;
+}
+
 export const DANTE_DEFAULTS: DanteConfig = {
   fano: 0.115,
   pairEnergyEv: 3.65,
@@ -68,7 +77,7 @@ export const DANTE_DEFAULTS: DanteConfig = {
   thresholdEv: 150,
   tailFraction: 0.02,
   escapeFraction: 0.005,
-  solidAngleFraction: 0.012,
+  solidAngleFraction: solidAngleFraction(30, 14),
   windowCutEv: 250,
   elasticBase: 2e-4,
   elasticPerUm: 5e-4,
@@ -80,6 +89,9 @@ export const DANTE_DEFAULTS: DanteConfig = {
   peakingMinUs: 0.032,
   peakingMaxUs: 16,
 };
+
+/** Settings at connect: 2048 bins x 1.25 eV (0-2559 eV), 1 s, 1 us peaking, free running. */
+export const DANTE_DEFAULT_SETTINGS: Readonly<McaSettings> = { bins: 2048, acquisitionTimeS: 1, gainEvPerBin: 1.25, offsetEv: 0, peakingTimeUs: 1, gate: "free-running" };
 
 export interface DanteTwinOptions extends TwinOptions {
   config?: Partial<DanteConfig>;
@@ -127,7 +139,7 @@ export class XglabDanteTwin extends TwinBase implements Mca {
     aborted: ["STOPPED", "acquisition stopped"],
   };
   readonly cfg: DanteConfig;
-  private s: McaSettings = { bins: 2048, acquisitionTimeS: 1, gainEvPerBin: 1.25, offsetEv: 0, peakingTimeUs: 1, gate: "free-running" };
+  private s: McaSettings = { ...DANTE_DEFAULT_SETTINGS };
   private active: AbortController | undefined;
   private shapeCache = new Map<number, { start: number; w: Float64Array }>();
   private mapPositions: ((i: number) => { x: number; y: number }) | undefined;
@@ -227,8 +239,12 @@ export class XglabDanteTwin extends TwinBase implements Mca {
       }
       this.addGauss(rate, e, main - tr);
     };
-    for (const el of sp.elements()) {
-      const c = sp.concentration(el, x, y);
+    // the specimen (unless the beam is on a blank area) and its support membrane both fluoresce
+    const specimenIn = beam.specimenIn !== false;
+    const comp = new Map<string, number>();
+    if (specimenIn) for (const el of sp.elements()) comp.set(el, sp.concentration(el, x, y));
+    for (const [el, c] of Object.entries(sp.membraneComposition?.() ?? {})) comp.set(el, (comp.get(el) ?? 0) + c);
+    for (const [el, c] of comp) {
       if (!(c > 0)) continue;
       const d = elementData(el);
       const k = shellAbsorption(d, E0);
@@ -242,7 +258,7 @@ export class XglabDanteTwin extends TwinBase implements Mca {
       }
       perElement[el] = sum;
     }
-    const rElastic = F * cfg.solidAngleFraction * (cfg.elasticBase + cfg.elasticPerUm * sp.thickness(x, y)) * win(E0);
+    const rElastic = F * cfg.solidAngleFraction * (cfg.elasticBase + cfg.elasticPerUm * (specimenIn ? sp.thickness(x, y) : 0)) * win(E0);
     res.elasticRate = rElastic;
     addPeak(E0, rElastic);
     const bg = F * cfg.backgroundPerPhoton;

@@ -4,11 +4,17 @@
  *
  *   I0 ~ Poisson(F * gate * eff0 + dark0 * gate),  It ~ Poisson(F * T(x, y, E) * gate * effT + darkT * gate)
  *
+ * I0 is a thin monitor upstream of the specimen that counts a stated fraction of the photons (default 1 %, an
+ * estimate for a thin foil/mesh drain-current monitor behind a V2F); It a photodiode behind the specimen
+ * (default 80 %). With nothing in the beam It/I0 = effT/eff0 (`emptyBeamRatio()`), the value transmission is
+ * normalised by. T includes the support membrane, so a blank membrane reads exp(-mu t) < 1.
+ *
  * Timing: count(gate) takes gate + overheadS (arming + read-back). Overrange fault: every channel reads full
  * scale (2^32 - 1), like a saturated V2F.
  */
 import type { CounterReading, IoCounter } from "../runtime/devices/io.ts";
 import { TwinBase, anySignal, type TwinCodes, type TwinOptions } from "./twin-base.ts";
+import { transmissionAt } from "./beam.ts";
 
 export interface IoCounterConfig {
   /** Channel names; "I0" = incident, "It" = transmitted, anything else reads only its dark rate. */
@@ -70,10 +76,16 @@ export class IoCounterTwin extends TwinBase implements IoCounter {
     return gateS + this.cfg.overheadS;
   }
 
+  /** It/I0 (dark-subtracted) with nothing in the beam: effT / eff0. */
+  emptyBeamRatio(): number {
+    const e = this.cfg.efficiency;
+    return (e.It ?? 0) / (e.I0 ?? 1);
+  }
+
   /** Expected counts per channel for a gate with the beam as it is now. */
   expectedCounts(gateS: number, beam = this.env.beam.snapshot()): Float64Array {
     const c = this.cfg;
-    const T = this.env.specimen.transmission(beam.x, beam.y, beam.energyEv);
+    const T = transmissionAt(this.env.specimen, beam);
     const f = beam.on ? beam.fluxPhS : 0;
     return Float64Array.from(c.channels, (ch) => {
       const dark = (c.darkCps[ch] ?? 0) * gateS;

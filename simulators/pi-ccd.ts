@@ -8,14 +8,17 @@
  *              digitises colsOut pixels)
  *   t_clear = clearCycles * H * t_v
  *   cycle   = t_clear + t_open + t_exp + t_close + t_read   (t_open/t_close only with shutter "auto")
- * Data: photons = flux * exposure * T(x,y,E) * efficiency spread over the illumination pattern; each photon
- * gives E/3.65 eV electrons; dark current doubling every `doublingC`; read noise per ADC rate; bias; full well;
- * 16-bit saturation. Poisson is exact below 1000 photons/pixel and normal above (mean and variance kept).
+ * Data: photons = flux * exposure * T(x,y,E) * QE(E) spread over the illumination pattern (QE of a
+ * back-illuminated sensor: dead layer + depleted depth); each photon gives E/3.65 eV electrons (Fano-limited
+ * spread); dark current doubling every `doublingC`; read noise per ADC rate; bias; charge clipped at the
+ * pixel full well (x binned area) and at the output node's capacity; 16-bit ADC. Saturated pixels are
+ * counted per frame (Frame.saturated). Poisson is exact below 1000 photons/pixel, normal above.
  */
 import type { AreaDetectorSettings } from "../runtime/devices/area-detector.ts";
 import { CameraTwinBase, darkCurrent, fullRoi, perRate, type CameraPhases, type CameraTwinOptions, type RenderContext } from "./camera.ts";
 import type { TwinCodes } from "./twin-base.ts";
 import { NORMAL_TABLE, PoissonTable } from "./rng.ts";
+import { SI_FANO, siliconQe } from "./xray-data.ts";
 
 export interface PiCcdConfig {
   width: number;
@@ -43,6 +46,11 @@ export interface PiCcdConfig {
   biasAdu: number;
   /** Pixel full well, e. */
   fullWellE: number;
+  /** Charge capacity of the serial register / output node, e: the ceiling of a binned pixel (typ.). */
+  outputNodeE: number;
+  /** Back-illuminated sensor: entrance dead layer and depleted depth, um (QE model, typ.). */
+  deadLayerUm: number;
+  depletedUm: number;
   /** Dark current at refC, e/pixel/s, doubling every doublingC. */
   dark: { refEPerS: number; refC: number; doublingC: number };
   /** Energy per electron-hole pair in Si, eV. */
@@ -66,6 +74,9 @@ export const PI_CCD_DEFAULTS: PiCcdConfig = {
   sensitivityE: [4, 2, 1],
   biasAdu: 600,
   fullWellE: 100_000,
+  outputNodeE: 250_000,
+  deadLayerUm: 0.05,
+  depletedUm: 15,
   dark: { refEPerS: 0.01, refC: -40, doublingC: 6 },
   pairEnergyEv: 3.65,
 };
@@ -143,12 +154,22 @@ export class PrincetonCcdTwin extends CameraTwinBase {
     return { ...n, exposureS: Math.round(n.exposureS / q) * q };
   }
 
+  /** Detected fraction of the photons reaching the sensor: the silicon QE at the energy, unless overridden. */
+  override detectionEfficiency(energyEv: number): number {
+    return this.efficiency ?? siliconQe(energyEv, this.cfg.deadLayerUm, this.cfg.depletedUm);
+  }
+
+  /** Largest charge a pixel of the current binning can hold, e. */
+  capacityE(s: AreaDetectorSettings = this.s): number {
+    return Math.min(this.cfg.fullWellE * s.binning.x * s.binning.y, Math.max(this.cfg.outputNodeE, this.cfg.fullWellE));
+  }
+
   /** Read noise (e rms) at the current ADC rate. */
   readNoiseE(s: AreaDetectorSettings = this.s): number {
     return perRate(this.cfg.readNoiseE, s.readoutRateHz, "read noise");
   }
 
-  protected render(out: Uint16Array, w: number, h: number, c: RenderContext): void {
+  protected render(out: Uint16Array, w: number, h: number, c: RenderContext): number {
     const cfg = this.cfg;
     const s = c.settings;
     const rng = this.rng("frame", c.key[0], c.key[1]);
@@ -157,7 +178,7 @@ export class PrincetonCcdTwin extends CameraTwinBase {
     const pat = c.pattern;
     const nPh = c.photons;
     const epp = c.beam.energyEv / cfg.pairEnergyEv;
-    const epp2 = epp * epp;
+    const epp2 = epp * epp + SI_FANO * epp; // per-photon charge variance: Poisson photons x Fano-limited pairs
     const binArea = s.binning.x * s.binning.y;
     const darkE = darkCurrent(c.sensorTempC, cfg.dark.refEPerS, cfg.dark.refC, cfg.dark.doublingC) * c.exposureS * binArea;
     const rn = this.readNoiseE(s);
@@ -165,8 +186,9 @@ export class PrincetonCcdTwin extends CameraTwinBase {
     const baseSd = Math.sqrt(base2);
     const inv = 1 / cfg.sensitivityE[s.gainIndex];
     const bias = cfg.biasAdu + 0.5; // + 0.5: Uint16Array assignment truncates
-    const maxE = cfg.fullWellE * binArea;
+    const maxE = this.capacityE(s);
     const maxAdu = (1 << cfg.bitDepth) - 1;
+    let saturated = 0;
     // Most illuminated pixels share one mean: sample those from a table (exact Poisson below NORMAL_ABOVE photons).
     const mTop = this.patternMax(pat) * nPh;
     const table = mTop > 0 && mTop < NORMAL_ABOVE ? new PoissonTable(mTop) : undefined;
@@ -191,10 +213,17 @@ export class PrincetonCcdTwin extends CameraTwinBase {
       else if (m === mTop) e = table ? table.sampleU(rng.uniform()) * epp + darkE + baseSd * z : m * epp + darkE + topSd * z;
       else if (m < NORMAL_ABOVE) e = rng.poisson(m) * epp + darkE + baseSd * z;
       else e = m * epp + darkE + Math.sqrt(m * epp2 + base2) * z;
-      if (e > maxE) e = maxE;
+      let clipped = false;
+      if (e >= maxE) {
+        e = maxE;
+        clipped = true;
+      }
       const adu = bias + e * inv;
+      if (adu >= maxAdu) clipped = true;
+      if (clipped) saturated++;
       out[i] = adu <= 0 ? 0 : adu >= maxAdu ? maxAdu : adu;
     }
+    return saturated;
   }
 
   private patMaxFor: Float32Array | undefined;

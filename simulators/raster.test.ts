@@ -91,11 +91,14 @@ describe("raster scans recover the known maps", () => {
     // counts of background (elastic tail, flat background, neighbours' tails), so the Poisson-limited
     // correlation is 0.99-0.9997 (measured with seed 1: O 0.990, Fe 0.992, Mg 0.997, Al 0.999, Si 0.9997).
     // O and Fe have the weakest contrast-to-noise (O sits on the organic thickness, Fe hot spots are 1.2 um
-    // on a 3 um grid): > 0.97; the others > 0.98. A wrong line energy, FWHM or ROI drops r well below that.
+    // on a 3 um grid): > 0.97. Si also sits on a uniform background, the Si of the 100 nm Si3N4 support
+    // membrane (~21 ug/cm^2, as much as the silica ring's peak), whose Poisson noise takes r from 0.9997 to
+    // ~0.98 (measured 0.980 with seed 1): > 0.97. Mg, Al > 0.98. A wrong line energy, FWHM or ROI drops r
+    // well below that.
     const rs: Record<string, number> = {};
     for (const el of els) rs[el] = pearson(maps[el], sampleMap(specimen, el, grid));
-    for (const el of ["O", "Fe"]) expect(rs[el], `${el} r=${rs[el]}`).toBeGreaterThan(0.97);
-    for (const el of ["Mg", "Al", "Si"]) expect(rs[el], `${el} r=${rs[el]}`).toBeGreaterThan(0.98);
+    for (const el of ["O", "Fe", "Si"]) expect(rs[el], `${el} r=${rs[el]}`).toBeGreaterThan(0.97);
+    for (const el of ["Mg", "Al"]) expect(rs[el], `${el} r=${rs[el]}`).toBeGreaterThan(0.98);
     // specificity: the Fe ROI does not reproduce the Mg map
     expect(pearson(maps.Fe, sampleMap(specimen, "Mg", grid))).toBeLessThan(0.5);
   });

@@ -23,15 +23,21 @@ describe("Specimen", () => {
     expect(pearson(maps[1], maps[5])).toBeLessThan(0.5);
   });
 
-  it("transmission: Beer-Lambert, 1 outside the field, decreasing with thickness, higher at higher energy", () => {
+  it("transmission: Beer-Lambert, the bare membrane outside the field, decreasing with thickness, higher at higher energy", () => {
     const s = new Specimen({ seed: 1 });
-    expect(s.transmission(-5, 50, 1000)).toBe(1);
+    // outside the field only the 100 nm Si3N4 support membrane: exp(-mu t) < 1; free-standing: 1
+    const m = s.membraneTransmission(1000);
+    expect(s.transmission(-5, 50, 1000)).toBe(m);
+    expect(m).toBeGreaterThan(0.85);
+    expect(m).toBeLessThan(0.98);
+    expect(new Specimen({ seed: 1, membrane: null }).transmission(-5, 50, 1000)).toBe(1);
+    // inside the field the specimen only removes photons: T <= the membrane's everywhere
     const g = gridOver(s.fov(), 40);
     const t1 = sampleMap(s, "transmission", g, 1000);
     const t2 = sampleMap(s, "transmission", g, 2000);
     for (let i = 0; i < t1.length; i++) {
       expect(t1[i]).toBeGreaterThan(0);
-      expect(t1[i]).toBeLessThanOrEqual(1);
+      expect(t1[i]).toBeLessThanOrEqual(m);
       expect(t2[i]).toBeGreaterThanOrEqual(t1[i]);
     }
     const th = sampleMap(s, "thickness", g);

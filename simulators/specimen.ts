@@ -9,11 +9,12 @@
  * - mineral particles (discs): aluminosilicate (Al+Si+O), Mg-rich (Mg+O) and iron oxide (Fe+O),
  * - a diatom-like ring of silica (Si+O) and a few small iron hot spots.
  * Thickness is the organic matrix in um; concentrations are areal densities in ug/cm^2 (oxygen includes the
- * oxygen bound in the organic matrix, 30 % by mass). Transmission follows Beer-Lambert with the matrix
- * attenuation and the elements' photo-absorption (see xray-data.ts).
+ * oxygen bound in the organic matrix, 30 % by mass). The specimen lies on a support membrane (default 100 nm
+ * Si3N4) that covers the whole stage range. Transmission follows Beer-Lambert through the membrane, the
+ * organic matrix and the elements' photo-absorption (see xray-data.ts).
  */
 import { rngFor } from "./rng.ts";
-import { ELEMENTS, elementData, matrixAttenuationPerUm, photoAbsorption } from "./xray-data.ts";
+import { ELEMENTS, SI3N4, elementData, materialArealDensity, materialAttenuationPerUm, matrixAttenuationPerUm, photoAbsorption, type Material } from "./xray-data.ts";
 
 export interface Fov {
   x0: number;
@@ -31,8 +32,18 @@ export interface SpecimenModel {
   thickness(x: number, y: number): number;
   /** Areal density of an element, ug/cm^2 (0 for an absent element). */
   concentration(element: string, x: number, y: number): number;
-  /** Fraction of photons of `energyEv` transmitted at (x, y). */
+  /** Fraction of photons of `energyEv` transmitted at (x, y) (membrane included). */
   transmission(x: number, y: number, energyEv: number): number;
+  /** Transmission of the bare support membrane (1 without one): what a flat field / empty area sees. */
+  membraneTransmission?(energyEv: number): number;
+  /** Areal densities (ug/cm^2) of the membrane's elements (they fluoresce too). */
+  membraneComposition?(): Record<string, number>;
+}
+
+/** The support membrane: a uniform layer under the whole specimen. */
+export interface MembraneOptions {
+  material?: Material;
+  thicknessUm?: number;
 }
 
 /** Raster points x_i = x0 + i*dx (i < nx), y_j = y0 + j*dy (j < ny); maps are row-major (index j*nx + i). */
@@ -57,6 +68,8 @@ export interface SpecimenOptions {
   hotSpots?: number;
   /** Matrix linear attenuation at 1 keV, 1/um (default 0.45, protein-like). */
   matrixMuAt1keV?: number;
+  /** Support membrane (default 100 nm Si3N4); null = free-standing specimen. */
+  membrane?: MembraneOptions | null;
 }
 
 /** Oxygen bound in the organic matrix, ug/cm^2 per um (1.35 g/cm^3, 30 % O by mass). */
@@ -120,11 +133,14 @@ export class Specimen implements SpecimenModel {
   private readonly tmp = new Float64Array(1 + N_EL);
   private tauCacheE = NaN;
   private readonly tauCache = new Float64Array(N_EL);
+  private memT = 1;
+  private readonly membrane: { material: Material; thicknessUm: number } | undefined;
 
   constructor(opts: SpecimenOptions = {}) {
     this.seed = opts.seed ?? 1;
     this.box = opts.fov ?? { x0: 0, x1: 100, y0: 0, y1: 100 };
     this.muAt1keV = opts.matrixMuAt1keV ?? 0.45;
+    this.membrane = opts.membrane === null ? undefined : { material: opts.membrane?.material ?? SI3N4, thicknessUm: opts.membrane?.thicknessUm ?? 0.1 };
     const rng = rngFor(this.seed, "specimen");
     const W = this.box.x1 - this.box.x0,
       H = this.box.y1 - this.box.y0;
@@ -241,9 +257,19 @@ export class Specimen implements SpecimenModel {
     return r;
   }
 
+  membraneTransmission(energyEv: number): number {
+    const m = this.membrane;
+    return m ? Math.exp(-materialAttenuationPerUm(m.material, energyEv) * m.thicknessUm) : 1;
+  }
+
+  membraneComposition(): Record<string, number> {
+    return this.membrane ? materialArealDensity(this.membrane.material, this.membrane.thicknessUm) : {};
+  }
+
   transmission(x: number, y: number, energyEv: number): number {
     if (energyEv !== this.tauCacheE) {
       SPECIMEN_ELEMENTS.forEach((e, k) => (this.tauCache[k] = photoAbsorption(ELEMENTS[e], energyEv)));
+      this.memT = this.membraneTransmission(energyEv);
       this.tauCacheE = energyEv;
     }
     this.evalAt(x, y, this.tmp);
@@ -254,7 +280,7 @@ export class Specimen implements SpecimenModel {
       if (k === I_O) ck -= ORGANIC_O_PER_UM * t; // already in the matrix attenuation
       mu += ck * 1e-6 * this.tauCache[k];
     }
-    return Math.exp(-mu);
+    return Math.exp(-mu) * this.memT;
   }
 }
 

@@ -42,7 +42,7 @@ describe("donki run", () => {
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/COMPLETED/);
     expect(r.out).toMatch(/triggers:\s+30 of 30/);
-    expect(r.out).toMatch(/streams:\s+19 of 19 complete/);
+    expect(r.out).toMatch(/streams:\s+21 of 21 complete/);
     expect(r.out).toMatch(/simulated:\s+4\.09 s/);
     const [file] = nxs(out);
     expect(file).toMatch(/fast_00001\.nxs$/);
@@ -145,7 +145,7 @@ describe("donki run", () => {
     const endpoint = `tcp://127.0.0.1:${pp}`;
     const players = [
       ["stage", "0", "sim:pi-stage", '{"axes":{"x":"1","y":"2"}}'],
-      ["ccd", "2", "sim:pi-ccd", '{"binning":8,"readoutRateHz":2000000}'],
+      ["ccd", "2", "sim:pi-ccd", '{"roi":{"x":336,"y":325,"width":668,"height":650},"binning":4,"gainIndex":0,"readoutRateHz":2000000}'],
       ["io", "2", "sim:io", "{}"],
     ].map(([name, level, device, settings]) => startProcess(["player", "--name", name, "--level", level, "--director", endpoint, "--device", device, "--settings", settings, "--seed", "5"]));
     expect(await d.exited).toBe(0);

@@ -49,7 +49,7 @@ describe("scenario validation", () => {
     const s = loadScenario(join(ROOT, "scenarios/xml-players-scan.yaml"));
     expect(s.def.players).toEqual([
       { name: "stage", level: 0, device: "sim:pi-stage", settings: { axes: { x: "1", y: "2" } }, host: "local", join: "next-trigger" },
-      { name: "ccd", level: 2, device: "sim:pi-ccd", settings: { binning: 8, readoutRateHz: 2000000 }, host: "local", join: "next-trigger" },
+      { name: "ccd", level: 2, device: "sim:pi-ccd", settings: { roi: { x: 336, y: 325, width: 668, height: 650 }, binning: 4, gainIndex: 0, readoutRateHz: 2000000 }, host: "local", join: "next-trigger" },
       { name: "io", level: 2, device: "sim:io", settings: {}, host: "local", join: "next-trigger" },
     ]);
   });

@@ -2,10 +2,10 @@
  * PVCAM constants: parameter ids, attributes, enums, and the named DeviceError.
  *
  * A parameter id encodes its value type: id = (TYPE << 24) | (CLASS << 16) | index (pvcam.h "TTCCxxxx").
- * The ids below are computed from the public pvcam.h (PVCAM 2.x/3.x share them). A few parameters changed
- * type between PVCAM versions (READOUT_TIME: FLT64 in ms in PVCAM 2.x headers, microseconds in PVCAM 3.x),
- * so the driver takes the ids and units as configuration (`PvcamParamIds`, `readoutTimeUnitS`); check them
- * against the pvcam.h of the installed library on site.
+ * The ids below are computed from the public pvcam.h (PVCAM 2.x/3.x share them). Every public pvcam.h
+ * checked (docs/drivers-ccd.md) documents READOUT_TIME as FLT64 in milliseconds ("Readout time of current
+ * ROI in milliseconds"); ids and units stay configuration (`PvcamParamIds`, `readoutTimeUnitS`) so a site
+ * can follow the pvcam.h of its installed library.
  *
  * Calls return rs_bool: PV_OK (1) / PV_FAIL (0); the reason comes from pl_error_code() /
  * pl_error_message(). Error numbers are not stable across PVCAM versions, so the driver relays the number
@@ -67,7 +67,7 @@ export const PARAM = {
   SHTR_CLOSE_DELAY: paramId(CLASS2, TYPE.UNS16, 519),
   CLEAR_MODE: paramId(CLASS2, TYPE.ENUM, 523),
   CLEAR_CYCLES: paramId(CLASS2, TYPE.UNS16, 97),
-  /** Read-out time of the set-up acquisition (see readoutTimeUnitS). */
+  /** Read-out time of the set-up acquisition, FLT64 in milliseconds (pvcam.h; see readoutTimeUnitS). */
   READOUT_TIME: paramId(CLASS2, TYPE.FLT64, 179),
   /** Clearing time, ns (PVCAM 3.x). */
   CLEARING_TIME: paramId(CLASS2, TYPE.INT64, 180),

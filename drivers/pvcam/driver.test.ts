@@ -46,6 +46,17 @@ describe("PrincetonPvcam: initialisation and errors", () => {
     expect(sdk.faults.calls("pl_pvcam_uninit")).toBe(1);
   });
 
+  it("PARAM_READOUT_TIME is FLT64 milliseconds (pvcam.h): a 100 kHz full frame reads out in ~17.5 s", async () => {
+    const { cam, sdk } = setup();
+    await cam.connect();
+    await cam.configure({ roi: { x: 0, y: 0, width: 1340, height: 1300 }, binning: { x: 1, y: 1 }, readoutRateHz: 100e3, exposureS: 0.01 });
+    // the SDK twin answers in ms, like the library; the driver's default unit turns it into seconds
+    expect(sdk.camera.phases().readoutS).toBeGreaterThan(17);
+    expect(cam.timing().readoutS).toBeCloseTo(sdk.camera.phases().readoutS, 9);
+    expect(cam.timing().readoutS).toBeLessThan(18);
+    await cam.close();
+  });
+
   it("PV_FAIL carries pl_error_code and pl_error_message", async () => {
     const { cam } = setup([{ fn: "pl_pvcam_init", kind: "code", code: 77, message: "driver not loaded" }]);
     const e = await rejects(cam.connect());

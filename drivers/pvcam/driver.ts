@@ -40,7 +40,7 @@ export interface PrincetonPvcamOptions {
   settings?: Partial<AreaDetectorSettings>;
   /** Parameter ids differing in the installed pvcam.h (defaults: PARAM in codes.ts). */
   params?: Partial<PvcamParamIds>;
-  /** Unit of PARAM_READOUT_TIME in seconds (default 1e-6: PVCAM 3.x microseconds; PVCAM 2.x headers say ms: 1e-3). */
+  /** Unit of PARAM_READOUT_TIME in seconds (default 1e-3: every public pvcam.h documents it as FLT64 milliseconds). */
   readoutTimeUnitS?: number;
   /** Unit of PARAM_CLEARING_TIME in seconds (default 1e-9). */
   clearingTimeUnitS?: number;
@@ -350,7 +350,7 @@ export class PrincetonPvcam implements AreaDetector {
     const w = Math.floor(n.roi.width / n.binning.x),
       hgt = Math.floor(n.roi.height / n.binning.y);
     const readoutS = this.avail.has(P.READOUT_TIME)
-      ? (await this.param(P.READOUT_TIME)) * (this.o.readoutTimeUnitS ?? 1e-6)
+      ? (await this.param(P.READOUT_TIME)) * (this.o.readoutTimeUnitS ?? 1e-3)
       : this.geom.height * 15e-6 + (w * hgt) / n.readoutRateHz; // estimate: row shifts + digitisation
     const clearS = this.avail.has(P.CLEARING_TIME) ? (await this.param(P.CLEARING_TIME)) * (this.o.clearingTimeUnitS ?? 1e-9) : 0;
     const auto = n.shutter === "auto";

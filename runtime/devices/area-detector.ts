@@ -36,6 +36,8 @@ export interface Frame {
   exposureS: number;
   /** 1-based frame counter since connect. */
   number: number;
+  /** Pixels clipped by the full well or the ADC (when the device knows; else the player counts full-scale pixels). */
+  saturated?: number;
 }
 
 export interface AreaDetectorSettings {

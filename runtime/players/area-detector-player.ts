@@ -20,7 +20,11 @@ export function areaDetectorPlayer(o: AreaDetectorPlayerOptions): PlayerBehaviou
   const h = Math.floor(s.roi.height / s.binning.y);
   const w = Math.floor(s.roi.width / s.binning.x);
   const keepFrames = o.frames ?? true;
-  const streams: StreamDecl[] = [{ name: "sum", dtype: "float64", shape: [], units: "counts", role: "signal" }];
+  const streams: StreamDecl[] = [
+    { name: "sum", dtype: "float64", shape: [], units: "counts", role: "signal" },
+    // pixels clipped by the full well or the ADC in this frame: saturation is flagged, never silent
+    { name: "saturated", dtype: "float64", shape: [], units: "pixels", role: "signal" },
+  ];
   if (keepFrames) streams.unshift({ name: "frame", dtype: "uint16", shape: [h, w], units: "counts", role: "signal" });
   const expParam = o.exposureParam ?? "dwell";
   return {
@@ -47,12 +51,19 @@ export function areaDetectorPlayer(o: AreaDetectorPlayerOptions): PlayerBehaviou
       const sum = sumFrame(f.data);
       if (keepFrames) ctx.push("frame", f.data);
       ctx.push("sum", sum);
+      ctx.push("saturated", f.saturated ?? countFullScale(f.data, 2 ** o.device.sensor().bitDepth - 1));
       return { dt: timing() };
     },
     async close() {
       await o.device.close();
     },
   };
+}
+
+function countFullScale(d: Uint16Array, full: number): number {
+  let n = 0;
+  for (let i = 0; i < d.length; i++) if (d[i] >= full) n++;
+  return n;
 }
 
 /** Sum of a frame's pixels (kept out of the async action so that V8 optimises the loop on its own). */

@@ -35,6 +35,11 @@ export function mcaPlayer(o: McaPlayerOptions): PlayerBehaviour {
   let roiBins: Array<[string, number, number]> = [];
   const computeRoiBins = () => {
     const e = o.device.energies();
+    // an ROI the spectrum does not cover would be a silent zero: refuse it, naming the range
+    for (const [n, [lo, hi]] of rois) {
+      if (e.length && (lo < e[0] || hi > e[e.length - 1]))
+        throw new Error(`MCA ROI '${n}' [${lo}, ${hi}] eV is outside the spectrum's range ${e[0]}..${e[e.length - 1]} eV (${e.length} bins)`);
+    }
     roiBins = rois.map(([n, [lo, hi]]) => {
       let a = 0;
       while (a < e.length && e[a] < lo) a++;

@@ -54,6 +54,11 @@ function locate(doc: Document, lc: LineCounter, path: PropertyKey[]): { line: nu
 export interface LoadOptions {
   /** Device names the catalogue knows: other names (except script:...) are reported with their location. */
   knownDevices?: string[];
+  /**
+   * The catalogue's static check of a player's settings against its device's range (ROIs, sensor size ...):
+   * each problem is reported at its place in the file (`path` is inside the player's `settings`).
+   */
+  checkSettings?: (device: string, settings: Record<string, unknown>) => Array<{ path: Array<string | number>; message: string }>;
 }
 
 export function loadScenario(file: string, lo: LoadOptions = {}): LoadedScenario {
@@ -123,6 +128,21 @@ export function parseScenario(text: string, path: string, lo: LoadOptions = {}):
         return `${shown}:${line}:${col}: players[${i}].device`;
       })();
       problems.push(`${where}: unknown device '${p.device}' (known: ${lo.knownDevices!.join(", ")}, or script:FILE)`);
+    });
+    if (problems.length) throw new ScenarioError(problems.join("\n"), problems);
+  }
+  if (lo.checkSettings) {
+    const problems: string[] = [];
+    const xml = def.playersXml ? resolve(dirname(path), def.playersXml) : undefined;
+    players!.forEach((p, i) => {
+      for (const pr of lo.checkSettings!(p.device, p.settings ?? {})) {
+        const field = describePath(["settings", ...pr.path]);
+        if (xml) problems.push(`${xml}: player '${p.name}' (${p.device}): ${field}: ${pr.message}`);
+        else {
+          const { line, col } = locate(doc, lc, ["players", i, "settings", ...pr.path]);
+          problems.push(`${shown}:${line}:${col}: players[${i}].${field} (${p.name}, ${p.device}): ${pr.message}`);
+        }
+      }
     });
     if (problems.length) throw new ScenarioError(problems.join("\n"), problems);
   }

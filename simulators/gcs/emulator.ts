@@ -11,6 +11,9 @@
  *  - set commands never reply; errors are stored and `ERR?` returns the last one and clears it;
  *  - an unknown or invalid query gets NO reply and stores the error (2 unknown command, 15 invalid axis ...);
  *  - multi-line replies end every line but the last with SPACE+LF; `axis=value` replies.
+ * The query set an E-727 answers (docs/pi-gcs.md, with sources): identity and versions (*IDN?, VER?, SSN?,
+ * CSV?), help (HLP?, HPA? parameter list, HDR? data recorder options), parameters (SPA/SPA?), and the data
+ * recorder (TNR?, DRC/DRC?, RTR/RTR?, DRT/DRT?, DRR? in the GCS array format with a `#` header).
  */
 import net from "node:net";
 import { SerialPort } from "serialport";
@@ -19,6 +22,78 @@ import { MotionError, MotionModel, type AxisConfig } from "../pi-stage/motion.ts
 
 export const PARAM_ON_TARGET_WINDOW = 0x07000900;
 export const PARAM_SETTLING_TIME = 0x07000901;
+export const PARAM_RANGE_MIN = 0x07000000;
+export const PARAM_RANGE_MAX = 0x07000001;
+export const PARAM_SERVO_UPDATE_TIME = 0x0e000200;
+
+/** Parameters the emulator knows (HPA?), per axis: id, data type, description, writable. */
+const PARAMS: ReadonlyArray<{ id: number; type: "FLOAT" | "INT"; text: string; writable: boolean }> = [
+  { id: PARAM_RANGE_MIN, type: "FLOAT", text: "Range Limit min", writable: false },
+  { id: PARAM_RANGE_MAX, type: "FLOAT", text: "Range Limit max", writable: false },
+  { id: PARAM_ON_TARGET_WINDOW, type: "FLOAT", text: "On Target Tolerance", writable: true },
+  { id: PARAM_SETTLING_TIME, type: "FLOAT", text: "Settling Time", writable: true },
+  { id: PARAM_SERVO_UPDATE_TIME, type: "FLOAT", text: "Servo Update Time", writable: false },
+];
+const hex8 = (v: number) => "0x" + v.toString(16).toUpperCase().padStart(8, "0");
+
+/**
+ * HLP?: one command per line, "<command> <description>", between a title line and "end of help" (clients such
+ * as PI's PIPython take the first word of each inner line as a supported command).
+ */
+const HELP: ReadonlyArray<[string, string]> = [
+  ["#5", "Request Motion Status"],
+  ["#7", "Request Controller Ready Status"],
+  ["#9", "Get Wave Generator Status"],
+  ["#24", "Stop All Axes"],
+  ["*IDN?", "Get Device Identification"],
+  ["CSV?", "Get Current Syntax Version"],
+  ["DRC", "Set Data Recorder Configuration"],
+  ["DRC?", "Get Data Recorder Configuration"],
+  ["DRL?", "Get Number of Recorded Points"],
+  ["DRR?", "Get Recorded Data Values"],
+  ["DRT", "Set Data Recorder Trigger Source"],
+  ["DRT?", "Get Data Recorder Trigger Source"],
+  ["ERR?", "Get Error Number"],
+  ["FRF", "Fast Reference Move To Reference Switch"],
+  ["FRF?", "Get Referencing Result"],
+  ["HDR?", "Get All Data Recorder Options"],
+  ["HLP?", "Get List Of Available Commands"],
+  ["HLT", "Halt Motion Smoothly"],
+  ["HPA?", "Get List Of Available Parameters"],
+  ["MOV", "Set Target Position"],
+  ["MOV?", "Get Target Position"],
+  ["MVR", "Set Target Relative To Current Position"],
+  ["ONT?", "Get On Target State"],
+  ["OVF?", "Get Overflow State"],
+  ["POS?", "Get Real Position"],
+  ["RTR", "Set Record Table Rate"],
+  ["RTR?", "Get Record Table Rate"],
+  ["SAI?", "Get List Of Current Axis Identifiers"],
+  ["SPA", "Set Volatile Memory Parameters"],
+  ["SPA?", "Get Volatile Memory Parameters"],
+  ["SRG?", "Query Status Register Value"],
+  ["SSN?", "Get Device Serial Number"],
+  ["STP", "Stop All Axes"],
+  ["SVA", "Set Open-Loop Axis Value"],
+  ["SVO", "Set Servo Mode"],
+  ["SVO?", "Get Servo Mode"],
+  ["TMN?", "Get Minimum Commandable Position"],
+  ["TMX?", "Get Maximum Commandable Position"],
+  ["TNR?", "Get Number Of Record Tables"],
+  ["VEL", "Set Closed-Loop Velocity"],
+  ["VEL?", "Get Closed-Loop Velocity"],
+  ["VER?", "Get Versions Of Firmware And Drivers"],
+  ["WGO", "Set Wave Generator Start/Stop Mode"],
+  ["WGO?", "Get Wave Generator Start/Stop Mode"],
+];
+
+/** Data recorder record options (DRC) the emulator records, by number, and their HDR? text. */
+const RECORD_OPTIONS: Record<number, string> = {
+  0: "Nothing is recorded",
+  1: "Commanded Position of Axis",
+  2: "Real Position of Axis",
+  3: "Position Error of Axis",
+};
 
 export interface GcsEmulatorOptions {
   clock: Clock;
@@ -35,6 +110,15 @@ export interface GcsEmulatorOptions {
   maxLineLength?: number;
   /** Byte trace, for debugging. */
   trace?: (dir: "rx" | "tx", link: "tcp" | "serial", data: Buffer) => void;
+  /** `SSN?` reply (default "0000000000"). */
+  serialNumber?: string;
+  /** `VER?` lines (default: emulated firmware components). */
+  versions?: string[];
+  /** Servo cycle, seconds (E-727 (typ.): 20 us, 50 kHz): the data recorder's sample period at RTR 1. */
+  servoCycleS?: number;
+  /** Data recorder tables (TNR?, default 8) and points per table (default 262144). */
+  recorderTables?: number;
+  recorderPoints?: number;
 }
 
 export type EmulatorFault =
@@ -68,6 +152,8 @@ interface Link {
 type Unit = { line: string } | { byte: number };
 
 const SINGLE_BYTES = new Set([0x05, 0x07, 0x09, 0x18]);
+/** Commands that change a position: each starts a new data recording (DRT trigger 0, the default). */
+const MOTION_COMMANDS = new Set(["MOV", "MVR", "SVA", "SVO", "STP", "HLT", "FRF"]);
 
 function fmt(v: number): string {
   return (Object.is(v, -0) ? 0 : v).toFixed(6);
@@ -91,6 +177,13 @@ export class GcsEmulator {
   private dropNext = false;
   private lateMs = 0;
   private readonly waveGen = new Set<number>();
+  /** Data recorder: per table (1-based) its source axis and record option; rate in servo cycles; start. */
+  private readonly drc = new Map<number, { source: string; option: number }>();
+  private rtr = 1;
+  /** Clock time before which the current reply may not leave (DRR? of points still being recorded). */
+  private replyNotBefore = -Infinity;
+  private drt = 0;
+  private recordStart: number;
   /** Accepted / refused TCP connections, commands received (lines + single bytes) and executed (for tests). */
   readonly stats = { accepted: 0, refused: 0, received: 0, commands: 0 };
 
@@ -100,6 +193,22 @@ export class GcsEmulator {
     this.idn = opts.idn ?? "(c)2024 Physik Instrumente (PI) GmbH & Co. KG, E-727, 0000000000 (emulated), 00.000";
     this.tcpExchangeS = opts.tcpExchangeS ?? 0.001;
     this.maxLine = opts.maxLineLength ?? 256;
+    const axes = this.model.axes();
+    for (let t = 1; t <= this.recorderTables; t++) this.drc.set(t, t <= axes.length ? { source: axes[t - 1], option: 2 } : { source: axes[0], option: 0 });
+    this.recordStart = this.clock.now();
+  }
+
+  private get recorderTables(): number {
+    return this.opts.recorderTables ?? 8;
+  }
+
+  private get servoCycleS(): number {
+    return this.opts.servoCycleS ?? 20e-6;
+  }
+
+  /** A command that changes a position starts a new recording (DRT 0, the default trigger). */
+  private restartRecording(): void {
+    this.recordStart = this.clock.now();
   }
 
   // ----- transports --------------------------------------------------------------------------------------
@@ -279,8 +388,11 @@ export class GcsEmulator {
     const inBytes = "line" in u ? u.line.length + 1 : 1;
     await this.clock.sleep(this.wireTime(link, inBytes));
     if (gen !== link.gen || this.silent) return;
+    this.replyNotBefore = -Infinity;
     let reply = this.handle(u);
     if (reply === null) return;
+    const wait = this.replyNotBefore - this.clock.now();
+    if (wait > 0) await this.clock.sleep(wait);
     if (this.garbageLeft > 0) {
       this.garbageLeft--;
       reply = Buffer.from("\x15?#garbage%&\x7f\n", "latin1");
@@ -321,6 +433,7 @@ export class GcsEmulator {
       case 0x18:
         this.model.stop();
         this.waveGen.clear();
+        this.restartRecording();
         this.err = 10;
         return null;
     }
@@ -342,6 +455,7 @@ export class GcsEmulator {
     }
     try {
       const lines = h(args);
+      if (MOTION_COMMANDS.has(mn)) this.restartRecording();
       if (!mn.endsWith("?") || lines === undefined) return null;
       return lines.join(" \n") + "\n";
     } catch (e) {
@@ -390,13 +504,92 @@ export class GcsEmulator {
   private param(s: string): number {
     const v = /^0x[0-9a-f]+$/i.test(s) ? parseInt(s, 16) : /^\d+$/.test(s) ? parseInt(s, 10) : NaN;
     if (Number.isNaN(v)) throw new CmdError(1);
-    if (v !== PARAM_ON_TARGET_WINDOW && v !== PARAM_SETTLING_TIME) throw new CmdError(54);
+    if (!PARAMS.some((p) => p.id === v)) throw new CmdError(54);
     return v;
   }
 
   private checkWaveGen(axes: string[]): void {
     const order = this.model.axes();
     for (const a of axes) if (this.waveGen.has(order.indexOf(a) + 1)) throw new CmdError(73);
+  }
+
+  private paramValue(ax: string, p: number): number {
+    switch (p) {
+      case PARAM_ON_TARGET_WINDOW:
+        return this.model.onTargetWindow(ax);
+      case PARAM_SETTLING_TIME:
+        return this.model.settlingTime(ax);
+      case PARAM_RANGE_MIN:
+        return this.model.limits(ax).min;
+      case PARAM_RANGE_MAX:
+        return this.model.limits(ax).max;
+      default:
+        return this.servoCycleS;
+    }
+  }
+
+  private tablesArg(a: string[]): number[] {
+    if (a.length === 0) return [...this.drc.keys()];
+    return a.map((s) => {
+      const t = this.num(s);
+      if (!Number.isInteger(t) || t < 1 || t > this.recorderTables) throw new CmdError(17);
+      return t;
+    });
+  }
+
+  /**
+   * (DRR? is documented at recordedData.)
+   */
+  /** Points recorded since the recording started (every RTR servo cycles, up to the table length). */
+  private recordedPoints(): number {
+    const dt = this.rtr * this.servoCycleS;
+    return Math.min(this.opts.recorderPoints ?? 262144, Math.floor((this.clock.now() - this.recordStart) / dt + 1e-9) + 1);
+  }
+
+  /**
+   * DRR? [start [count [tables...]]]: recorded points since the last position-changing command, one every RTR
+   * servo cycles, in the GCS array format: `# KEY = value` header lines up to `# END_HEADER`, then one line
+   * per point with one column per table. All `count` points are sent (up to the table length): points not
+   * yet recorded are sent once they are (the reply waits on the clock, `replyNotBefore`), as a client reading
+   * the data while the recorder fills expects. Without `count`: the points recorded so far.
+   */
+  private recordedData(a: string[]): string[] {
+    const dt = this.rtr * this.servoCycleS;
+    const maxPts = this.opts.recorderPoints ?? 262144;
+    const recorded = this.recordedPoints();
+    const start = a.length > 0 ? this.num(a[0]) : 1;
+    if (!Number.isInteger(start) || start < 1 || start > maxPts) throw new CmdError(17);
+    const count = a.length > 1 ? this.num(a[1]) : Math.max(0, recorded - start + 1);
+    if (!Number.isInteger(count) || count < 0) throw new CmdError(17);
+    const tables = a.length > 2 ? this.tablesArg(a.slice(2)) : [...this.drc.keys()].filter((t) => this.drc.get(t)!.option !== 0);
+    const n = Math.min(count, maxPts - start + 1);
+    const head = ["# VERSION = 1", "# TYPE = 1", "# SEPARATOR = 32", `# DIM = ${tables.length}`, `# SAMPLE_TIME = ${fmt(dt)}`, `# NDATA = ${n}`];
+    tables.forEach((t, i) => {
+      const c = this.drc.get(t)!;
+      head.push(`# NAME${i} = ${RECORD_OPTIONS[c.option]} ${c.source}`);
+    });
+    head.push("# END_HEADER");
+    const rows: string[] = [];
+    for (let k = 0; k < n; k++) {
+      // the motion model is a function of time within the current moves, also ahead of now
+      const t = this.recordStart + (start - 1 + k) * dt;
+      rows.push(tables.map((tb) => fmt(this.recordValue(this.drc.get(tb)!, t))).join(" "));
+    }
+    if (n > 0) this.replyNotBefore = Math.max(this.replyNotBefore, this.recordStart + (start - 1 + n - 1) * dt);
+    return [...head, ...rows];
+  }
+
+  private recordValue(c: { source: string; option: number }, t: number): number {
+    switch (c.option) {
+      case 1:
+        return this.model.target(c.source);
+      case 2:
+        return this.model.exactPosition(c.source, t);
+      case 3:
+        return this.model.target(c.source) - this.model.exactPosition(c.source, t);
+      default:
+        return 0;
+    }
   }
 
   private readonly commands: Record<string, (args: string[]) => string[] | undefined> = {
@@ -412,12 +605,7 @@ export class GcsEmulator {
       this.err = 0;
       return [String(e)];
     },
-    "HLP?": () => [
-      "The following commands are available:",
-      "*IDN? CSV? SAI? ERR? HLP? SVO SVO? MOV MOV? MVR POS? ONT? VEL VEL? TMN? TMX? OVF?",
-      "STP HLT SRG? FRF FRF? SPA SPA? SVA WGO WGO? #5 #7 #9 #24",
-      "end of help",
-    ],
+    "HLP?": (a) => (this.noArgs(a), ["The following commands are valid:", ...HELP.map(([c, d]) => `${c} ${d}`), "end of help"]),
     SVO: (a) => {
       const p = this.pairs(a);
       const r: Record<string, boolean> = {};
@@ -485,6 +673,7 @@ export class GcsEmulator {
         if (!this.model.hasAxis(ax)) throw new CmdError(15);
         const p = this.param(a[i + 1]);
         const v = this.num(a[i + 2]);
+        if (p !== PARAM_ON_TARGET_WINDOW && p !== PARAM_SETTLING_TIME) throw new CmdError(17); // read-only here
         ops.push(() => (p === PARAM_ON_TARGET_WINDOW ? this.model.setOnTargetWindow(ax, v) : this.model.setSettlingTime(ax, v)));
       }
       // validate ranges on a dry run would need copies; settle for: apply in order, stop at the first error
@@ -494,7 +683,7 @@ export class GcsEmulator {
     "SPA?": (a) => {
       const q: [string, string][] = [];
       if (a.length === 0) {
-        for (const ax of this.model.axes()) q.push([ax, "0x07000900"], [ax, "0x07000901"]);
+        for (const ax of this.model.axes()) for (const p of PARAMS) q.push([ax, hex8(p.id)]);
       } else {
         if (a.length % 2) throw new CmdError(24);
         for (let i = 0; i < a.length; i += 2) {
@@ -503,10 +692,66 @@ export class GcsEmulator {
           q.push([a[i], a[i + 1]]);
         }
       }
-      return q.map(([ax, p]) => {
-        const v = this.param(p) === PARAM_ON_TARGET_WINDOW ? this.model.onTargetWindow(ax) : this.model.settlingTime(ax);
-        return `${ax} ${p}=${fmt(v)}`;
-      });
+      return q.map(([ax, p]) => `${ax} ${p}=${fmt(this.paramValue(ax, this.param(p)))}`);
+    },
+    "HPA?": (a) => {
+      this.noArgs(a);
+      // <PamID>=TAB<command level>TAB<max. items>TAB<data type>TAB<item type>TAB<description>, then "end of help"
+      const n = this.model.axes().length;
+      return [...PARAMS.map((p) => `${hex8(p.id)}=\t${p.writable ? 0 : 1}\t${n}\t${p.type}\tAxis\t${p.text}`), "end of help"];
+    },
+    "VER?": (a) => (this.noArgs(a), this.opts.versions ?? ["FW_ARM: V00.000.000 (donki GCS emulator)", "FW_FPGA: V00.000.000 (donki GCS emulator)"]),
+    "SSN?": (a) => (this.noArgs(a), [this.opts.serialNumber ?? "0000000000"]),
+    "TNR?": (a) => (this.noArgs(a), [String(this.recorderTables)]),
+    "HDR?": (a) => {
+      this.noArgs(a);
+      return [
+        "#RecordOptions",
+        ...Object.entries(RECORD_OPTIONS).map(([k, v]) => `${k}=${v}`),
+        "#TriggerOptions",
+        "0=default setting",
+        "#Parameters to be set with SPA",
+        "#Additional information",
+        `${this.recorderTables} datarecords with ${this.opts.recorderPoints ?? 262144} points each`,
+        "end of help",
+      ];
+    },
+    DRC: (a) => {
+      if (a.length === 0) throw new CmdError(26);
+      if (a.length % 3) throw new CmdError(24);
+      const ops: [number, string, number][] = [];
+      for (let i = 0; i < a.length; i += 3) {
+        const t = this.num(a[i]);
+        if (!Number.isInteger(t) || t < 1 || t > this.recorderTables) throw new CmdError(17);
+        const opt = this.num(a[i + 2]);
+        if (!(opt in RECORD_OPTIONS)) throw new CmdError(17);
+        if (opt !== 0 && !this.model.hasAxis(a[i + 1])) throw new CmdError(15);
+        ops.push([t, a[i + 1], opt]);
+      }
+      for (const [t, source, option] of ops) this.drc.set(t, { source, option });
+      return undefined;
+    },
+    "DRC?": (a) => this.tablesArg(a).map((t) => `${t}=${this.drc.get(t)!.source} ${this.drc.get(t)!.option}`),
+    RTR: (a) => {
+      if (a.length !== 1) throw new CmdError(a.length ? 24 : 26);
+      const r = this.num(a[0]);
+      if (!Number.isInteger(r) || r < 1) throw new CmdError(17);
+      this.rtr = r;
+      return undefined;
+    },
+    "RTR?": (a) => (this.noArgs(a), [String(this.rtr)]),
+    DRT: (a) => {
+      if (a.length === 0) throw new CmdError(26);
+      if (a.length % 3) throw new CmdError(24);
+      for (let i = 0; i < a.length; i += 3) if (this.num(a[i + 1]) !== 0) throw new CmdError(17); // only the default trigger
+      this.drt = 0;
+      return undefined;
+    },
+    "DRT?": (a) => this.tablesArg(a).map((t) => `${t}=${this.drt} 0`),
+    "DRR?": (a) => this.recordedData(a),
+    "DRL?": (a) => {
+      const n = this.recordedPoints();
+      return this.tablesArg(a).map((t) => `${t}=${this.drc.get(t)!.option === 0 ? 0 : n}`);
     },
     SVA: (a) => (this.model.openLoop(this.numPairs(a)), undefined),
     WGO: (a) => {

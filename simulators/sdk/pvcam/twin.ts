@@ -193,7 +193,7 @@ export class PvcamSdkTwin implements PvcamSdk {
     m.set(PARAM.SHTR_CLOSE_DELAY, { access: ro, get: () => Math.round(c.shutterCloseS * 1000) });
     m.set(PARAM.CLEAR_MODE, { access: rw, get: () => this.clearMode, set: (v) => range(v, 0, 5) ?? void (this.clearMode = v), min: 0, max: 5, count: 6, def: 1 });
     m.set(PARAM.CLEAR_CYCLES, { access: ro, get: () => c.clearCycles });
-    m.set(PARAM.READOUT_TIME, { access: ro, get: () => this.phases().readoutS * 1e6 }); // microseconds
+    m.set(PARAM.READOUT_TIME, { access: ro, get: () => this.phases().readoutS * 1e3 }); // FLT64 milliseconds, as pvcam.h documents
     m.set(PARAM.CLEARING_TIME, { access: ro, get: () => Math.round(c.clearCycles * c.height * c.rowShiftS * 1e9) }); // ns
     m.set(PARAM.EXP_RES, { access: rw, get: () => this.expRes, set: (v) => range(v, 0, 1) ?? void (this.expRes = v), min: 0, max: 1, count: 2, def: 0 });
     m.set(PARAM.EXP_RES_INDEX, { access: rw, get: () => this.expRes, set: (v) => range(v, 0, 1) ?? void (this.expRes = v), min: 0, max: 1, count: 2, def: 0 });

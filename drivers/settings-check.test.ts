@@ -1,0 +1,60 @@
+/** Static settings checks at scenario load: what they refuse, and that the error points at the field. */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { ScenarioError, loadScenario } from "../runtime/scenario/load.ts";
+import { checkSettings, deviceNames } from "./registry.ts";
+import { checkDeviceSettings, mcaRange } from "./settings-check.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "donki-settings-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe("device settings checked against the device's range", () => {
+  it("MCA: the range is offset .. offset + gain x (bins - 1); ROIs outside or below the threshold are refused", () => {
+    expect(mcaRange({ bins: 1024 })).toEqual({ lo: 0, hi: 1278.75, bins: 1024, gain: 1.25 });
+    expect(checkDeviceSettings("sim:dante", { bins: 2048, rois: { Si: [1680, 1800] } })).toEqual([]);
+    const [p] = checkDeviceSettings("sim:dante", { bins: 1024, rois: { Si: [1680, 1800] } });
+    expect(p.path).toEqual(["rois", "Si"]);
+    expect(p.message).toMatch(/outside the spectrum's range 0\.\.1278\.75 eV .*gainEvPerBin >= 1\.7595/);
+    expect(checkDeviceSettings("sim:dante", { rois: { X: [50, 120] } })[0].message).toMatch(/noise threshold/);
+    expect(checkDeviceSettings("sim:dante", { rois: { X: [900, 800] } })[0].message).toMatch(/below the high edge/);
+    expect(checkDeviceSettings("sim:dante", { bins: 8192 })[0].path).toEqual(["bins"]);
+    expect(checkDeviceSettings("sim:dante", { gainEvPerBin: 0 })[0].path).toEqual(["gainEvPerBin"]);
+    expect(checkDeviceSettings("dante", { gainEvPerBin: 2, bins: 1024, rois: { Si: [1680, 1800] } })).toEqual([]);
+  });
+
+  it("CCD: ROI inside the sensor, whole-pixel binning, a listed read-out rate and gain index", () => {
+    expect(checkDeviceSettings("sim:pi-ccd", { roi: { x: 336, y: 325, width: 668, height: 650 }, binning: 4, gainIndex: 0, readoutRateHz: 2e6 })).toEqual([]);
+    expect(checkDeviceSettings("sim:pi-ccd", { roi: { x: 1000, y: 0, width: 400, height: 100 } })[0].message).toMatch(/outside the 1340x1300 sensor/);
+    expect(checkDeviceSettings("sim:pi-ccd", { binning: 0 })[0].path).toEqual(["binning"]);
+    expect(checkDeviceSettings("sim:pi-ccd", { readoutRateHz: 5e6 })[0].path).toEqual(["readoutRateHz"]);
+    expect(checkDeviceSettings("sim:pi-ccd", { gainIndex: 3 })[0].path).toEqual(["gainIndex"]);
+    expect(checkDeviceSettings("sim:andor-ixon", { roi: { x: 0, y: 0, width: 256, height: 128 } })[0].path).toEqual(["roi"]);
+  });
+
+  it("a scenario with a CCD ROI beyond the sensor fails at load with file:line:col of the field", () => {
+    const text = [
+      "title: bad roi",
+      "time: virtual",
+      "players:",
+      "  - name: ccd",
+      "    level: 2",
+      "    device: sim:pi-ccd",
+      "    settings:",
+      "      roi: { x: 1000, y: 0, width: 400, height: 100 }",
+      "sequence: { points: [{ x: 1 }], dwell: 0.1 }",
+      "",
+    ].join("\n");
+    const file = join(dir, "bad-ccd.yaml");
+    writeFileSync(file, text);
+    let err: unknown;
+    try {
+      loadScenario(file, { knownDevices: deviceNames(), checkSettings });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ScenarioError);
+    expect((err as ScenarioError).problems[0]).toMatch(/bad-ccd\.yaml:8:12: players\[0\]\.settings\.roi \(ccd, sim:pi-ccd\): ROI x 1000\.\.1399/);
+  });
+});

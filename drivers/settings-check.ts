@@ -1,0 +1,92 @@
+/**
+ * Static checks of a player's device settings against the device's configured range, run when a scenario is
+ * loaded (so an ROI beyond the spectrum is a located scenario error, never a silent zero). Only what is known
+ * before connecting: the simulated devices' ranges, and the vendor devices' fixed ones. The players check again
+ * against the connected device (runtime/players/mca-player.ts).
+ */
+import { ANDOR_DEFAULTS } from "../simulators/andor-ixon.ts";
+import { DANTE_DEFAULT_SETTINGS, DANTE_DEFAULTS } from "../simulators/dante.ts";
+import { PI_CCD_DEFAULTS } from "../simulators/pi-ccd.ts";
+
+/** One problem: where inside the player's `settings` (path) and what. */
+export interface SettingsProblem {
+  path: Array<string | number>;
+  message: string;
+}
+
+type Settings = Record<string, unknown>;
+const isNum = (v: unknown): v is number => typeof v === "number" && Number.isFinite(v);
+
+/** MCA range: energy of the first and last bin for the settings' bins / gain / offset. */
+export function mcaRange(s: Settings): { lo: number; hi: number; bins: number; gain: number } | undefined {
+  const bins = isNum(s.bins) ? s.bins : DANTE_DEFAULT_SETTINGS.bins;
+  const gain = isNum(s.gainEvPerBin) ? s.gainEvPerBin : DANTE_DEFAULT_SETTINGS.gainEvPerBin;
+  const off = isNum(s.offsetEv) ? s.offsetEv : DANTE_DEFAULT_SETTINGS.offsetEv;
+  if (!(bins > 0 && gain > 0)) return undefined;
+  return { lo: off, hi: off + gain * (bins - 1), bins, gain };
+}
+
+function checkMca(s: Settings, simulated: boolean): SettingsProblem[] {
+  const out: SettingsProblem[] = [];
+  if (s.bins !== undefined && ![1024, 2048, 4096].includes(s.bins as number)) out.push({ path: ["bins"], message: `must be 1024, 2048 or 4096 (DANTE), got ${JSON.stringify(s.bins)}` });
+  if (s.gainEvPerBin !== undefined && !(isNum(s.gainEvPerBin) && s.gainEvPerBin > 0)) out.push({ path: ["gainEvPerBin"], message: `must be a positive number of eV per bin, got ${JSON.stringify(s.gainEvPerBin)}` });
+  const r = mcaRange(s);
+  const rois = s.rois;
+  if (!r || typeof rois !== "object" || rois === null || Array.isArray(rois)) return out;
+  for (const [name, v] of Object.entries(rois as Record<string, unknown>)) {
+    if (!Array.isArray(v) || v.length !== 2 || !v.every(isNum)) continue; // the player's own check names the form
+    const [lo, hi] = v as [number, number];
+    const where = ["rois", name];
+    if (!(lo < hi)) out.push({ path: where, message: `ROI '${name}': low edge ${lo} eV must be below the high edge ${hi} eV` });
+    else if (lo < r.lo || hi > r.hi) {
+      const need = (hi - r.lo) / (r.bins - 1);
+      out.push({
+        path: where,
+        message: `ROI '${name}' [${lo}, ${hi}] eV lies outside the spectrum's range ${r.lo}..${+r.hi.toFixed(3)} eV (${r.bins} bins x ${r.gain} eV/bin): it would always read 0; use more bins or gainEvPerBin >= ${+need.toFixed(4)}`,
+      });
+    } else if (simulated && hi <= DANTE_DEFAULTS.thresholdEv) {
+      out.push({ path: where, message: `ROI '${name}' [${lo}, ${hi}] eV lies below the noise threshold (${DANTE_DEFAULTS.thresholdEv} eV): it would always read 0` });
+    }
+  }
+  return out;
+}
+
+function checkCamera(s: Settings, geom: { width: number; height: number }, rates: number[] | undefined, gains: number | undefined): SettingsProblem[] {
+  const out: SettingsProblem[] = [];
+  const roi = s.roi as Record<string, unknown> | undefined;
+  const r = { x: 0, y: 0, width: geom.width, height: geom.height };
+  if (roi && typeof roi === "object" && !Array.isArray(roi)) {
+    for (const k of ["x", "y", "width", "height"] as const) {
+      if (roi[k] === undefined) continue;
+      if (!isNum(roi[k]) || !Number.isInteger(roi[k])) out.push({ path: ["roi", k], message: `must be an integer number of pixels, got ${JSON.stringify(roi[k])}` });
+      else r[k] = roi[k] as number;
+    }
+    if (!out.length && (r.x < 0 || r.y < 0 || r.width < 1 || r.height < 1 || r.x + r.width > geom.width || r.y + r.height > geom.height))
+      out.push({ path: ["roi"], message: `ROI x ${r.x}..${r.x + r.width - 1}, y ${r.y}..${r.y + r.height - 1} lies outside the ${geom.width}x${geom.height} sensor` });
+  }
+  const b = s.binning;
+  const bx = isNum(b) ? b : b && typeof b === "object" ? (b as { x?: unknown }).x : 1;
+  const by = isNum(b) ? b : b && typeof b === "object" ? (b as { y?: unknown }).y : 1;
+  if (b !== undefined && (!isNum(bx) || !isNum(by) || !Number.isInteger(bx) || !Number.isInteger(by) || bx < 1 || by < 1 || bx > r.width || by > r.height))
+    out.push({ path: ["binning"], message: `binning ${JSON.stringify(b)} must be whole pixels between 1 and the ROI (${r.width}x${r.height})` });
+  if (rates && s.readoutRateHz !== undefined && !rates.includes(s.readoutRateHz as number)) out.push({ path: ["readoutRateHz"], message: `must be one of ${rates.join(", ")} Hz, got ${JSON.stringify(s.readoutRateHz)}` });
+  if (gains !== undefined && s.gainIndex !== undefined && !(Number.isInteger(s.gainIndex) && (s.gainIndex as number) >= 0 && (s.gainIndex as number) < gains))
+    out.push({ path: ["gainIndex"], message: `must be an integer 0..${gains - 1}, got ${JSON.stringify(s.gainIndex)}` });
+  return out;
+}
+
+/** Problems of `settings` for `device` that are known before connecting ([] = none found). */
+export function checkDeviceSettings(device: string, settings: Settings): SettingsProblem[] {
+  switch (device) {
+    case "sim:dante":
+      return checkMca(settings, true);
+    case "dante":
+      return checkMca(settings, false);
+    case "sim:pi-ccd":
+      return checkCamera(settings, PI_CCD_DEFAULTS, PI_CCD_DEFAULTS.adcRatesHz, PI_CCD_DEFAULTS.sensitivityE.length);
+    case "sim:andor-ixon":
+      return checkCamera(settings, ANDOR_DEFAULTS, undefined, ANDOR_DEFAULTS.sensitivityE.length);
+    default:
+      return [];
+  }
+}
