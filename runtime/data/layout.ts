@@ -99,7 +99,8 @@ interface DeviceRule {
   measurement?: string;
 }
 export const DEVICE_RULES: Record<string, DeviceRule> = {
-  mca: { group: "fluorescence", nxClass: "NXdetector", rename: { spectrum: "data" }, axisName: "energy" },
+  // dead_time is a fraction (NXdetector/dead_time would be seconds)
+  mca: { group: "fluorescence", nxClass: "NXdetector", rename: { spectrum: "data", dead_time: "dead_time_fraction" }, axisName: "energy" },
   "area-detector": { group: "$player", nxClass: "NXdetector", rename: { frame: "data" } },
   io: { group: "$player", nxClass: "NXdetector", monitorToEntry: true },
   setpoint: { group: "$player", nxClass: "NXsensor" },
