@@ -13,6 +13,8 @@ export interface RowSource {
   scalar(key: string): Float64Array | null;
   /** Sum over every trigger that arrived of a 1-D stream's rows. */
   sum(key: string): Float64Array | null;
+  /** Per trigger (index = trigger - 1), the sum of a 1-D stream's row over its bins; NaN where missing. */
+  rowSums(key: string): Float64Array | null;
   /** Triggers this file covers: [first, last]. */
   first: number;
   last: number;
@@ -138,6 +140,10 @@ function derive(d: Derivation, run: RunInfo, rows: RowSource): { data: Float64Ar
       const a = rows.scalar(d.num);
       const b = rows.scalar(d.den);
       return a && b ? perTrigger((t) => (a[t - 1] ?? NaN) / (b[t - 1] ?? NaN)) : null;
+    }
+    case "row-sum": {
+      const v = rows.rowSums(d.stream);
+      return v ? perTrigger((t) => v[t - 1] ?? NaN) : null;
     }
     case "sum": {
       const s = rows.sum(d.stream);

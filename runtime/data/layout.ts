@@ -42,6 +42,8 @@ export type Derivation =
   | { op: "copy"; stream: string }
   /** Sum of a spectrum stream over every trigger that arrived (int64). */
   | { op: "sum"; stream: string }
+  /** Per trigger, the sum of a spectrum stream's row over its bins (NaN where missing). */
+  | { op: "row-sum"; stream: string }
   /** A planned per-trigger parameter (x, y), NaN-free: the sequence's positions. */
   | { op: "planned"; param: "x" | "y" };
 
@@ -274,7 +276,7 @@ export function buildLayout(ctx: ScanContext, role: FileRole): LayoutNode[] {
 
   // entry and run metadata
   group(ENTRY, "NXentry");
-  if (full) constant(`${ENTRY}/definition`, "NXstxm");
+  if (full) constant(`${ENTRY}/definition`, "NXstxm", undefined, { URL: nxdlUrl("NXstxm") });
   // instrument
   group(INSTRUMENT, "NXinstrument");
   constant(`${INSTRUMENT}/name`, ins.name);
@@ -316,14 +318,10 @@ export function buildLayout(ctx: ScanContext, role: FileRole): LayoutNode[] {
     const main = inside.find((s) => s.name === "transmission") ?? inside.find((s) => s.role === "signal") ?? inside[0];
     if (main) link(`${parent}/data`, placed.get(streamKey(main))!.path);
   }
-  // master: the summed spectrum stands for the per-point spectra (those stay in the parts)
+  // master: the per-point spectra stay in the parts; NXstxm's detector record is the counts of each point
   if (role === "master" && fluoSpec) {
     group(`${INSTRUMENT}/fluorescence`, "NXdetector");
-    atClose(`${INSTRUMENT}/fluorescence/data`, { op: "sum", stream: streamKey(fluoSpec) }, udunits(fluoSpec.units), { long_name: "spectrum summed over every point (per-point spectra: the part files)" }, "<q");
-    if (fluoSpec.axis) {
-      const a = fluoSpec.axis;
-      constant(`${INSTRUMENT}/fluorescence/energy`, Array.from({ length: fluoSpec.shape[0]! }, (_, i) => a.offset + a.step * i), udunits(a.units));
-    }
+    atClose(`${INSTRUMENT}/fluorescence/data`, { op: "row-sum", stream: streamKey(fluoSpec) }, udunits(fluoSpec.units), { long_name: `${streamKey(fluoSpec)}: counts of each point over all bins (per-point spectra: the part files)` }, "<q");
   }
   // sample
   group(`${ENTRY}/sample`, "NXsample");
@@ -341,7 +339,7 @@ export function buildLayout(ctx: ScanContext, role: FileRole): LayoutNode[] {
 
   // one NXsubentry per definition, linking the same objects
   group(`${ENTRY}/stxm`, "NXsubentry");
-  constant(`${ENTRY}/stxm/definition`, "NXstxm");
+  constant(`${ENTRY}/stxm/definition`, "NXstxm", undefined, { URL: nxdlUrl("NXstxm") });
   for (const f of ["title", "start_time"]) link(`${ENTRY}/stxm/${f}`, `${ENTRY}/${f}`);
   link(`${ENTRY}/stxm/end_time`, `${ENTRY}/end_time`, "close");
   link(`${ENTRY}/stxm/instrument`, INSTRUMENT);
@@ -351,24 +349,37 @@ export function buildLayout(ctx: ScanContext, role: FileRole): LayoutNode[] {
   if (isFluo) {
     const F = `${ENTRY}/xrf`;
     group(F, "NXsubentry", { default: "spectrum" });
-    constant(`${F}/definition`, "NXfluo");
+    constant(`${F}/definition`, "NXfluo", undefined, { URL: nxdlUrl("NXfluo") });
     for (const f of ["title", "start_time"]) link(`${F}/${f}`, `${ENTRY}/${f}`);
     link(`${F}/end_time`, `${ENTRY}/end_time`, "close");
-    link(`${F}/instrument`, INSTRUMENT);
     link(`${F}/sample`, `${ENTRY}/sample`);
     link(`${F}/monitor`, `${ENTRY}/monitor`);
-    const fl = `${INSTRUMENT}/fluorescence`;
     const perPoint = role === "single";
+    let fl = `${INSTRUMENT}/fluorescence`;
+    if (perPoint) link(`${F}/instrument`, INSTRUMENT);
+    else {
+      // a master's NXfluo instrument: the same source and monochromator, the spectrum summed over the run
+      group(`${F}/instrument`, "NXinstrument");
+      link(`${F}/instrument/source`, `${INSTRUMENT}/source`);
+      link(`${F}/instrument/monochromator`, `${INSTRUMENT}/monochromator`);
+      fl = `${F}/instrument/fluorescence`;
+      group(fl, "NXdetector");
+      atClose(`${fl}/data`, { op: "sum", stream: streamKey(fluoSpec!) }, udunits(fluoSpec!.units), { long_name: `${streamKey(fluoSpec!)} summed over every point (per-point spectra: the part files)` }, "<q");
+      const a = fluoSpec!.axis;
+      if (a) constant(`${fl}/energy`, Array.from({ length: fluoSpec!.shape[0]! }, (_, i) => a.offset + a.step * i), udunits(a.units));
+    }
     group(`${F}/data`, "NXdata", { signal: "data", axes: perPoint ? [".", "energy"] : ["energy"], energy_indices: perPoint ? 1 : 0 });
     link(`${F}/data/data`, `${fl}/data`, perPoint ? "open" : "close");
     link(`${F}/data/energy`, `${fl}/energy`);
     group(`${F}/spectrum`, "NXdata", { signal: "data", axes: ["energy"], energy_indices: 0, title: "XRF spectrum summed over the scan" });
-    if (perPoint) atClose(`${F}/spectrum/data`, { op: "sum", stream: streamKey(fluoSpec!) }, "counts", { long_name: `${streamKey(fluoSpec!)} summed over every point` }, "<q");
+    if (perPoint) atClose(`${F}/spectrum/data`, { op: "sum", stream: streamKey(fluoSpec!) }, udunits(fluoSpec!.units), { long_name: `${streamKey(fluoSpec!)} summed over every point` }, "<q");
     else link(`${F}/spectrum/data`, `${fl}/data`, "close");
     link(`${F}/spectrum/energy`, `${fl}/energy`);
   }
   return n;
 }
+
+const nxdlUrl = (def: string) => `https://manual.nexusformat.org/classes/applications/${def}.html`;
 
 const streamAttrs = (s: StreamSpec): Record<string, AttrValue> => ({ long_name: streamKey(s), donki_stream: streamKey(s), donki_role: s.role });
 

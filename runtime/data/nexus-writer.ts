@@ -765,12 +765,13 @@ export class NexusWriter {
     return out;
   }
 
-  /** Sum of a 1-D stream's rows that arrived, over every file of the run. */
-  private readSum(key: string): Float64Array | null {
+  /** Sum of a 1-D stream's rows that arrived, over every file of the run (`perRow`: one sum per trigger instead). */
+  private readSum(key: string, perRow = false): Float64Array | null {
     const st = this.streams.get(key);
     if (!st || st.spec.shape.length !== 1) return null;
     const n = st.spec.shape[0]!;
-    const out = new Float64Array(n);
+    const triggers = Math.max(this.highest, ...this.files.map((d) => d.first + d.extent - 1));
+    const out = perRow ? new Float64Array(Math.max(0, triggers)).fill(NaN) : new Float64Array(n);
     for (const df of this.files) {
       const f = df.f ?? new h5wasm.File(df.path, "r");
       try {
@@ -783,7 +784,11 @@ export class NexusWriter {
           for (let r = lo; r < hi; r++) {
             if (!st.arrived.has(df.first + r)) continue;
             const o = (r - lo) * n;
-            for (let i = 0; i < n; i++) out[i]! += Number(v[o + i]);
+            if (perRow) {
+              let t = 0;
+              for (let i = 0; i < n; i++) t += Number(v[o + i]);
+              if (df.first + r - 1 < out.length) out[df.first + r - 1] = t;
+            } else for (let i = 0; i < n; i++) out[i]! += Number(v[o + i]);
           }
         }
       } finally {
@@ -794,7 +799,7 @@ export class NexusWriter {
   }
 
   private rowSource(first: number, last: number): RowSource {
-    return { first, last, scalar: (k) => this.readScalar(k), sum: (k) => this.readSum(k) };
+    return { first, last, scalar: (k) => this.readScalar(k), sum: (k) => this.readSum(k), rowSums: (k) => this.readSum(k, true) };
   }
 
   /**
