@@ -402,15 +402,16 @@ function plotNodes(ctx: ScanContext, placed: Map<string, Placement>): LayoutNode
     names.add(nm);
     return nm;
   });
-  if (geo && run.raster?.x && run.raster?.y) {
+  if (geo && run.raster) {
     const r = run.raster;
-    const rx = run.raster.x;
-    const ry = run.raster.y;
+    // the planned axes; a raster described only by its shape gets index axes
+    const rx = r.x ?? { start: 0, stop: geo.nx - 1, points: geo.nx };
+    const ry = r.y ?? { start: 0, stop: geo.ny - 1, points: geo.ny };
     const rep = r.repeat;
     const repAxis = rep ? (rep.param === "energy" ? "energy" : rep.param) : null;
     const axes = [...(repAxis ? [repAxis] : []), "sample_y", "sample_x"];
     const scanType = !rep ? "sample image" : rep.param === "energy" ? "sample image stack" : "generic scan";
-    const attrs: Record<string, AttrValue> = { signal: "data", axes, sample_y_indices: axes.indexOf("sample_y"), sample_x_indices: axes.indexOf("sample_x") };
+    const attrs: Record<string, AttrValue> = { signal: "data", axes, sample_y_indices: axes.indexOf("sample_y"), sample_x_indices: axes.indexOf("sample_x"), snake: r.snake ? 1 : 0 };
     if (auxNames.length) attrs.auxiliary_signals = auxNames;
     if (repAxis) attrs[`${repAxis}_indices`] = 0;
     attrs.title = `${trLabel} (${geo.ny} x ${geo.nx}${rep ? ` x ${rep.values.length} ${rep.param}` : ""}, y up)`;
