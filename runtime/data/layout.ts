@@ -16,6 +16,8 @@ export const ENTRY = "/entry";
 export const INSTRUMENT = "/entry/instrument";
 export const MASKS = "/entry/masks";
 export const TRIGGERS = "/entry/triggers";
+/** The I0 monitor (NXmonitor under the entry, as NXfluo wants it). */
+export const MONITOR = "/entry/monitor";
 /** The default plot (`/entry@default`): transmission map of a raster, per-point signal otherwise. */
 export const DEFAULT_DATA = "/entry/data";
 export const maskPath = (player: string, name: string): string => `${MASKS}/${player}/${name}`;
@@ -158,12 +160,16 @@ export function placeStream(ctx: ScanContext, spec: StreamSpec): Placement {
     return { path, units };
   }
   const kind = kindOf(ctx.run, spec.player);
-  if (kind === "positioner" && spec.player === samplePositioner(ctx) && SAMPLE_AXES[spec.name]) {
-    return { path: `${INSTRUMENT}/${SAMPLE_AXES[spec.name]}/data`, units };
+  const r = ctx.run.raster;
+  const key = streamKey(spec);
+  if (r ? key === r.axes[1] || key === r.axes[0] : kind === "positioner" && spec.player === samplePositioner(ctx) && SAMPLE_AXES[spec.name]) {
+    const axis = r ? (key === r.axes[1] ? "sample_x" : "sample_y") : SAMPLE_AXES[spec.name]!;
+    return { path: `${INSTRUMENT}/${axis}/data`, units };
   }
   const rule = kind ? DEVICE_RULES[kind] : undefined;
   if (!rule) return { path: fallbackStreamPath(spec.player, spec.name), units };
-  if (rule.monitorToEntry && monitorStream(ctx) === spec) return { path: `${ENTRY}/monitor/data`, units, storeAs: "uint32" };
+  const mon = monitorStream(ctx);
+  if (rule.monitorToEntry && mon && streamKey(mon) === key) return { path: `${MONITOR}/data`, units, storeAs: "uint32" };
   const group = `${INSTRUMENT}/${groupName(ctx, spec.player, kind!)}`;
   const renamed = rule.rename?.[spec.name];
   if (renamed) {
@@ -183,7 +189,7 @@ function groupName(ctx: ScanContext, player: string, kind: string): string {
 /** NX class of an instrument group made for a player (also for players that join mid-run). */
 export function groupClassFor(ctx: ScanContext, groupPath: string): string {
   if (groupPath === INSTRUMENT) return "NXinstrument";
-  if (groupPath === `${ENTRY}/monitor`) return "NXmonitor";
+  if (groupPath === MONITOR) return "NXmonitor";
   const leaf = groupPath.slice(groupPath.lastIndexOf("/") + 1);
   if (Object.values(SAMPLE_AXES).includes(leaf)) return "NXdetector";
   if (leaf === "fluorescence") return "NXdetector";
@@ -291,9 +297,9 @@ export function buildLayout(ctx: ScanContext, role: FileRole): LayoutNode[] {
   }
   // I0 monitor
   if (mon) {
-    group(`${ENTRY}/monitor`, "NXmonitor");
-    constant(`${ENTRY}/monitor/mode`, "timer");
-    constant(`${ENTRY}/monitor/preset`, ins.monitorPresetS, "s");
+    group(MONITOR, "NXmonitor");
+    constant(`${MONITOR}/mode`, "timer");
+    constant(`${MONITOR}/preset`, ins.monitorPresetS, "s");
   }
   // one group per placed stream's parent, with the class of its device
   const parents = new Set<string>();
@@ -353,7 +359,7 @@ export function buildLayout(ctx: ScanContext, role: FileRole): LayoutNode[] {
     for (const f of ["title", "start_time"]) link(`${F}/${f}`, `${ENTRY}/${f}`);
     link(`${F}/end_time`, `${ENTRY}/end_time`, "close");
     link(`${F}/sample`, `${ENTRY}/sample`);
-    link(`${F}/monitor`, `${ENTRY}/monitor`);
+    link(`${F}/monitor`, MONITOR);
     const perPoint = role === "single";
     let fl = `${INSTRUMENT}/fluorescence`;
     if (perPoint) link(`${F}/instrument`, INSTRUMENT);

@@ -145,12 +145,12 @@ class ScanFile {
         .sort();
       if (partNames.length) {
         for (const k of partNames) {
-          const fn = entry.get_external_link(`/entry/${k}`).filename;
+          const fn = entry.get_external_link(`${ENTRY}/${k}`).filename;
           const p = path.join(path.dirname(this.file), fn);
           if (!fs.existsSync(p)) continue; // its triggers show as missing
           const pf = new h5wasm.File(p, "r");
           this.opened.push(pf);
-          const pe = getGroup(pf, "/entry");
+          const pe = getGroup(pf, ENTRY);
           this.sources.push({ f: pf, first: Number((pe && attrValue(pe, "first_trigger")) ?? 1) });
         }
       } else {
