@@ -71,7 +71,7 @@ export function applyOpen(f: H5File, nodes: LayoutNode[], classOf: (p: string) =
     } else if (n.type === "field" && n.when === "open") {
       const g = groupAt(f, parentOf(n.path), classOf);
       if (g.get(leafOf(n.path))) continue;
-      const d = writeField(g, leafOf(n.path), n.value);
+      const d = writeField(g, leafOf(n.path), n.value, n.dtype);
       if (n.units) setAttr(d, "units", n.units);
       attrs(d, n.attrs);
     } else if (n.type === "stream") {
@@ -79,8 +79,11 @@ export function applyOpen(f: H5File, nodes: LayoutNode[], classOf: (p: string) =
     } else if (n.type === "link" && n.when === "open") {
       link(f, n.path, n.target, classOf);
     } else if (n.type === "attr" && n.when === "open") {
-      const o = f.get(n.path);
+      const o = n.path === "/" ? f : f.get(n.path);
       if (o) setAttr(o as Group, n.name, n.value);
+    } else if (n.type === "external") {
+      const g = groupAt(f, parentOf(n.path), classOf);
+      if (!g.keys().includes(leafOf(n.path))) g.create_external_link(n.file, n.target, leafOf(n.path));
     }
   }
 }
@@ -109,7 +112,7 @@ export function applyClose(f: H5File, nodes: LayoutNode[], classOf: (p: string) 
   for (const n of nodes) {
     if (n.type === "link") link(f, n.path, n.target, classOf);
     else if (n.type === "attr" && n.when === "close") {
-      const o = f.get(n.path);
+      const o = n.path === "/" ? f : f.get(n.path);
       if (o) setAttr(o as Group, n.name, n.value);
     }
   }

@@ -52,7 +52,9 @@ export type Derivation =
 export type LayoutNode =
   | { type: "group"; path: string; nxClass: string; attrs?: Record<string, AttrValue> }
   /** A value known when the file opens: a constant of the layout or run metadata. */
-  | { type: "field"; path: string; when: "open"; source: "constant" | "run"; value: string | number | number[]; units?: string; attrs?: Record<string, AttrValue> }
+  | { type: "field"; path: string; when: "open"; source: "constant" | "run"; value: string | number | number[]; units?: string; dtype?: string; attrs?: Record<string, AttrValue> }
+  /** An external link (a resumed run's previous file). */
+  | { type: "external"; path: string; file: string; target: string }
   /** A value computed when the run closes. */
   | { type: "field"; path: string; when: "close"; derive: Derivation; dtype?: string; units?: string; attrs?: Record<string, AttrValue> }
   /** One row per trigger from a player (the writer appends; `storeAs` converts, e.g. counts to integers). */
@@ -127,6 +129,69 @@ export interface Placement {
 export interface ScanContext {
   run: RunInfo;
   streams: StreamSpec[];
+}
+
+/** The file being written: what its run-metadata fields need beyond the run. */
+export interface FileInfo {
+  name: string;
+  scanNumber: number;
+  /** First trigger the file holds. */
+  first: number;
+  /** Rollover part number (parts only). */
+  part?: number;
+  /** A resumed run: the crashed file (base name) and the trigger this file starts at. */
+  resumedFrom?: string;
+  resumeTrigger?: number;
+  /** ISO time of the file's creation. */
+  now: string;
+}
+
+/** Run metadata common to single files, parts and masters: title, times, identifiers, scenario, user, metadata. */
+export function runMetadata(run: RunInfo, file: FileInfo): LayoutNode[] {
+  const n: LayoutNode[] = [];
+  const attr = (path: string, name: string, value: AttrValue) => n.push({ type: "attr", path, name, value, when: "open" });
+  const f = (path: string, value: string | number, dtype?: string, attrs?: Record<string, AttrValue>) =>
+    n.push({ type: "field", path, when: "open", source: "run", value, ...(dtype ? { dtype } : {}), ...(attrs ? { attrs } : {}) });
+  attr("/", "default", "entry");
+  attr("/", "file_name", file.name);
+  attr("/", "file_time", file.now);
+  attr("/", "creator", `${run.program} ${run.version}`);
+  n.push({ type: "group", path: ENTRY, nxClass: "NXentry" });
+  attr(ENTRY, "first_trigger", file.first);
+  attr(ENTRY, "run_id", run.runId);
+  f(`${ENTRY}/title`, run.title);
+  f(`${ENTRY}/start_time`, run.startTime.toISOString());
+  f(`${ENTRY}/entry_identifier`, String(file.scanNumber));
+  f(`${ENTRY}/run_id`, run.runId);
+  f(`${ENTRY}/program_name`, run.program, undefined, { version: run.version });
+  if (run.plannedTriggers !== null) f(`${ENTRY}/planned_triggers`, run.plannedTriggers, "<q");
+  if (file.part) attr(ENTRY, "part", file.part);
+  if (file.resumedFrom) {
+    attr(ENTRY, "resumed_from", file.resumedFrom);
+    attr(ENTRY, "resume_trigger", file.resumeTrigger ?? file.first);
+    n.push({ type: "external", path: `${ENTRY}/previous`, file: file.resumedFrom, target: ENTRY });
+  }
+  if (run.scenarioText !== undefined || run.scenarioName || run.scenarioHash) {
+    n.push({ type: "group", path: `${ENTRY}/scenario`, nxClass: "NXnote" });
+    f(`${ENTRY}/scenario/type`, "text/yaml");
+    if (run.scenarioName) f(`${ENTRY}/scenario/description`, run.scenarioName);
+    if (run.scenarioText !== undefined) f(`${ENTRY}/scenario/data`, run.scenarioText);
+    if (run.scenarioHash) f(`${ENTRY}/scenario/sha256`, run.scenarioHash);
+  }
+  const md = run.metadata;
+  if (md.proposal) f(`${ENTRY}/experiment_identifier`, md.proposal);
+  if (md.user) {
+    n.push({ type: "group", path: `${ENTRY}/user`, nxClass: "NXuser" });
+    f(`${ENTRY}/user/name`, md.user);
+    if (md.email) f(`${ENTRY}/user/email`, md.email);
+    if (md.affiliation) f(`${ENTRY}/user/affiliation`, md.affiliation);
+  }
+  const keys = Object.keys(md).filter((k) => /^[A-Za-z0-9_.-]+$/.test(k));
+  if (keys.length) {
+    n.push({ type: "group", path: `${ENTRY}/metadata`, nxClass: "NXcollection" });
+    for (const k of keys) f(`${ENTRY}/metadata/${k}`, md[k]!);
+  }
+  return n;
 }
 
 const kindOf = (run: RunInfo, player: string): string | undefined => run.devices?.[player];
@@ -259,11 +324,11 @@ const linspace = (a: { start: number; stop: number; points: number }) =>
  * The tree of one file. Stream nodes come from `placeStream`; everything else from the run description, so two
  * runs of the same scenario get the same tree, attribute for attribute.
  */
-export function buildLayout(ctx: ScanContext, role: FileRole): LayoutNode[] {
+export function buildLayout(ctx: ScanContext, role: FileRole, file?: FileInfo): LayoutNode[] {
   const run = ctx.run;
   const ins = run.instrument ?? TWINMIC;
   const md = run.metadata;
-  const n: LayoutNode[] = [];
+  const n: LayoutNode[] = file ? runMetadata(run, file) : [];
   const group = (path: string, nxClass: string, attrs?: Record<string, AttrValue>) => n.push({ type: "group", path, nxClass, ...(attrs ? { attrs } : {}) });
   const constant = (path: string, value: string | number | number[], units?: string, attrs?: Record<string, AttrValue>) =>
     n.push({ type: "field", path, when: "open", source: "constant", value, ...(units ? { units } : {}), ...(attrs ? { attrs } : {}) });
@@ -377,7 +442,8 @@ export function buildLayout(ctx: ScanContext, role: FileRole): LayoutNode[] {
     group(`${F}/data`, "NXdata", { signal: "data", axes: perPoint ? [".", "energy"] : ["energy"], energy_indices: perPoint ? 1 : 0 });
     link(`${F}/data/data`, `${fl}/data`, perPoint ? "open" : "close");
     link(`${F}/data/energy`, `${fl}/energy`);
-    group(`${F}/spectrum`, "NXdata", { signal: "data", axes: ["energy"], energy_indices: 0, title: "XRF spectrum summed over the scan" });
+    group(`${F}/spectrum`, "NXdata", { signal: "data", axes: ["energy"], energy_indices: 0 });
+    constant(`${F}/spectrum/title`, "XRF spectrum summed over the scan");
     if (perPoint) atClose(`${F}/spectrum/data`, { op: "sum", stream: streamKey(fluoSpec!) }, udunits(fluoSpec!.units), { long_name: `${streamKey(fluoSpec!)} summed over every point` }, "<q");
     else link(`${F}/spectrum/data`, `${fl}/data`, "close");
     link(`${F}/spectrum/energy`, `${fl}/energy`);
@@ -420,8 +486,8 @@ function plotNodes(ctx: ScanContext, placed: Map<string, Placement>): LayoutNode
     const attrs: Record<string, AttrValue> = { signal: "data", axes, sample_y_indices: axes.indexOf("sample_y"), sample_x_indices: axes.indexOf("sample_x"), snake: r.snake ? 1 : 0 };
     if (auxNames.length) attrs.auxiliary_signals = auxNames;
     if (repAxis) attrs[`${repAxis}_indices`] = 0;
-    attrs.title = `${trLabel} (${geo.ny} x ${geo.nx}${rep ? ` x ${rep.values.length} ${rep.param}` : ""}, y up)`;
     n.push({ type: "group", path: D, nxClass: "NXdata", attrs });
+    n.push({ type: "field", path: `${D}/title`, when: "open", source: "run", value: `${trLabel} (${geo.ny} x ${geo.nx}${rep ? ` x ${rep.values.length} ${rep.param}` : ""})` });
     n.push({ type: "field", path: `${D}/stxm_scan_type`, when: "open", source: "constant", value: scanType });
     if (tr) n.push({ type: "field", path: `${D}/data`, when: "close", derive: "num" in tr ? { op: "ratio-image", num: tr.num, den: tr.den } : { op: "image", stream: tr.stream }, ...(trUnits ? { units: trUnits } : {}), attrs: { long_name: `${trLabel} (NaN = missing)` } });
     maps.forEach((s, i) => n.push({ type: "field", path: `${D}/${auxNames[i]}`, when: "close", derive: { op: "image", stream: streamKey(s) }, units: udunits(s.units), attrs: { long_name: `${streamKey(s)} (NaN = missing)` } }));
@@ -441,8 +507,8 @@ function plotNodes(ctx: ScanContext, placed: Map<string, Placement>): LayoutNode
   // not a raster: one value per point against the trigger number, positions as further axes of the same dimension
   const attrs: Record<string, AttrValue> = { signal: "data", axes: ["trigger"], trigger_indices: 0, sample_x_indices: 0, sample_y_indices: 0, energy_indices: 0 };
   if (auxNames.length) attrs.auxiliary_signals = auxNames;
-  attrs.title = `${trLabel} per point`;
   n.push({ type: "group", path: D, nxClass: "NXdata", attrs });
+  n.push({ type: "field", path: `${D}/title`, when: "open", source: "run", value: `${trLabel} per point` });
   n.push({ type: "field", path: `${D}/stxm_scan_type`, when: "open", source: "constant", value: "generic scan" });
   n.push({ type: "link", path: `${D}/trigger`, target: TRIGGERS, when: "close" });
   if (tr) {

@@ -36,7 +36,7 @@ import {
   type StreamSpec,
   streamKey,
 } from "./types.ts";
-import { type FileRole, type LayoutNode, type ScanContext, buildLayout, groupClassFor, maskPath, placeStream } from "./layout.ts";
+import { type FileInfo, type FileRole, type LayoutNode, type ScanContext, buildLayout, groupClassFor, maskPath, placeStream } from "./layout.ts";
 import { applyClose, applyOpen, groupAt, type RowSource } from "./layout-writer.ts";
 
 export interface NexusWriterOptions {
@@ -240,8 +240,20 @@ export class NexusWriter {
     this.scan = { run: opts.run, streams: [] };
   }
 
-  private layout(role: FileRole): LayoutNode[] {
-    return buildLayout(this.scan, role);
+  private layout(role: FileRole, file?: FileInfo): LayoutNode[] {
+    return buildLayout(this.scan, role, file);
+  }
+
+  private fileInfo(p: string, first: number, part?: number): FileInfo {
+    return {
+      name: path.basename(p),
+      scanNumber: this.scanNumber,
+      first,
+      part,
+      resumedFrom: this.resumedFrom ? path.basename(this.resumedFrom) : undefined,
+      resumeTrigger: this.resumedFrom ? this.firstTrigger : undefined,
+      now: nowIso(),
+    };
   }
 
   private readonly classOf = (p: string): string => groupClassFor(this.scan, p);
@@ -286,8 +298,7 @@ export class NexusWriter {
     try {
       if (roll) {
         w.master = new h5wasm.File(mainPath, "w");
-        w.buildCommon(w.master, { first: 1, master: true });
-        applyOpen(w.master, w.layout("master"), w.classOf, () => {});
+        applyOpen(w.master, w.layout("master", w.fileInfo(mainPath, 1)), w.classOf, () => {});
         w.master.flush();
       } else {
         w.openNewFile(mainPath, first, Infinity, 0);
@@ -378,67 +389,19 @@ export class NexusWriter {
 
   // ---------------------------------------------------------------- tree
 
-  /** Metadata common to single files, parts and the master. */
-  private buildCommon(f: H5File, o: { first: number; master?: boolean; part?: number }): Group {
-    const run = this.opts.run;
-    setAttr(f, "default", "entry");
-    setAttr(f, "file_name", path.basename(f.filename));
-    setAttr(f, "file_time", nowIso());
-    setAttr(f, "creator", `${run.program} ${run.version}`);
-    const entry = ensureGroup(f, "entry", "NXentry");
-    setAttr(entry, "first_trigger", o.first, "<q");
-    setAttr(entry, "run_id", run.runId);
-    strDataset(entry, "title", run.title);
-    strDataset(entry, "start_time", nowIso(run.startTime));
-    strDataset(entry, "entry_identifier", String(this.scanNumber));
-    strDataset(entry, "run_id", run.runId);
-    const prog = strDataset(entry, "program_name", run.program);
-    setAttr(prog, "version", run.version);
-    if (run.plannedTriggers !== null) numDataset(entry, "planned_triggers", run.plannedTriggers);
-    if (o.part) setAttr(entry, "part", o.part, "<q");
-    if (this.resumedFrom) {
-      setAttr(entry, "resumed_from", path.basename(this.resumedFrom));
-      setAttr(entry, "resume_trigger", this.firstTrigger, "<q");
-      entry.create_external_link(path.basename(this.resumedFrom), "/entry", "previous");
-    }
-    if (run.scenarioText !== undefined || run.scenarioName || run.scenarioHash) {
-      const note = ensureGroup(entry, "scenario", "NXnote");
-      strDataset(note, "type", "text/yaml");
-      if (run.scenarioName) strDataset(note, "description", run.scenarioName);
-      if (run.scenarioText !== undefined) strDataset(note, "data", run.scenarioText);
-      if (run.scenarioHash) strDataset(note, "sha256", run.scenarioHash);
-    }
-    const md = run.metadata;
-    if (md.proposal) strDataset(entry, "experiment_identifier", md.proposal);
-    if (md.user) {
-      const u = ensureGroup(entry, "user", "NXuser");
-      strDataset(u, "name", md.user);
-      if (md.email) strDataset(u, "email", md.email);
-      if (md.affiliation) strDataset(u, "affiliation", md.affiliation);
-    }
-    const keys = Object.keys(md);
-    if (keys.length) {
-      const c = ensureGroup(entry, "metadata", "NXcollection");
-      for (const k of keys) {
-        if (!/^[A-Za-z0-9_.-]+$/.test(k)) continue;
-        strDataset(c, k, md[k]!);
-      }
-    }
-    return entry;
-  }
-
   private openNewFile(p: string, first: number, last: number, partIndex: number): DataFile {
     const f = new h5wasm.File(p, "w");
     const df: DataFile = { path: p, first, last, f, streams: new Map(), triggers: null, dirtyLo: Infinity, dirtyHi: 0, extent: 0, partIndex };
     try {
-      const entry = this.buildCommon(f, { first, part: partIndex || undefined });
+      const layout = this.layout(partIndex ? "part" : "single", this.fileInfo(p, first, partIndex || undefined));
+      const entry = ensureGroup(f, "entry", "NXentry");
       ensureGroup(entry, "masks", "NXcollection");
       entry.create_dataset({ name: "triggers", data: new Uint32Array(0), shape: [0], maxshape: [null], chunks: [4096], dtype: "<I" });
       df.triggers = getDataset(entry, "triggers");
       if (!df.triggers) throw new Error(`HDF5: could not create ${p}:/entry/triggers`);
       setAttr(df.triggers, "long_name", "trigger number (0 = not issued)");
       setAttr(df.triggers, "units", "1");
-      applyOpen(f, this.layout(partIndex ? "part" : "single"), this.classOf, (n) => this.ensureFileStream(df, this.streams.get(n.stream)!));
+      applyOpen(f, layout, this.classOf, (n) => this.ensureFileStream(df, this.streams.get(n.stream)!));
       for (const st of this.streams.values()) this.ensureFileStream(df, st);
       f.flush();
     } catch (e) {
