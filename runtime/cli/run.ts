@@ -17,6 +17,7 @@ import type { Logger } from "../log.ts";
 import { newKeyPair, type CurveKeyPair, type CurveServerConfig } from "../transport/curve.ts";
 import { VERSION } from "../version.ts";
 import type { InstrumentInfo, RasterInfo } from "../data/types.ts";
+import { rasterAxes } from "../data/layout.ts";
 import type { TriggerParams } from "../director/director.ts";
 
 /** The scenario's incident energy as the trigger parameter `energy` (eV), unless the sequence sets it itself. */
@@ -193,7 +194,7 @@ export async function runScenario(sc: LoadedScenario, o: RunOptions): Promise<Sc
       const pos = seq.raster.positioner ?? director.registry.all().find((e) => e.device.kind === "positioner")?.name;
       const { x, y } = def.sequence.raster;
       const rep = def.sequence.repeat;
-      if (pos) raster = { axes: [`${pos}/y`, `${pos}/x`], shape: seq.raster.shape, snake: seq.raster.snake, x, y, ...(rep ? { repeat: { param: rep.param, values: rep.values } } : {}) };
+      if (pos) raster = { axes: rasterAxes(pos), shape: seq.raster.shape, snake: seq.raster.snake, x, y, ...(rep ? { repeat: { param: rep.param, values: rep.values } } : {}) };
     }
     const metadata: Record<string, string> = {};
     for (const [k, v] of Object.entries(def.metadata)) metadata[k] = String(v);

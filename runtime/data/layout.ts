@@ -21,6 +21,8 @@ export const MONITOR = "/entry/monitor";
 /** The default plot (`/entry@default`): transmission map of a raster, per-point signal otherwise. */
 export const DEFAULT_DATA = "/entry/data";
 export const maskPath = (player: string, name: string): string => `${MASKS}/${player}/${name}`;
+/** The streams of a raster's positioner that are its image axes, slow (y) then fast (x). */
+export const rasterAxes = (positioner: string): [string, string] => [`${positioner}/y`, `${positioner}/x`];
 /** Where a stream that the layout does not place goes (and where files of donki < 0.2 put every stream). */
 export const fallbackStreamPath = (player: string, name: string): string => `${INSTRUMENT}/${player}/${name}`;
 
