@@ -819,7 +819,9 @@ export async function quicklook(file: string, opts: QuicklookOptions = {}): Prom
       path.basename(scan.file),
       `scan ${scan.str("entry_identifier") ?? "?"}`,
       scan.str("status") ?? "incomplete",
-      raster ? `raster ${raster.ny}x${raster.nx}${raster.snake ? " snake" : ""}` : `${scan.count} triggers`,
+      raster
+        ? `raster ${raster.rowsPerRep}x${raster.nx}${raster.snake ? " snake" : ""}${raster.ny > raster.rowsPerRep ? ` x ${Math.round(raster.ny / raster.rowsPerRep)} repeats (stacked upwards)` : ""}`
+        : `${scan.count} triggers`,
     ].join("  ");
     const subtitle = scan.str("title") ?? "";
 
