@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { spawnSync } from "node:child_process";
 import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { validateNexus } from "../runtime/data/testing/nxdl-validate.ts";
+import { validateNexus } from "../runtime/data/nxdl-validate.ts";
 import { dumpAttr, dumpData, h5dump } from "../runtime/data/testing/h5dump.ts";
 import { type Dataset, type Group, h5ready, h5wasm } from "../runtime/data/h5util.ts";
 import { DONKI, ROOT, tempDir } from "./helpers/procs.ts";
@@ -96,6 +96,23 @@ describe("NeXus application definitions", () => {
       const r = await validateNexus(copy);
       expect(r.errors.length).toBeGreaterThan(0);
       expect(r.errors.join("\n")).toMatch(expected);
+    });
+    it("donki validate: exit 0 for a valid file, 1 with the problem for a cut one, 2 for a file that is not HDF5", async () => {
+      const good = files.get("fast-scan.yaml")!;
+      const cut = join(dir(), "cut.nxs");
+      await copyExcept(good, cut, "/entry/instrument/source/probe");
+      const cli = (...args: string[]) => spawnSync(process.execPath, [DONKI, "validate", ...args], { cwd: ROOT, encoding: "utf8", timeout: 60_000 });
+      const a = cli(good);
+      expect(a.status).toBe(0);
+      expect(a.stdout).toMatch(/: valid \(\/entry\/stxm: NXstxm, \/entry\/xrf: NXfluo, \/entry: NXstxm\)/);
+      const b = cli(good, cut);
+      expect(b.status).toBe(1);
+      expect(b.stdout).toMatch(/cut\.nxs: \d+ problems?[\s\S]*\/entry\/instrument\/source: required field 'probe' missing/);
+      const txt = join(dir(), "notes.nxs");
+      writeFileSync(txt, "not HDF5\n");
+      const c = cli(txt);
+      expect(c.status).toBe(2);
+      expect(c.stderr).toMatch(/notes\.nxs: not an HDF5 file/);
     });
     it("units of the wrong category fail (temperature in coulomb)", async () => {
       const copy = join(dir(), "units.nxs");

@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { buildLayout, placeStream, transmissionSource, udunits, type ScanContext } from "./layout.ts";
 import { NexusWriter } from "./nexus-writer.ts";
 import { dumpAttr, dumpData } from "./testing/h5dump.ts";
-import { validateNexus } from "./testing/nxdl-validate.ts";
+import { validateNexus } from "./nxdl-validate.ts";
 import type { RunInfo, StreamSpec } from "./types.ts";
 
 const dirs: string[] = [];

@@ -1,5 +1,5 @@
 /**
- * A NeXus validator for the test suite: reads the NXDL files of docs/nexus/ (the NIAC's definitions, LGPL) and
+ * A NeXus validator (test suite, `donki validate`): reads the NXDL files of docs/nexus/ (the NIAC's definitions, LGPL) and
  * checks an HDF5 file against the application definition each NXentry / NXsubentry declares in `definition`.
  *
  * Checked (NXDL 3.1 rules, docs/nexus/README.md): required fields, groups and links (an item is required unless
@@ -14,9 +14,9 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { XMLParser } from "fast-xml-parser";
-import { type Dataset, type Group, attrValue, h5ready, h5wasm } from "../h5util.ts";
+import { type Dataset, type Group, attrValue, h5ready, h5wasm } from "./h5util.ts";
 
-export const NXDL_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../../docs/nexus");
+export const NXDL_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../docs/nexus");
 
 interface FieldSpec {
   name: string;
@@ -293,8 +293,25 @@ class Checker {
   }
 }
 
+const HDF5_SIGNATURE = Buffer.from([0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a]);
+/** The HDF5 signature at offset 0 or after a user block (h5wasm aborts on other files). */
+function isHdf5(file: string): boolean {
+  const fd = fs.openSync(file, "r");
+  try {
+    const buf = Buffer.alloc(8);
+    for (const off of [0, 512, 1024, 2048, 4096, 8192]) {
+      if (fs.readSync(fd, buf, 0, 8, off) < 8) return false;
+      if (buf.equals(HDF5_SIGNATURE)) return true;
+    }
+    return false;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 /** Validate every NXentry / NXsubentry that names a definition (files without any are an error). */
 export async function validateNexus(file: string, opts: { dir?: string } = {}): Promise<ValidationReport> {
+  if (!isHdf5(file)) throw new Error("not an HDF5 file");
   await h5ready();
   const f = new h5wasm.File(path.resolve(file), "r");
   try {
