@@ -296,6 +296,27 @@ describe("missing data and other scan kinds", () => {
     expect(isMissing(pixel(png, it.x + Math.round((2.5 / 12) * it.width), it.y + 5))).toBe(false);
   });
 
+  it("a repeated raster (temperature series): one map per repetition, on a colour range common to them", async () => {
+    const dir = freshDir();
+    const r1 = run({
+      plannedTriggers: 12,
+      raster: { axes: ["stage/y", "stage/x"], shape: [4, 3], snake: false, x: { start: 0, stop: 20, points: 3 }, y: { start: 0, stop: 10, points: 2 }, repeat: { param: "temperature", values: [20, 40] } },
+    });
+    const w = await NexusWriter.create({ dir, prefix: "rep", run: r1, streams });
+    for (let t = 1; t <= 12; t++) writeTrigger(w, t);
+    const { path: file } = w.close({ status: "completed", lastTrigger: 12 });
+    const r = await quicklook(file, {});
+    expect(r.panels.slice(0, 4)).toEqual(["Transmission It/I0, 20 degC", "Transmission It/I0, 40 degC", "Fe (xrf/roi_Fe), 20 degC", "Fe (xrf/roi_Fe), 40 degC"]);
+    const [a, b] = r.layout as [PanelLayout, PanelLayout];
+    expect(a).toMatchObject({ rows: 2, cols: 3 });
+    // It/I0 grows with the trigger: the first point of the first repetition is the darkest, the last of the second the brightest
+    const png = decode(r.png);
+    expect(viridisIndex(cellColour(png, a, 0, 0))).toBe(0);
+    expect(viridisIndex(cellColour(png, b, 1, 2))).toBe(255);
+    expect(viridisIndex(cellColour(png, a, 1, 2))).toBeLessThan(viridisIndex(cellColour(png, b, 0, 0)));
+    expect([a.min, a.max]).toEqual([b.min, b.max]);
+  });
+
   it("refuses files that are not donki scans with a clear message", async () => {
     const dir = freshDir();
     const txt = path.join(dir, "notes.nxs");

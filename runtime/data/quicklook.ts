@@ -81,6 +81,8 @@ interface Raster {
   xs?: number[];
   ys?: number[];
   units?: string;
+  /** The sequence's outer loop (temperature, energy ...): one map per value. */
+  repeat?: { name: string; values: number[]; units?: string };
 }
 
 const HDF5_SIGNATURE = Buffer.from([0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a]);
@@ -287,7 +289,10 @@ class ScanFile {
           return v ? Array.from(v, Number) : undefined;
         };
         const xd = getDataset(data, "sample_x");
+        const rd = nrep > 1 ? getDataset(data, ax[0]!) : null;
+        const repeat = rd ? { name: ax[0]!, values: vals(ax[0]!) ?? [], units: attrValue(rd, "units") as string | undefined } : undefined;
         return {
+          repeat,
           ny: ny * nrep,
           nx,
           snake: Number(attrValue(data, "snake") ?? (sr?.snake ? 1 : 0)) === 1,
@@ -301,7 +306,9 @@ class ScanFile {
     const yPts = Number(sr?.y?.points);
     const xPts = Number(sr?.x?.points);
     if (sr && Number.isInteger(xPts) && Number.isInteger(yPts) && xPts > 0 && yPts > 0) {
-      return { ny: yPts * reps, nx: xPts, snake: sr.snake === true, rowsPerRep: yPts, xs: planned(sr.x), ys: planned(sr.y), units: "um" };
+      const rp = seq?.repeat as { param?: unknown; values?: unknown[] } | undefined;
+      const repeat = reps > 1 && typeof rp?.param === "string" ? { name: rp.param, values: (rp.values ?? []).map(Number) } : undefined;
+      return { ny: yPts * reps, nx: xPts, snake: sr.snake === true, rowsPerRep: yPts, xs: planned(sr.x), ys: planned(sr.y), units: "um", repeat };
     }
     return null;
   }
@@ -323,6 +330,9 @@ interface Series {
   units?: string;
   /** Per trigger (index = trigger - first), NaN = missing. */
   values: Float64Array;
+  /** Maps of one repetition: triggers before it (they fall outside the map), and the colour range of all repetitions. */
+  shift?: number;
+  range?: { min: number; max: number };
 }
 
 interface SpectrumData {
@@ -618,10 +628,12 @@ const unitText = (u?: string) => (u === undefined || u === "" ? "" : u === "1" ?
 function drawMap(c: Canvas, x0: number, y0: number, g: MapGeom, r: Raster, s: Series, first: number): PanelLayout {
   const img = new Float64Array(r.ny * r.nx).fill(NaN);
   for (let i = 0; i < s.values.length; i++) {
-    const cell = cellOf(r, first + i);
+    const cell = cellOf(r, first + i - (s.shift ?? 0));
     if (cell) img[cell[0] * r.nx + cell[1]] = s.values[i]!;
   }
-  const { min, max, n } = rangeOf(img);
+  const own = rangeOf(img);
+  const { min, max } = s.range && own.n ? s.range : own;
+  const n = own.n;
   c.text(x0 + PAD, y0 + PAD, fitText(s.title, g.tileW - 2 * PAD, TITLE_SCALE), BLACK, TITLE_SCALE);
   const ix0 = x0 + PAD + AX_W;
   const iy0 = y0 + PAD + TITLE_H + 4;
@@ -820,16 +832,33 @@ export async function quicklook(file: string, opts: QuicklookOptions = {}): Prom
       `scan ${scan.str("entry_identifier") ?? "?"}`,
       scan.str("status") ?? "incomplete",
       raster
-        ? `raster ${raster.rowsPerRep}x${raster.nx}${raster.snake ? " snake" : ""}${raster.ny > raster.rowsPerRep ? ` x ${Math.round(raster.ny / raster.rowsPerRep)} repeats (stacked upwards)` : ""}`
+        ? `raster ${raster.rowsPerRep}x${raster.nx}${raster.snake ? " snake" : ""}${raster.ny > raster.rowsPerRep ? ` x ${Math.round(raster.ny / raster.rowsPerRep)} ${raster.repeat?.name ?? "repeats"}` : ""}`
         : `${scan.count} triggers`,
     ].join("  ");
     const subtitle = scan.str("title") ?? "";
 
     let mapSeries: Series[] = [];
     let plotSeries: Series[] = [];
+    let mapRaster = raster;
+    const reps = raster ? Math.round(raster.ny / raster.rowsPerRep) : 1;
     if (raster) {
       const abs = absorption(scan);
       mapSeries = [...(abs ? [abs] : []), ...elementMaps(scan)];
+      if (reps > 1) {
+        // one map per repetition (row of tiles per quantity), on a colour range common to the repetitions
+        const inner = raster.rowsPerRep * raster.nx;
+        mapRaster = { ...raster, ny: raster.rowsPerRep };
+        const rp = raster.repeat;
+        mapSeries = mapSeries.flatMap((s) => {
+          const range = rangeOf(s.values);
+          return Array.from({ length: reps }, (_, k) => ({
+            ...s,
+            title: `${s.title}, ${!rp ? `repeat ${k + 1}` : rp.units ? `${fmtNum(rp.values[k] ?? NaN)} ${rp.units}` : `${rp.name} ${fmtNum(rp.values[k] ?? NaN)}`}`,
+            shift: k * inner,
+            range: range.n ? { min: range.min, max: range.max } : undefined,
+          }));
+        });
+      }
     } else {
       plotSeries = nonRasterSeries(scan);
     }
@@ -837,12 +866,12 @@ export async function quicklook(file: string, opts: QuicklookOptions = {}): Prom
 
     // layout
     const titles = mapSeries.map((s) => s.title);
-    const scale = opts.scale ?? (raster ? autoScale(raster) : 1);
-    const mg = raster && mapSeries.length ? mapGeometry(raster, scale, titles) : null;
+    const scale = opts.scale ?? (mapRaster ? autoScale(mapRaster) : 1);
+    const mg = mapRaster && mapSeries.length ? mapGeometry(mapRaster, scale, titles) : null;
     const tileW = mg ? mg.tileW : PLOT_TILE_W;
     const tileH = mg ? mg.tileH : PLOT_TILE_H;
     const nTiles = mapSeries.length + plotSeries.length;
-    const maxCols = Math.max(1, mg ? Math.floor(1400 / tileW) : 3);
+    const maxCols = reps > 1 && mg ? reps : Math.max(1, mg ? Math.floor(1400 / tileW) : 3);
     const gridRows = Math.max(1, Math.ceil(nTiles / maxCols));
     const cols = Math.max(1, Math.ceil(nTiles / gridRows));
     const headerH = PAD + TITLE_H + LABEL_H + 6;
@@ -866,7 +895,7 @@ export async function quicklook(file: string, opts: QuicklookOptions = {}): Prom
     tiles.forEach((s, k) => {
       const x0 = (k % cols) * tileW;
       const y0 = headerH + Math.floor(k / cols) * tileH;
-      layout.push(mg && raster ? drawMap(c, x0, y0, mg, raster, s, scan.first) : drawSeries(c, x0, y0, s, scan.first));
+      layout.push(mg && mapRaster ? drawMap(c, x0, y0, mg, mapRaster, s, scan.first) : drawSeries(c, x0, y0, s, scan.first));
     });
     if (sp) layout.push(drawSpectrum(c, 0, headerH + gridRows * tileH, c.width, sp));
 
