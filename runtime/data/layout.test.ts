@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { buildLayout, placeStream, transmissionSource, udunits, type ScanContext } from "./layout.ts";
+import { aliasPath, buildLayout, placeStream, transmissionSource, udunits, type ScanContext } from "./layout.ts";
 import { NexusWriter } from "./nexus-writer.ts";
 import { dumpAttr, dumpData } from "./testing/h5dump.ts";
 import { validateNexus } from "./nxdl-validate.ts";
@@ -52,6 +52,13 @@ describe("layout", () => {
     expect(at("temperature/value")).toMatchObject({ path: "/entry/instrument/temperature/value", units: "degC" });
     expect(at("ccd/frame").path).toBe("/entry/instrument/ccd/data");
     expect(udunits("C")).toBe("degC");
+  });
+
+  it("an alias names a path under /entry (the registry checks it when the player is made)", () => {
+    expect(aliasPath("instrument/ccd/data", "x")).toBe("/entry/instrument/ccd/data");
+    expect(aliasPath("/entry/instrument/transmission/It/", "x")).toBe("/entry/instrument/transmission/It");
+    expect(() => aliasPath("/other/place", "device sim:io: 'aliases.It'")).toThrow(`device sim:io: 'aliases.It': alias must be a path under /entry, got "/other/place"`);
+    expect(() => aliasPath("/entry/../x", "s")).toThrow(/alias must be a path under \/entry/);
   });
 
   it("does not depend on the order the players registered in", () => {

@@ -217,15 +217,19 @@ function monitorStream(ctx: ScanContext): StreamSpec | undefined {
 
 const sorted = (streams: StreamSpec[]) => [...streams].sort((a, b) => (a.player < b.player ? -1 : a.player > b.player ? 1 : 0));
 
+/** The dataset path of a stream `alias` (absolute under /entry, or relative to /entry); throws for other paths. */
+export function aliasPath(alias: string, what: string): string {
+  const a = alias.replace(/\/+$/, "");
+  const path = a.startsWith("/") ? a : `${ENTRY}/${a}`;
+  if (!path.startsWith(`${ENTRY}/`) || path.split("/").some((p, i) => i > 0 && (p === "" || p === "." || p === "..")))
+    throw new Error(`${what}: alias must be a path under ${ENTRY}, got "${alias}"`);
+  return path;
+}
+
 /** Where one stream's rows are stored. Independent of arrival order: a function of the scan's declarations. */
 export function placeStream(ctx: ScanContext, spec: StreamSpec): Placement {
   const units = udunits(spec.units);
-  if (spec.alias) {
-    const a = spec.alias.replace(/\/+$/, "");
-    const path = a.startsWith("/") ? a : `${ENTRY}/${a}`;
-    if (!path.startsWith(`${ENTRY}/`)) throw new Error(`stream "${streamKey(spec)}": alias must lie under /entry, got "${spec.alias}"`);
-    return { path, units };
-  }
+  if (spec.alias) return { path: aliasPath(spec.alias, `stream "${streamKey(spec)}"`), units };
   const kind = kindOf(ctx.run, spec.player);
   const r = ctx.run.raster;
   const key = streamKey(spec);
