@@ -211,19 +211,21 @@ export async function runScenario(sc: LoadedScenario, o: RunOptions): Promise<Sc
     for (const e of director.registry.all()) devices[e.name] = e.device.kind;
     // every trigger carries the incident energy (eV) unless the sequence sets it: the twins' beam reads it
     const params = (t: number) => withEnergy(seq.params(t), ins.monochromator.energy_eV);
-    const perTrigger = (get: (p: Record<string, unknown>) => unknown): number[] | undefined => {
-      if (planned === null || planned > 1_000_000) return undefined;
-      const out: number[] = [];
+    // planned energy and x / y of every trigger (one pass over the sequence; absent when not numbers throughout)
+    let energyPerTrigger: number[] | undefined;
+    let plannedX: number[] | undefined;
+    let plannedY: number[] | undefined;
+    if (planned !== null && planned <= 1_000_000) {
+      const cols: Array<number[] | undefined> = [[], [], []];
       for (let t = 1; t <= planned; t++) {
-        const v = get(params(t).point as Record<string, unknown>);
-        if (typeof v !== "number") return undefined;
-        out.push(v);
+        const pt = (params(t).point ?? {}) as Record<string, unknown>;
+        [pt.energy ?? pt.energyEv, pt.x, pt.y].forEach((v, i) => {
+          if (typeof v === "number") cols[i]?.push(v);
+          else cols[i] = undefined;
+        });
       }
-      return out;
-    };
-    const energyPerTrigger = perTrigger((p) => p.energy);
-    const plannedX = perTrigger((p) => p.x);
-    const plannedY = perTrigger((p) => p.y);
+      [energyPerTrigger, plannedX, plannedY] = cols;
+    }
     const sink = new NexusSink({
       dir: outDir,
       prefix: def.output.prefix ?? sc.name,
