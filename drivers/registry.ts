@@ -13,6 +13,7 @@ import { areaDetectorPlayer } from "../runtime/players/area-detector-player.ts";
 import { mcaPlayer } from "../runtime/players/mca-player.ts";
 import { setpointPlayer } from "../runtime/players/setpoint-player.ts";
 import { ioPlayer } from "../runtime/players/io-player.ts";
+import { aliasPath } from "../runtime/data/layout.ts";
 import type { DevicePlayerHooks } from "../runtime/players/common.ts";
 
 export interface DeviceSpec {
@@ -440,6 +441,8 @@ export async function createDevicePlayer(spec: DeviceSpec): Promise<PlayerBehavi
     const a = aliases as Record<string, string>;
     const unknown = Object.keys(a).filter((k) => !(created.streams ?? []).some((st) => st.name === k));
     if (unknown.length) throw new Error(`device ${spec.device}: 'aliases' names streams it does not have: ${unknown.join(", ")} (it has: ${(created.streams ?? []).map((st) => st.name).join(", ")})`);
+    // the file layout decides which paths are allowed (runtime/data/layout.ts)
+    for (const [k, v] of Object.entries(a)) aliasPath(v, `device ${spec.device}: 'aliases.${k}'`);
     behaviour = { ...created, streams: (created.streams ?? []).map((st) => (a[st.name] ? { ...st, alias: a[st.name] } : st)) };
   }
   return usb ? watchUsb(behaviour, spec, usb as { vendorId: number; productId: number; serialNumber?: string }) : behaviour;

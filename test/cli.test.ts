@@ -50,8 +50,8 @@ describe("donki run", () => {
     const header = h5dump(["-H", "-A", file]);
     expect(header).toMatch(/GROUP "entry"/);
     expect(header).toMatch(/"NX_class"[\s\S]*?"NXentry"/);
-    expect(header).toMatch(/DATASET "frame"[\s\S]*?DATASPACE\s+SIMPLE \{ \( 30, 100, 100 \)/);
-    const x = h5dump(["-d", "/entry/instrument/stage/x", "-y", "-w", "0", file]);
+    expect(header).toMatch(/GROUP "ccd"[\s\S]*?DATASET "data"[\s\S]*?DATASPACE\s+SIMPLE \{ \( 30, 100, 100 \)/);
+    const x = h5dump(["-d", "/entry/instrument/sample_x/data", "-y", "-w", "0", file]);
     const xs = /DATA \{([^}]*)\}/.exec(x)![1].split(",").map(Number);
     expect(xs.length).toBe(30);
     // snake raster: first row 20..80 forward, second row backwards
@@ -168,8 +168,8 @@ describe("determinism and regression fingerprints", () => {
     expect(fb).toEqual(fa);
     expect(rb.simulatedS).toBe(ra.simulatedS);
     expect(rc.simulatedS).toBe(ra.simulatedS); // timing models do not depend on noise
-    expect(fc.datasets["/entry/instrument/ccd/frame"]).not.toEqual(fa.datasets["/entry/instrument/ccd/frame"]);
-    expect(fc.datasets["/entry/instrument/xrf/spectrum"]).not.toEqual(fa.datasets["/entry/instrument/xrf/spectrum"]);
+    expect(fc.datasets["/entry/instrument/ccd/data"]).not.toEqual(fa.datasets["/entry/instrument/ccd/data"]);
+    expect(fc.datasets["/entry/instrument/fluorescence/data"]).not.toEqual(fa.datasets["/entry/instrument/fluorescence/data"]);
     expect(fc.datasets["/entry/masks/ccd/frame"]).toEqual(fa.datasets["/entry/masks/ccd/frame"]);
   });
 

@@ -84,8 +84,13 @@ describe("trigger sequencing through priority levels", () => {
     const N = 40;
     const run = director.run({ triggers: N, require: ["a"], onTrigger: (t) => { if (t === 5 && !joinedAt) joinedAt = t; } });
     await until(() => actions(readLog(log), "a").length >= 5, 20_000, "5 triggers");
-    const before = actions(readLog(log), "a").length;
+    // hold the run while the late player's process starts (under load that can outlast the remaining triggers)
+    const d = director;
+    d.pause();
     await startPlayer({ name: "late", level: 1, director: ep.player, opts: { log } });
+    await until(() => d.registry.all().some((e) => e.name === "late"), 20_000, "late registered");
+    const before = actions(readLog(log), "a").length;
+    d.resume();
     const r = await run;
     expect(r.status).toBe("completed");
     const lines = readLog(log);

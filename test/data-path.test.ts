@@ -83,10 +83,11 @@ sequence:
     // (Debian's h5dump 1.10.8 also prints "internal error" and exits 1 after walking a group reached through an
     // external link, so only its output is checked here)
     for (const k of [1, 2, 3]) {
-      const g = spawnSync("h5dump", ["-H", "-g", `/entry/part0000${k}/instrument/stage`, master], { encoding: "utf8" }).stdout;
-      expect(g).toMatch(/GROUP "\/entry\/part0000\d\/instrument\/stage"[\s\S]*DATASET "x"/);
+      const g = spawnSync("h5dump", ["-H", "-g", `/entry/part0000${k}/instrument/sample_x`, master], { encoding: "utf8" }).stdout;
+      expect(g).toMatch(/GROUP "\/entry\/part0000\d\/instrument\/sample_x"[\s\S]*DATASET "data"/);
     }
-    const xs = [1, 2, 3].flatMap((k) => h5values(join(dir, `roll_00001_part0000${k}.nxs`), "/entry/instrument/stage/x").map(Number));
+    // the stage's x (the raster's fast axis) is NXstxm's sample_x record
+    const xs = [1, 2, 3].flatMap((k) => h5values(join(dir, `roll_00001_part0000${k}.nxs`), "/entry/instrument/sample_x/data").map(Number));
     expect(xs.length).toBe(30);
     expect(xs[0]).toBeCloseTo(20, 1);
     const s = await readRunSummary(master);

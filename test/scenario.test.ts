@@ -19,6 +19,25 @@ function problems(file: string): string[] {
   throw new Error(`${file} was accepted`);
 }
 
+describe("scenario instrument section", () => {
+  it("defaults to TWINMIC at Elettra, 2 keV", () => {
+    const s = loadScenario(join(ROOT, "scenarios/fast-scan.yaml"));
+    expect(s.def.instrument).toEqual({
+      name: "TWINMIC",
+      source: { name: "Elettra", type: "Synchrotron X-ray Source", probe: "x-ray" },
+      monochromator: { energy_eV: 2000 },
+      sample: { rotation_angle: 0 },
+    });
+  });
+  it("the incident energy reaches every trigger as params.energy (eV) unless the sequence sets it", async () => {
+    const { withEnergy } = await import("../runtime/cli/run.ts");
+    const raster = expandSequence(loadScenario(join(ROOT, "scenarios/fast-scan.yaml")).def.sequence);
+    expect(withEnergy(raster.params(7), 1500).point).toMatchObject({ energy: 1500 });
+    const stack = expandSequence({ line: { axis: "energy", start: 700, stop: 720, points: 3 } } as never);
+    expect(withEnergy(stack.params(3), 1500).point).toMatchObject({ energy: 720 });
+  });
+});
+
 describe("scenario validation", () => {
   const cases: Array<[string, RegExp[]]> = [
     ["bad-syntax.yaml", [/bad-syntax\.yaml:5:1: YAML syntax: /]],
@@ -29,6 +48,10 @@ describe("scenario validation", () => {
     ["bad-missing-title.yaml", [/bad-missing-title\.yaml:1:1: title: is required/, /bad-missing-title\.yaml:4:\d+: sequence\.raster\.x\.points: Too small/]],
     ["bad-device.yaml", [/bad-device\.yaml:3:\d+: players\[0\]\.device: unknown device 'sim:hal9000'/]],
     ["bad-xml.yaml", [/bad-players\.xml:3: player #2 \('bad'\): level: expected number/]],
+    [
+      "bad-instrument.yaml",
+      [/bad-instrument\.yaml:3:\d+: instrument\.source\.probe: .*x-ray/, /bad-instrument\.yaml:4:\d+: instrument\.monochromator\.energy_eV: Too small/],
+    ],
   ];
   for (const [file, expected] of cases) {
     it(`rejects ${file} with a located message`, () => {

@@ -238,6 +238,32 @@ export async function quicklookCommand(file: string, o: { out?: string; scale?: 
   }
 }
 
+/** `donki validate FILE...`: 0 = every file satisfies its definitions, 1 = some do not, 2 = unreadable input. */
+export async function validateCommand(files: string[], o: { json?: boolean }): Promise<number> {
+  const { validateNexus } = await import("../data/nxdl-validate.ts");
+  const { existsSync } = await import("node:fs");
+  const reports = [];
+  for (const f of files) {
+    if (!existsSync(f)) {
+      process.stderr.write(`donki validate: ${f}: no such file\n`);
+      return EXIT.badInput;
+    }
+    try {
+      reports.push(await validateNexus(f));
+    } catch (e) {
+      process.stderr.write(`donki validate: ${f}: ${(e as Error).message}\n`);
+      return EXIT.badInput;
+    }
+  }
+  if (o.json) process.stdout.write(JSON.stringify(reports, null, 2) + "\n");
+  else
+    for (const r of reports) {
+      process.stdout.write(`${r.file}: ${r.errors.length ? `${r.errors.length} problem${r.errors.length === 1 ? "" : "s"}` : "valid"} (${r.checked.join(", ") || "no definition"})\n`);
+      for (const e of r.errors) process.stdout.write(`  ${e}\n`);
+    }
+  return reports.some((r) => r.errors.length) ? EXIT.failed : EXIT.ok;
+}
+
 export async function devicesCommand(o: { tcp: string[]; scenario?: string; timeout: number; json?: boolean }, catalogue: DeviceCatalogue): Promise<number> {
   const tcp: Array<{ host: string; port?: number; label?: string }> = [];
   for (const t of o.tcp) {

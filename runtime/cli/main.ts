@@ -206,6 +206,16 @@ export async function main(argv: string[], catalogue: DeviceCatalogue): Promise<
     });
 
   program
+    .command("validate")
+    .description("check NeXus files against the application definitions their entries declare (NXstxm, NXfluo; docs/nexus)")
+    .argument("<files...>", "NeXus/HDF5 files")
+    .option("--json", "JSON output")
+    .action(async (files: string[], o) => {
+      const { validateCommand } = await import("./commands.ts");
+      process.exit(await validateCommand(files, o));
+    });
+
+  program
     .command("devices")
     .description("list serial ports, USB instruments and TCP controllers that are present")
     .option("--tcp <host:port>", "also probe this TCP controller with *IDN? (repeatable)", (v: string, prev: string[]) => [...prev, v], [] as string[])

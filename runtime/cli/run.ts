@@ -16,6 +16,16 @@ import type { ClockMode } from "../clock.ts";
 import type { Logger } from "../log.ts";
 import { newKeyPair, type CurveKeyPair, type CurveServerConfig } from "../transport/curve.ts";
 import { VERSION } from "../version.ts";
+import type { InstrumentInfo, RasterInfo } from "../data/types.ts";
+import { rasterAxes } from "../data/layout.ts";
+import type { TriggerParams } from "../director/director.ts";
+
+/** The scenario's incident energy as the trigger parameter `energy` (eV), unless the sequence sets it itself. */
+export function withEnergy(p: TriggerParams, energyEv: number): TriggerParams {
+  const point = p.point ?? {};
+  if (point.energy !== undefined || point.energyEv !== undefined) return p;
+  return { ...p, point: { ...point, energy: energyEv } };
+}
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 export const DONKI_BIN = join(HERE, "../../bin/donki.mjs");
@@ -180,18 +190,48 @@ export async function runScenario(sc: LoadedScenario, o: RunOptions): Promise<Sc
     failedEarly.catch(() => {});
     await Promise.race([director.waitForPlayers(enabled.map((p) => p.name), waitMs), failedEarly]);
 
-    // image axes of a raster: the positioner player's x/y streams
-    let raster: { axes: [string, string]; shape: [number, number]; snake: boolean } | undefined;
-    if (seq.raster) {
+    // the raster as planned (image axes), and which positioner measured it
+    let raster: RasterInfo | undefined;
+    if (seq.raster && def.sequence.raster) {
       const pos = seq.raster.positioner ?? director.registry.all().find((e) => e.device.kind === "positioner")?.name;
-      if (pos) raster = { axes: [`${pos}/y`, `${pos}/x`], shape: seq.raster.shape, snake: seq.raster.snake };
+      const { x, y } = def.sequence.raster;
+      const rep = def.sequence.repeat;
+      if (pos) raster = { axes: rasterAxes(pos), shape: seq.raster.shape, snake: seq.raster.snake, x, y, ...(rep ? { repeat: { param: rep.param, values: rep.values } } : {}) };
     }
     const metadata: Record<string, string> = {};
     for (const [k, v] of Object.entries(def.metadata)) metadata[k] = String(v);
+    const ins = def.instrument;
+    const ioPlayer = enabled.find((p) => director.registry.all().some((e) => e.name === p.name && e.device.kind === "io"));
+    const instrument: InstrumentInfo = {
+      name: ins.name,
+      source: ins.source,
+      energyEv: ins.monochromator.energy_eV,
+      sample: { rotationAngleDeg: ins.sample.rotation_angle },
+      monitorPresetS: def.sequence.dwell ?? Number(ioPlayer?.settings.gateS ?? 0.1),
+    };
+    const devices: Record<string, string> = {};
+    for (const e of director.registry.all()) devices[e.name] = e.device.kind;
+    // every trigger carries the incident energy (eV) unless the sequence sets it: the twins' beam reads it
+    const params = (t: number) => withEnergy(seq.params(t), ins.monochromator.energy_eV);
+    // planned energy and x / y of every trigger (one pass over the sequence; absent when not numbers throughout)
+    let energyPerTrigger: number[] | undefined;
+    let plannedX: number[] | undefined;
+    let plannedY: number[] | undefined;
+    if (planned !== null && planned <= 1_000_000) {
+      const cols: Array<number[] | undefined> = [[], [], []];
+      for (let t = 1; t <= planned; t++) {
+        const pt = (params(t).point ?? {}) as Record<string, unknown>;
+        [pt.energy ?? pt.energyEv, pt.x, pt.y].forEach((v, i) => {
+          if (typeof v === "number") cols[i]?.push(v);
+          else cols[i] = undefined;
+        });
+      }
+      [energyPerTrigger, plannedX, plannedY] = cols;
+    }
     const sink = new NexusSink({
       dir: outDir,
       prefix: def.output.prefix ?? sc.name,
-      run: { title: def.title, scenarioText: sc.text, scenarioHash: sc.hash, scenarioName: sc.name, program: "donki", version: VERSION, raster, metadata },
+      run: { title: def.title, scenarioText: sc.text, scenarioHash: sc.hash, scenarioName: sc.name, program: "donki", version: VERSION, raster, metadata, instrument, devices, energyPerTrigger, plannedX, plannedY },
       flushEveryTriggers: def.output.flushEveryTriggers,
       flushEverySeconds: def.output.flushEverySeconds,
       rolloverTriggers: def.output.rolloverTriggers,
@@ -221,7 +261,7 @@ export async function runScenario(sc: LoadedScenario, o: RunOptions): Promise<Sc
     const result = await director.run({
       triggers: planned,
       startTrigger,
-      params: (t) => seq.params(t),
+      params,
       require: enabled.map((p) => p.name),
       waitForPlayersMs: waitMs,
       policy,

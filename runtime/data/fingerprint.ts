@@ -5,6 +5,7 @@
 import { createHash } from "node:crypto";
 import { resolve } from "node:path";
 import { h5ready, h5wasm, type Group } from "./h5util.ts";
+import { INSTRUMENT, MASKS, MONITOR } from "./layout.ts";
 
 export interface Fingerprint {
   /** HDF5 path -> "dtype shape sha256". */
@@ -28,13 +29,13 @@ function walk(g: Group, prefix: string, out: Record<string, string>): void {
   }
 }
 
-/** Fingerprint of the measured data: every dataset under /entry/instrument and /entry/masks. */
+/** Fingerprint of the measured data: every dataset under /entry/instrument, /entry/monitor (I0) and /entry/masks. */
 export async function fingerprintFile(file: string): Promise<Fingerprint> {
   await h5ready();
   const f = new h5wasm.File(resolve(file), "r");
   try {
     const out: Record<string, string> = {};
-    for (const root of ["/entry/instrument", "/entry/masks"]) {
+    for (const root of [INSTRUMENT, MONITOR, MASKS]) {
       const g = f.get(root);
       if (g instanceof h5wasm.Group) walk(g, root, out);
     }

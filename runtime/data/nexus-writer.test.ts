@@ -109,21 +109,27 @@ describe("NexusWriter: layout, placement, masks", () => {
     expect(cls("/entry")).toBe('"NXentry"');
     expect(cls("/entry/instrument")).toBe('"NXinstrument"');
     expect(cls("/entry/instrument/ccd")).toBe('"NXdetector"');
-    expect(cls("/entry/instrument/stage")).toBe('"NXpositioner"');
-    expect(cls("/entry/instrument/pd")).toBe('"NXmonitor"');
+    // the raster's positioner streams are NXstxm's position records
+    expect(cls("/entry/instrument/sample_x")).toBe('"NXdetector"');
+    expect(cls("/entry/instrument/sample_y")).toBe('"NXdetector"');
+    expect(cls("/entry/instrument/pd")).toBe('"NXcollection"');
+    expect(cls("/entry/instrument/source")).toBe('"NXsource"');
+    expect(cls("/entry/instrument/monochromator")).toBe('"NXmonochromator"');
     expect(cls("/entry/scenario")).toBe('"NXnote"');
     expect(cls("/entry/user")).toBe('"NXuser"');
     expect(cls("/entry/sample")).toBe('"NXsample"');
     expect(cls("/entry/data")).toBe('"NXdata"');
-    expect(cls("/entry/points")).toBe('"NXdata"');
+    expect(cls("/entry/stxm")).toBe('"NXsubentry"');
+    expect(dumpData(file, "/entry/definition")).toEqual(['"NXstxm"']);
     expect(dumpAttr(file, "/", "default")).toBe('"entry"');
     expect(dumpAttr(file, "/entry", "default")).toBe('"data"');
-    expect(dumpAttr(file, "/entry/data", "signal")).toBe('"i0"');
-    expect(dumpAttr(file, "/entry/data", "axes")).toBe('"y", "x"');
-    expect(dumpAttr(file, "/entry/points", "signal")).toBe('"frame"');
-    expect(dumpAttr(file, "/entry/points", "axes")).toBe('"trigger", ".", "."');
+    expect(dumpAttr(file, "/entry/data", "signal")).toBe('"data"');
+    expect(dumpAttr(file, "/entry/data", "axes")).toBe('"sample_y", "sample_x"');
+    expect(dumpData(file, "/entry/data/stxm_scan_type")).toEqual(['"sample image"']);
+    // the detector's main stream is its `data` (a hard link when the stream keeps its name)
+    expect(dumpAttr(file, "/entry/instrument/ccd/data", "donki_stream")).toBe('"ccd/frame"');
     expect(dumpAttr(file, "/entry/instrument/ccd/frame", "units")).toBe('"counts"');
-    expect(dumpAttr(file, "/entry/instrument/stage/x", "units")).toBe('"um"');
+    expect(dumpAttr(file, "/entry/instrument/sample_x/data", "units")).toBe('"um"');
     expect(dumpData(file, "/entry/entry_identifier")).toEqual(['"1"']);
     expect(dumpData(file, "/entry/title")).toEqual(['"unit test scan"']);
     expect(dumpData(file, "/entry/status")).toEqual(['"completed"']);
@@ -131,7 +137,7 @@ describe("NexusWriter: layout, placement, masks", () => {
     expect(dumpAttr(file, "/entry/program_name", "version")).toBe('"0.1.0"');
     expect(r.out).toMatch(/DATASET "end_time"/);
     // extendable along the trigger axis, one frame per chunk
-    expect(r.out).toMatch(/DATASET "frame"[\s\S]*?DATASPACE\s+SIMPLE \{ \( 6, 6, 5 \) \/ \( H5S_UNLIMITED, 6, 5 \) \}/);
+    expect(r.out).toMatch(/DATASET "data"[\s\S]*?DATASPACE\s+SIMPLE \{ \( 6, 6, 5 \) \/ \( H5S_UNLIMITED, 6, 5 \) \}/);
     const dcpl = h5dump(["-p", "-H", "-d", "/entry/instrument/ccd/frame", file]).out;
     expect(dcpl).toMatch(/CHUNKED \( 1, 6, 5 \)/);
   });
@@ -155,11 +161,14 @@ describe("NexusWriter: layout, placement, masks", () => {
     expect(Array.from(x.rows)).toEqual([0, 10, 20, 20, 10, 0]);
   });
 
-  it("builds the raster image un-snaking the rows, with 1-D axes", () => {
-    // i0 = 2t; row 1 is reversed; trigger 4 missing -> NaN at (1, 2)
-    expect(dumpData(file, "/entry/data/i0")).toEqual(["2", "4", "6", "12", "10", "nan"]);
-    expect(dumpData(file, "/entry/data/x")).toEqual(["0", "10", "20"]);
-    expect(dumpData(file, "/entry/data/y")).toEqual(["0", "5"]);
+  it("builds the raster image un-snaking the rows, on the planned axes, measured positions beside", () => {
+    // no It/I0 and no scalar signal: the monitor i0 = 2t; row 1 is reversed; trigger 4 missing -> NaN at (1, 2)
+    expect(dumpData(file, "/entry/data/data")).toEqual(["2", "4", "6", "12", "10", "nan"]);
+    // a raster given by its shape only: index axes
+    expect(dumpData(file, "/entry/data/sample_x")).toEqual(["0", "1", "2"]);
+    expect(dumpData(file, "/entry/data/sample_y")).toEqual(["0", "1"]);
+    expect(dumpData(file, "/entry/data/sample_x_measured")).toEqual(["0", "10", "20", "0", "10", "20"]);
+    expect(dumpData(file, "/entry/data/sample_y_measured")).toEqual(["0", "0", "0", "5", "5", "5"]);
   });
 
   it("summarises the run with the reader", async () => {

@@ -36,6 +36,8 @@ import {
   type StreamSpec,
   streamKey,
 } from "./types.ts";
+import { type FileInfo, type FileRole, type LayoutNode, type ScanContext, buildLayout, groupClassFor, maskPath, placeStream } from "./layout.ts";
+import { applyClose, applyOpen, groupAt, type RowSource } from "./layout-writer.ts";
 
 export interface NexusWriterOptions {
   dir: string;
@@ -127,9 +129,14 @@ interface StreamState {
   key: string;
   itemBytes: number;
   arrived: TriggerSet;
-  /** Absolute dataset path inside each file. */
+  /** Absolute dataset path inside each file (layout.ts placeStream). */
   dsPath: string;
   maskPath: string;
+  /** Stored type when the layout converts (I0 counts as integers); else spec.dtype. */
+  storeAs: StreamSpec["dtype"];
+  units?: string;
+  /** Where the calibrated axis of the last dimension goes (MCA energy). */
+  axisPath?: string;
 }
 
 interface FileStream {
@@ -215,6 +222,8 @@ export class NexusWriter {
   private closed = false;
   private readonly flushEveryTriggers: number;
   private readonly gzip: boolean;
+  /** What the layout is computed from: the run and the streams declared so far. */
+  private readonly scan: ScanContext;
 
   private constructor(
     private readonly opts: NexusWriterOptions,
@@ -228,7 +237,26 @@ export class NexusWriter {
     this.firstTrigger = firstTrigger;
     this.flushEveryTriggers = opts.flushEveryTriggers ?? 50;
     this.gzip = opts.compression === "gzip";
+    this.scan = { run: opts.run, streams: [] };
   }
+
+  private layout(role: FileRole, file?: FileInfo): LayoutNode[] {
+    return buildLayout(this.scan, role, file);
+  }
+
+  private fileInfo(p: string, first: number, part?: number): FileInfo {
+    return {
+      name: path.basename(p),
+      scanNumber: this.scanNumber,
+      first,
+      part,
+      resumedFrom: this.resumedFrom ? path.basename(this.resumedFrom) : undefined,
+      resumeTrigger: this.resumedFrom ? this.firstTrigger : undefined,
+      now: nowIso(),
+    };
+  }
+
+  private readonly classOf = (p: string): string => groupClassFor(this.scan, p);
 
   // ---------------------------------------------------------------- creation
 
@@ -265,11 +293,12 @@ export class NexusWriter {
     }
 
     const w = new NexusWriter(opts, scan, mainPath, first, resumedFrom);
+    w.scan.streams.push(...opts.streams);
     for (const s of opts.streams) w.registerStream(s);
     try {
       if (roll) {
         w.master = new h5wasm.File(mainPath, "w");
-        w.buildCommon(w.master, { first: 1, master: true });
+        applyOpen(w.master, w.layout("master", w.fileInfo(mainPath, 1)), w.classOf, () => {});
         w.master.flush();
       } else {
         w.openNewFile(mainPath, first, Infinity, 0);
@@ -330,19 +359,17 @@ export class NexusWriter {
     if (this.streams.has(key)) throw new Error(`stream "${key}" declared twice`);
     if (!(spec.dtype in DTYPE_BYTES)) throw new Error(`stream "${key}": unknown dtype ${spec.dtype}`);
     if (!spec.shape.every((n) => Number.isInteger(n) && n > 0)) throw new Error(`stream "${key}": bad shape [${spec.shape}]`);
-    let dsPath = `/entry/instrument/${spec.player}/${spec.name}`;
-    if (spec.alias) {
-      const a = spec.alias.replace(/\/+$/, "");
-      dsPath = a.startsWith("/") ? a : `/entry/${a}`;
-      if (!dsPath.startsWith("/entry/")) throw new Error(`stream "${key}": alias must lie under /entry, got "${spec.alias}"`);
-    }
+    const place = placeStream(this.scan, spec);
     const st: StreamState = {
       spec,
       key,
       itemBytes: spec.shape.reduce((a, b) => a * b, 1) * DTYPE_BYTES[spec.dtype],
       arrived: new TriggerSet(),
-      dsPath,
-      maskPath: `/entry/masks/${spec.player}/${spec.name}`,
+      dsPath: place.path,
+      maskPath: maskPath(spec.player, spec.name),
+      storeAs: place.storeAs ?? spec.dtype,
+      units: place.units,
+      axisPath: place.axisPath,
     };
     this.streams.set(key, st);
     return st;
@@ -351,6 +378,7 @@ export class NexusWriter {
   /** A player that joins mid-run: its dataset is created in the open file(s) and every later part. */
   addStream(spec: StreamSpec): void {
     this.assertOpen();
+    this.scan.streams.push(spec);
     const st = this.registerStream(spec);
     for (const df of this.files) if (df.f) this.ensureFileStream(df, st);
   }
@@ -361,73 +389,20 @@ export class NexusWriter {
 
   // ---------------------------------------------------------------- tree
 
-  /** Metadata common to single files, parts and the master. */
-  private buildCommon(f: H5File, o: { first: number; master?: boolean; part?: number }): Group {
-    const run = this.opts.run;
-    setAttr(f, "default", "entry");
-    setAttr(f, "file_name", path.basename(f.filename));
-    setAttr(f, "file_time", nowIso());
-    setAttr(f, "creator", `${run.program} ${run.version}`);
-    const entry = ensureGroup(f, "entry", "NXentry");
-    setAttr(entry, "first_trigger", o.first, "<q");
-    setAttr(entry, "run_id", run.runId);
-    strDataset(entry, "title", run.title);
-    strDataset(entry, "start_time", nowIso(run.startTime));
-    strDataset(entry, "entry_identifier", String(this.scanNumber));
-    strDataset(entry, "run_id", run.runId);
-    const prog = strDataset(entry, "program_name", run.program);
-    setAttr(prog, "version", run.version);
-    if (run.plannedTriggers !== null) numDataset(entry, "planned_triggers", run.plannedTriggers);
-    if (o.part) setAttr(entry, "part", o.part, "<q");
-    if (this.resumedFrom) {
-      setAttr(entry, "resumed_from", path.basename(this.resumedFrom));
-      setAttr(entry, "resume_trigger", this.firstTrigger, "<q");
-      entry.create_external_link(path.basename(this.resumedFrom), "/entry", "previous");
-    }
-    if (run.scenarioText !== undefined || run.scenarioName || run.scenarioHash) {
-      const note = ensureGroup(entry, "scenario", "NXnote");
-      strDataset(note, "type", "text/yaml");
-      if (run.scenarioName) strDataset(note, "description", run.scenarioName);
-      if (run.scenarioText !== undefined) strDataset(note, "data", run.scenarioText);
-      if (run.scenarioHash) strDataset(note, "sha256", run.scenarioHash);
-    }
-    const md = run.metadata;
-    if (md.proposal) strDataset(entry, "experiment_identifier", md.proposal);
-    if (md.user) {
-      const u = ensureGroup(entry, "user", "NXuser");
-      strDataset(u, "name", md.user);
-      if (md.email) strDataset(u, "email", md.email);
-      if (md.affiliation) strDataset(u, "affiliation", md.affiliation);
-    }
-    if (md.sample) {
-      const s = ensureGroup(entry, "sample", "NXsample");
-      strDataset(s, "name", md.sample);
-      if (md.sample_description) strDataset(s, "description", md.sample_description);
-    }
-    const keys = Object.keys(md);
-    if (keys.length) {
-      const c = ensureGroup(entry, "metadata", "NXcollection");
-      for (const k of keys) {
-        if (!/^[A-Za-z0-9_.-]+$/.test(k)) continue;
-        strDataset(c, k, md[k]!);
-      }
-    }
-    return entry;
-  }
-
   private openNewFile(p: string, first: number, last: number, partIndex: number): DataFile {
     const f = new h5wasm.File(p, "w");
     const df: DataFile = { path: p, first, last, f, streams: new Map(), triggers: null, dirtyLo: Infinity, dirtyHi: 0, extent: 0, partIndex };
     try {
-      const entry = this.buildCommon(f, { first, part: partIndex || undefined });
-      ensureGroup(entry, "instrument", "NXinstrument");
+      const layout = this.layout(partIndex ? "part" : "single", this.fileInfo(p, first, partIndex || undefined));
+      const entry = ensureGroup(f, "entry", "NXentry");
       ensureGroup(entry, "masks", "NXcollection");
       entry.create_dataset({ name: "triggers", data: new Uint32Array(0), shape: [0], maxshape: [null], chunks: [4096], dtype: "<I" });
       df.triggers = getDataset(entry, "triggers");
       if (!df.triggers) throw new Error(`HDF5: could not create ${p}:/entry/triggers`);
       setAttr(df.triggers, "long_name", "trigger number (0 = not issued)");
+      setAttr(df.triggers, "units", "1");
+      applyOpen(f, layout, this.classOf, (n) => this.ensureFileStream(df, this.streams.get(n.stream)!));
       for (const st of this.streams.values()) this.ensureFileStream(df, st);
-      this.buildPointsNXdata(df);
       f.flush();
     } catch (e) {
       f.close();
@@ -435,14 +410,6 @@ export class NexusWriter {
     }
     this.files.push(df);
     return df;
-  }
-
-  private instrumentClass(player: string): string {
-    const roles = new Set([...this.streams.values()].filter((s) => s.spec.player === player).map((s) => s.spec.role));
-    if (roles.has("signal")) return "NXdetector";
-    if (roles.has("monitor")) return "NXmonitor";
-    if (roles.has("positioner")) return "NXpositioner";
-    return "NXcollection";
   }
 
   /** Create (or find, after a re-open) the dataset and mask of a stream in a file. */
@@ -455,33 +422,27 @@ export class NexusWriter {
     if (!ds) {
       const parentPath = st.dsPath.slice(0, st.dsPath.lastIndexOf("/"));
       const leaf = st.dsPath.slice(st.dsPath.lastIndexOf("/") + 1);
-      let parent: Group;
-      if (!spec.alias) {
-        const instr = ensureGroup(ensureGroup(f, "entry", "NXentry"), "instrument", "NXinstrument");
-        parent = ensureGroup(instr, spec.player, this.instrumentClass(spec.player));
-      } else {
-        parent = ensureGroupPath(f, parentPath);
-      }
+      const parent: Group = spec.alias ? ensureGroupPath(f, parentPath) : groupAt(f, parentPath, this.classOf);
       // frames: one trigger per chunk; scalars: 1024 rows; spectra: up to ~1 MiB per chunk
       const chunkRows =
         spec.shape.length >= 2 ? 1 : spec.shape.length === 0 ? 1024 : Math.max(1, Math.min(1024, Math.floor((1 << 20) / st.itemBytes)));
       parent.create_dataset({
         name: leaf,
-        data: new TYPED_CTOR[spec.dtype](0),
+        data: new TYPED_CTOR[st.storeAs](0),
         shape: [0, ...spec.shape],
         maxshape: [null, ...spec.shape],
         chunks: [chunkRows, ...spec.shape],
-        dtype: H5_DTYPE[spec.dtype],
+        dtype: H5_DTYPE[st.storeAs],
         ...(this.gzip ? { compression: "gzip" as const, compression_opts: 1 } : {}),
       });
       ds = getDataset(f, st.dsPath);
       if (!ds) throw new Error(`HDF5: could not create dataset ${st.dsPath} for stream "${st.key}" in ${df.path}`);
-      if (spec.units) setAttr(ds, "units", spec.units);
+      if (st.units) setAttr(ds, "units", st.units);
       if (spec.axis && spec.shape.length >= 1) {
         // the calibrated axis of the last dimension (e.g. MCA bin energies), beside the data
         const n = spec.shape[spec.shape.length - 1]!;
         const values = Float64Array.from({ length: n }, (_, i) => spec.axis!.offset + spec.axis!.step * i);
-        const an = `${leaf}_${spec.axis.name}`;
+        const an = st.axisPath ? st.axisPath.slice(st.axisPath.lastIndexOf("/") + 1) : `${leaf}_${spec.axis.name}`;
         if (!getDataset(parent, an)) {
           parent.create_dataset({ name: an, data: values, shape: [n], dtype: "<d" });
           const ad = getDataset(parent, an);
@@ -513,55 +474,6 @@ export class NexusWriter {
     // a stream added mid-run must line up with the others at the next flush
     if (df.extent > 0) this.markDirty(df, 0, df.extent);
     return fs_;
-  }
-
-  /** Choose the default per-trigger plot: the primary signal against trigger (or the single positioner). */
-  private pickSignal(): { signal: StreamState; aux: StreamState[]; positioners: StreamState[] } | null {
-    const all = [...this.streams.values()];
-    const signal =
-      all.find((s) => s.spec.role === "signal") ?? all.find((s) => s.spec.role === "monitor") ?? all.find((s) => s.spec.role !== "metadata");
-    if (!signal) return null;
-    const same = (s: StreamState) => s !== signal && s.spec.shape.join("x") === signal.spec.shape.join("x");
-    const aux = all.filter((s) => (s.spec.role === "signal" || s.spec.role === "monitor") && same(s));
-    const positioners = all.filter((s) => s.spec.role === "positioner" && s.spec.shape.length === 0);
-    return { signal, aux, positioners };
-  }
-
-  private buildPointsNXdata(df: DataFile): void {
-    const pick = this.pickSignal();
-    if (!pick) return;
-    const f = df.f!;
-    const entry = ensureGroup(f, "entry", "NXentry");
-    const name = this.opts.run.raster ? "points" : "data";
-    if (getGroup(entry, name)) return;
-    const g = ensureGroup(entry, name, "NXdata");
-    const used = new Set<string>(["trigger"]);
-    const linkName = (s: StreamState) => {
-      let n = s.spec.name;
-      if (used.has(n)) n = `${s.spec.player}_${s.spec.name}`;
-      used.add(n);
-      return n;
-    };
-    const sig = linkName(pick.signal);
-    g.create_hard_link(pick.signal.dsPath, sig);
-    const aux = pick.aux.map((s) => {
-      const n = linkName(s);
-      g.create_hard_link(s.dsPath, n);
-      return n;
-    });
-    g.create_hard_link("/entry/triggers", "trigger");
-    const pos = pick.positioners.map((s) => {
-      const n = linkName(s);
-      g.create_hard_link(s.dsPath, n);
-      setAttr(g, `${n}_indices`, 0, "<i");
-      return n;
-    });
-    const xAxis = pos.length === 1 && !this.opts.run.raster ? pos[0]! : "trigger";
-    setAttr(g, "signal", sig);
-    if (aux.length) setAttr(g, "auxiliary_signals", aux);
-    setAttr(g, "axes", [xAxis, ...pick.signal.spec.shape.map(() => ".")]);
-    setAttr(g, "trigger_indices", 0, "<i");
-    setAttr(entry, "default", name);
   }
 
   // ---------------------------------------------------------------- writing
@@ -616,8 +528,10 @@ export class NexusWriter {
     const df = this.fileFor(trigger);
     const fst = this.ensureFileStream(df, st);
     const row = trigger - df.first;
-    if (st.itemBytes <= BLOCK_MAX_ITEM) {
-      fst.block ??= new RowBlock(Math.max(16, Math.min(4096, Math.floor(BLOCK_BYTES / st.itemBytes))), st.itemBytes);
+    if (st.storeAs !== st.spec.dtype) data = convertRow(data, st.spec.dtype, st.storeAs);
+    const storedBytes = data.byteLength;
+    if (storedBytes <= BLOCK_MAX_ITEM) {
+      fst.block ??= new RowBlock(Math.max(16, Math.min(4096, Math.floor(BLOCK_BYTES / storedBytes))), storedBytes);
       if (!fst.block.fits(row)) this.writeBlock(st, fst);
       fst.block.put(row, data);
       if (fst.block.n === fst.block.rowsCap) this.writeBlock(st, fst);
@@ -626,7 +540,7 @@ export class NexusWriter {
         fst.ds.resize([row + 1, ...st.spec.shape]);
         fst.rows = row + 1;
       }
-      fst.ds.write_slice([[row, row + 1]], viewAs(data, st.spec.dtype));
+      fst.ds.write_slice([[row, row + 1]], viewAs(data, st.storeAs));
     }
     st.arrived.add(trigger);
     this.stats.written++;
@@ -652,7 +566,7 @@ export class NexusWriter {
       let j = i;
       while (j < span && b.present[j]) j++;
       const bytes = b.buf.subarray(i * b.itemBytes, j * b.itemBytes);
-      fst.ds.write_slice([[b.lo + i, b.lo + j]], viewAs(bytes, st.spec.dtype));
+      fst.ds.write_slice([[b.lo + i, b.lo + j]], viewAs(bytes, st.storeAs));
       i = j;
     }
     b.present.fill(0, 0, span);
@@ -768,8 +682,8 @@ export class NexusWriter {
       const st = this.streams.get(key)!;
       const missing: number[] = [];
       for (let r = 0; r < extent; r++) if (!st.arrived.has(df.first + r)) missing.push(df.first + r);
-      if (missing.length && (st.spec.dtype === "float32" || st.spec.dtype === "float64")) {
-        const nan = new (st.spec.dtype === "float32" ? Float32Array : Float64Array)(st.itemBytes / DTYPE_BYTES[st.spec.dtype]).fill(NaN);
+      if (missing.length && (st.storeAs === "float32" || st.storeAs === "float64")) {
+        const nan = new (st.storeAs === "float32" ? Float32Array : Float64Array)(st.itemBytes / DTYPE_BYTES[st.spec.dtype]).fill(NaN);
         for (const t of missing) fst.ds.write_slice([[t - df.first, t - df.first + 1]], nan);
       }
       writeCompleteness(fst.mask, extent, missing);
@@ -782,7 +696,7 @@ export class NexusWriter {
       strDataset(entry, "status", summary.status);
       if (summary.message) strDataset(entry, "status_message", summary.message);
     }
-    if (atEnd && summary && this.opts.run.raster && !this.master) this.buildRasterImage(f, (key) => this.readScalar(key));
+    if (atEnd && summary && !this.master) applyClose(f, this.layout("single"), this.classOf, this.opts.run, this.rowSource(df.first, df.first + extent - 1));
     f.flush();
     f.close();
     df.f = null;
@@ -814,82 +728,41 @@ export class NexusWriter {
     return out;
   }
 
-  /** /entry/data as an image [ny, nx] of every scalar signal/monitor stream, with 1-D x/y axes. */
-  private buildRasterImage(f: H5File, read: (key: string) => Float64Array | null): void {
-    const raster = this.opts.run.raster!;
-    const [ny, nx] = raster.shape;
-    const scalars = [...this.streams.values()].filter(
-      (s) => s.spec.shape.length === 0 && (s.spec.role === "signal" || s.spec.role === "monitor"),
-    );
-    if (!scalars.length || ny < 1 || nx < 1) return;
-    const entry = ensureGroup(f, "entry", "NXentry");
-    if (getGroup(entry, "data")) return;
-    const g = ensureGroup(entry, "data", "NXdata");
-    const cell = (t: number): [number, number] => {
-      const r = t - 1;
-      const iy = Math.floor(r / nx);
-      let ix = r % nx;
-      if (raster.snake && iy % 2 === 1) ix = nx - 1 - ix;
-      return [iy, ix];
-    };
-    const axisName = (k: string, fallback: string) => this.streams.get(k)?.spec.name ?? fallback;
-    const yName = axisName(raster.axes[0], "y");
-    let xName = axisName(raster.axes[1], "x");
-    if (xName === yName) xName = `${xName}_fast`;
-    const axisValues = (key: string, len: number, which: 0 | 1): Float64Array => {
-      const v = read(key);
-      const sum = new Float64Array(len);
-      const cnt = new Float64Array(len);
-      if (v) {
-        for (let t = 1; t <= Math.min(v.length, ny * nx); t++) {
-          if (Number.isNaN(v[t - 1]!)) continue;
-          const c = cell(t)[which];
-          sum[c]! += v[t - 1]!;
-          cnt[c]!++;
+  /** Sum of a 1-D stream's rows that arrived, over every file of the run (`perRow`: one sum per trigger instead). */
+  private readSum(key: string, perRow = false): Float64Array | null {
+    const st = this.streams.get(key);
+    if (!st || st.spec.shape.length !== 1) return null;
+    const n = st.spec.shape[0]!;
+    const triggers = Math.max(this.highest, ...this.files.map((d) => d.first + d.extent - 1));
+    const out = perRow ? new Float64Array(Math.max(0, triggers)).fill(NaN) : new Float64Array(n);
+    for (const df of this.files) {
+      const f = df.f ?? new h5wasm.File(df.path, "r");
+      try {
+        const ds = getDataset(f, st.dsPath);
+        const rows = ds?.shape?.[0] ?? 0;
+        // a block of rows at a time: bounded memory whatever the run length
+        for (let lo = 0; lo < rows; lo += 256) {
+          const hi = Math.min(rows, lo + 256);
+          const v = ds!.slice([[lo, hi]]) as ArrayLike<number | bigint>;
+          for (let r = lo; r < hi; r++) {
+            if (!st.arrived.has(df.first + r)) continue;
+            const o = (r - lo) * n;
+            if (perRow) {
+              let t = 0;
+              for (let i = 0; i < n; i++) t += Number(v[o + i]);
+              if (df.first + r - 1 < out.length) out[df.first + r - 1] = t;
+            } else for (let i = 0; i < n; i++) out[i]! += Number(v[o + i]);
+          }
         }
+      } finally {
+        if (!df.f) f.close();
       }
-      return sum.map((s, i) => (cnt[i] ? s / cnt[i]! : i));
-    };
-    const names: string[] = [];
-    const used = new Set([xName, yName]);
-    for (const s of scalars) {
-      const v = read(s.key);
-      if (!v) continue;
-      const img = new Float64Array(ny * nx).fill(NaN);
-      for (let t = 1; t <= Math.min(v.length, ny * nx); t++) {
-        const [iy, ix] = cell(t);
-        img[iy * nx + ix] = v[t - 1]!;
-      }
-      let n = s.spec.name;
-      if (used.has(n)) n = `${s.spec.player}_${s.spec.name}`;
-      used.add(n);
-      g.create_dataset({ name: n, data: img, shape: [ny, nx], dtype: "<d" });
-      const d = getDataset(g, n);
-      if (!d) throw new Error(`HDF5: could not create raster image /entry/data/${n}`);
-      if (s.spec.units) setAttr(d, "units", s.spec.units);
-      setAttr(d, "long_name", `${s.key} (NaN = missing)`);
-      names.push(n);
     }
-    if (!names.length) return;
-    g.create_dataset({ name: yName, data: axisValues(raster.axes[0], ny, 0), shape: [ny], dtype: "<d" });
-    g.create_dataset({ name: xName, data: axisValues(raster.axes[1], nx, 1), shape: [nx], dtype: "<d" });
-    for (const [n, k] of [
-      [yName, raster.axes[0]],
-      [xName, raster.axes[1]],
-    ] as const) {
-      const d = getDataset(g, n);
-      if (!d) throw new Error(`HDF5: could not create raster axis /entry/data/${n}`);
-      const u = this.streams.get(k)?.spec.units;
-      if (u) setAttr(d, "units", u);
-      setAttr(d, "long_name", `${k} (mean per ${n === yName ? "row" : "column"})`);
-    }
-    setAttr(g, "signal", names[0]!);
-    if (names.length > 1) setAttr(g, "auxiliary_signals", names.slice(1));
-    setAttr(g, "axes", [yName, xName]);
-    setAttr(g, `${yName}_indices`, 0, "<i");
-    setAttr(g, `${xName}_indices`, 1, "<i");
-    setAttr(g, "snake", raster.snake ? 1 : 0, "<i");
-    setAttr(entry, "default", "data");
+    return out;
+  }
+
+  private rowSource(first: number, last: number): RowSource {
+    return { first, last, scalar: (k) => this.readScalar(k), sum: (k) => this.readSum(k), rowSums: (k) => this.readSum(k, true) };
   }
 
   /**
@@ -956,7 +829,7 @@ export class NexusWriter {
     setAttr(entry, "last_trigger", last, "<q");
     setAttr(entry, "complete", allComplete ? 1 : 0, "<i");
     setAttr(entry, "rollover_triggers", this.opts.rolloverTriggers!, "<q");
-    if (this.opts.run.raster) this.buildRasterImage(m, (key) => this.readScalar(key));
+    applyClose(m, this.layout("master"), this.classOf, this.opts.run, this.rowSource(1, last));
     m.flush();
     m.close();
     this.master = null;
@@ -975,6 +848,18 @@ export class NexusWriter {
     this.master?.close();
     this.closed = true;
   }
+}
+
+/** One row converted between stored types (integer targets: rounded, clamped, NaN -> 0). */
+function convertRow(data: Uint8Array, from: StreamSpec["dtype"], to: StreamSpec["dtype"]): Uint8Array {
+  const src = viewAs(data, from);
+  const out = new TYPED_CTOR[to](src.length);
+  const int = !(to === "float32" || to === "float64");
+  for (let i = 0; i < src.length; i++) {
+    const v = Number(src[i]);
+    out[i] = int ? (Number.isFinite(v) ? Math.round(v) : 0) : v;
+  }
+  return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
 }
 
 function writeCompleteness(mask: Dataset, expected: number, missing: number[]): void {

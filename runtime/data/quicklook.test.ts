@@ -33,9 +33,9 @@ const pixel = (png: PNG, x: number, y: number): RGB => {
   const o = (y * png.width + x) * 4;
   return [png.data[o]!, png.data[o + 1]!, png.data[o + 2]!];
 };
-/** Colour at the centre of map cell (row, col). */
+/** Colour at the centre of map cell (row, col); row 0 (the first raster row) is drawn at the bottom (y up). */
 const cellColour = (png: PNG, l: PanelLayout, row: number, col: number): RGB =>
-  pixel(png, l.x + Math.floor(((col + 0.5) * l.width) / l.cols!), l.y + Math.floor(((row + 0.5) * l.height) / l.rows!));
+  pixel(png, l.x + Math.floor(((col + 0.5) * l.width) / l.cols!), l.y + Math.floor(((l.rows! - 1 - row + 0.5) * l.height) / l.rows!));
 const isMissing = (c: RGB) => c[0] === MISSING[0] && c[1] === MISSING[1] && c[2] === MISSING[2];
 
 function ranks(v: number[]): number[] {
@@ -122,14 +122,14 @@ describe("quicklook of a real scan (fast-scan scenario through the CLI)", () => 
 
   it("draws the transmission map from the data: not constant, brightest where It/I0 is highest", async () => {
     const abs = res.layout[0]!;
-    const it = await image(scanFile, "It");
-    const i0 = await image(scanFile, "I0");
-    expect([it.ny, it.nx]).toEqual([5, 6]);
+    // the file's default plot: It/I0 on the planned raster
+    const tr = await image(scanFile, "data");
+    expect([tr.ny, tr.nx]).toEqual([5, 6]);
     const trans: number[] = [];
     const shown: number[] = [];
     for (let r = 0; r < 5; r++)
       for (let c = 0; c < 6; c++) {
-        trans.push(it.v[r * 6 + c]! / i0.v[r * 6 + c]!);
+        trans.push(tr.v[r * 6 + c]!);
         const k = viridisIndex(cellColour(png, abs, r, c));
         expect(k, `cell ${r},${c} is a viridis colour`).toBeGreaterThanOrEqual(0);
         shown.push(k);
@@ -182,7 +182,8 @@ describe("quicklook of a real scan (fast-scan scenario through the CLI)", () => 
     const out = path.join(root, "custom", "ql.png");
     const r = await quicklook(scanFile, { out, scale: 10 });
     expect(r.png).toBe(out);
-    expect(r.layout[0]).toMatchObject({ width: 60, height: 50 });
+    // 10 px per column of 12 um; rows are 15 um apart: 12.5 px
+    expect(r.layout[0]).toMatchObject({ width: 60, height: 63 });
     expect(decode(out).width).toBe(r.width);
   });
 });
@@ -293,6 +294,27 @@ describe("missing data and other scan kinds", () => {
     const x = it.x + Math.round((4.5 / 12) * it.width);
     expect(isMissing(pixel(png, x, it.y + 5))).toBe(true);
     expect(isMissing(pixel(png, it.x + Math.round((2.5 / 12) * it.width), it.y + 5))).toBe(false);
+  });
+
+  it("a repeated raster (temperature series): one map per repetition, on a colour range common to them", async () => {
+    const dir = freshDir();
+    const r1 = run({
+      plannedTriggers: 12,
+      raster: { axes: ["stage/y", "stage/x"], shape: [4, 3], snake: false, x: { start: 0, stop: 20, points: 3 }, y: { start: 0, stop: 10, points: 2 }, repeat: { param: "temperature", values: [20, 40] } },
+    });
+    const w = await NexusWriter.create({ dir, prefix: "rep", run: r1, streams });
+    for (let t = 1; t <= 12; t++) writeTrigger(w, t);
+    const { path: file } = w.close({ status: "completed", lastTrigger: 12 });
+    const r = await quicklook(file, {});
+    expect(r.panels.slice(0, 4)).toEqual(["Transmission It/I0, 20 degC", "Transmission It/I0, 40 degC", "Fe (xrf/roi_Fe), 20 degC", "Fe (xrf/roi_Fe), 40 degC"]);
+    const [a, b] = r.layout as [PanelLayout, PanelLayout];
+    expect(a).toMatchObject({ rows: 2, cols: 3 });
+    // It/I0 grows with the trigger: the first point of the first repetition is the darkest, the last of the second the brightest
+    const png = decode(r.png);
+    expect(viridisIndex(cellColour(png, a, 0, 0))).toBe(0);
+    expect(viridisIndex(cellColour(png, b, 1, 2))).toBe(255);
+    expect(viridisIndex(cellColour(png, a, 1, 2))).toBeLessThan(viridisIndex(cellColour(png, b, 0, 0)));
+    expect([a.min, a.max]).toEqual([b.min, b.max]);
   });
 
   it("refuses files that are not donki scans with a clear message", async () => {

@@ -5,11 +5,14 @@
  *
  * Data are read per trigger from the instrument datasets and their masks (works on closed files, files a
  * killed writer left, and rollover masters). Missing data (mask 0, NaN) are drawn in MISSING grey, never as data.
+ * Maps are drawn as H5Web and NeXpy draw /entry/data: y upwards, micrometre axes with ticks, the aspect ratio of
+ * the raster's step sizes. Paths come from layout.ts.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
 import { type Dataset, type Group, type H5File, attrValue, getDataset, getGroup, h5ready, h5wasm } from "./h5util.ts";
+import { DEFAULT_DATA, ENTRY, MASKS, TRIGGERS, fallbackStreamPath, maskPath } from "./layout.ts";
 import { BLACK, Canvas, CHAR_H, DARK, LIGHT, MISSING, type RGB, VIRIDIS, fitText, fmtNum, niceTicks, textWidth, viridis } from "./png.ts";
 
 export { MISSING };
@@ -17,7 +20,7 @@ export { MISSING };
 export interface QuicklookOptions {
   /** PNG path; default: FILE with its extension replaced by .png. */
   out?: string;
-  /** Screen pixels per map pixel; default: auto, so the longer map side is ~256 px. */
+  /** Screen pixels per map column (rows follow the raster's aspect ratio); default: auto, longer side ~256 px. */
   scale?: number;
 }
 
@@ -33,7 +36,7 @@ export interface PanelLayout {
   /** Colour/axis range shown (linear values; for the spectrum the counts range of the log axis). */
   min: number;
   max: number;
-  /** Maps: image size in map pixels. */
+  /** Maps: image size in map pixels. Row 0 (first y) is drawn at the bottom (y up). */
   rows?: number;
   cols?: number;
   /** Source stream(s), e.g. "io/It / io/I0". */
@@ -74,6 +77,12 @@ interface Raster {
   snake: boolean;
   /** Rows per repetition (snake parity restarts with each repetition of the inner raster). */
   rowsPerRep: number;
+  /** Planned positions of the columns and of the rows of one repetition, and their units. */
+  xs?: number[];
+  ys?: number[];
+  units?: string;
+  /** The sequence's outer loop (temperature, energy ...): one map per value. */
+  repeat?: { name: string; values: number[]; units?: string };
 }
 
 const HDF5_SIGNATURE = Buffer.from([0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a]);
@@ -113,13 +122,13 @@ class ScanFile {
     this.f = new h5wasm.File(this.file, "r");
     this.opened.push(this.f);
     try {
-      const entry = getGroup(this.f, "/entry");
+      const entry = getGroup(this.f, ENTRY);
       if (!entry) throw notScan("no /entry");
       this.entry = entry;
-      const masks = getGroup(entry, "masks");
-      if (!masks || !getDataset(entry, "triggers")) throw notScan("no /entry/masks or /entry/triggers");
+      const masks = getGroup(this.f, MASKS);
+      if (!masks || !getDataset(this.f, TRIGGERS)) throw notScan(`no ${MASKS} or ${TRIGGERS}`);
       this.first = Number(attrValue(entry, "first_trigger") ?? 1);
-      const trig = (getDataset(entry, "triggers")!.value as ArrayLike<number> | null) ?? [];
+      const trig = (getDataset(this.f, TRIGGERS)!.value as ArrayLike<number> | null) ?? [];
       let last = Number(attrValue(entry, "last_trigger") ?? NaN);
       if (!Number.isFinite(last)) {
         last = this.first - 1;
@@ -138,12 +147,12 @@ class ScanFile {
         .sort();
       if (partNames.length) {
         for (const k of partNames) {
-          const fn = entry.get_external_link(`/entry/${k}`).filename;
+          const fn = entry.get_external_link(`${ENTRY}/${k}`).filename;
           const p = path.join(path.dirname(this.file), fn);
           if (!fs.existsSync(p)) continue; // its triggers show as missing
           const pf = new h5wasm.File(p, "r");
           this.opened.push(pf);
-          const pe = getGroup(pf, "/entry");
+          const pe = getGroup(pf, ENTRY);
           this.sources.push({ f: pf, first: Number((pe && attrValue(pe, "first_trigger")) ?? 1) });
         }
       } else {
@@ -155,7 +164,7 @@ class ScanFile {
         for (const name of pg?.keys() ?? []) {
           const m = getDataset(pg!, name);
           if (!m) continue;
-          const dsPath = String(attrValue(m, "target") ?? `/entry/instrument/${player}/${name}`);
+          const dsPath = String(attrValue(m, "target") ?? fallbackStreamPath(player, name));
           const ds = this.sources.map((s) => getDataset(s.f, dsPath)).find((d) => d) ?? null;
           if (!ds) continue;
           this.streams.set(`${player}/${name}`, {
@@ -163,14 +172,14 @@ class ScanFile {
             player,
             name,
             dsPath,
-            maskPath: `/entry/masks/${player}/${name}`,
+            maskPath: maskPath(player, name),
             shape: (ds.shape ?? []).slice(1),
             role: attrValue(ds, "donki_role") as string | undefined,
             units: attrValue(ds, "units") as string | undefined,
           });
         }
       }
-      if (this.streams.size === 0) throw notScan("no streams under /entry/masks");
+      if (this.streams.size === 0) throw notScan(`no streams under ${MASKS}`);
 
       let scenario: Record<string, unknown> | null = null;
       const text = getDataset(entry, "scenario/data")?.value;
@@ -254,31 +263,52 @@ class ScanFile {
     }
   }
 
-  /** Raster geometry from /entry/data (written at close) or, for a file never closed, from the scenario. */
+  /** Raster geometry from the default plot (written at close) or, for a file never closed, from the scenario. */
   raster(): Raster | null {
     const seq = (this.scenario?.sequence ?? null) as Record<string, unknown> | null;
-    const sr = (seq?.raster ?? null) as { x?: { points?: number }; y?: { points?: number }; snake?: boolean } | null;
+    type AxisDef = { start?: number; stop?: number; points?: number };
+    const sr = (seq?.raster ?? null) as { x?: AxisDef; y?: AxisDef; snake?: boolean } | null;
     const reps = Array.isArray((seq?.repeat as { values?: unknown[] } | undefined)?.values) ? (seq!.repeat as { values: unknown[] }).values.length : 1;
-    const yPts = Number(sr?.y?.points);
-    const data = getGroup(this.entry, "data");
+    const planned = (a: AxisDef | undefined) => {
+      const n = Number(a?.points);
+      if (!(Number.isInteger(n) && n > 0 && typeof a?.start === "number" && typeof a?.stop === "number")) return undefined;
+      return Array.from({ length: n }, (_, i) => (n === 1 ? a.start! : a.start! + ((a.stop! - a.start!) * i) / (n - 1)));
+    };
+    const data = getGroup(this.f, DEFAULT_DATA);
     if (data) {
       const axes = attrValue(data, "axes");
       const sig = attrValue(data, "signal");
       const d = typeof sig === "string" ? getDataset(data, sig) : null;
       const shape = d?.shape ?? [];
-      if (Array.isArray(axes) && axes.length === 2 && shape.length === 2 && shape[0]! > 0 && shape[1]! > 0) {
-        const ny = shape[0]!;
+      const ax = Array.isArray(axes) ? axes.map(String) : [];
+      if (ax.length >= 2 && ax.slice(-2).join() === "sample_y,sample_x" && shape.length === ax.length && shape.every((n) => n > 0)) {
+        const nrep = shape.length === 3 ? shape[0]! : 1;
+        const [ny, nx] = shape.slice(-2) as [number, number];
+        const vals = (n: string) => {
+          const v = getDataset(data, n)?.value as ArrayLike<number> | null;
+          return v ? Array.from(v, Number) : undefined;
+        };
+        const xd = getDataset(data, "sample_x");
+        const rd = nrep > 1 ? getDataset(data, ax[0]!) : null;
+        const repeat = rd ? { name: ax[0]!, values: vals(ax[0]!) ?? [], units: attrValue(rd, "units") as string | undefined } : undefined;
         return {
-          ny,
-          nx: shape[1]!,
-          snake: Number(attrValue(data, "snake") ?? 0) === 1,
-          rowsPerRep: Number.isInteger(yPts) && yPts > 0 && ny % yPts === 0 ? yPts : ny,
+          repeat,
+          ny: ny * nrep,
+          nx,
+          snake: Number(attrValue(data, "snake") ?? (sr?.snake ? 1 : 0)) === 1,
+          rowsPerRep: ny,
+          xs: vals("sample_x"),
+          ys: vals("sample_y"),
+          units: xd ? (attrValue(xd, "units") as string | undefined) : undefined,
         };
       }
     }
+    const yPts = Number(sr?.y?.points);
     const xPts = Number(sr?.x?.points);
     if (sr && Number.isInteger(xPts) && Number.isInteger(yPts) && xPts > 0 && yPts > 0) {
-      return { ny: yPts * reps, nx: xPts, snake: sr.snake === true, rowsPerRep: yPts };
+      const rp = seq?.repeat as { param?: unknown; values?: unknown[] } | undefined;
+      const repeat = reps > 1 && typeof rp?.param === "string" ? { name: rp.param, values: (rp.values ?? []).map(Number) } : undefined;
+      return { ny: yPts * reps, nx: xPts, snake: sr.snake === true, rowsPerRep: yPts, xs: planned(sr.x), ys: planned(sr.y), units: "um", repeat };
     }
     return null;
   }
@@ -300,6 +330,9 @@ interface Series {
   units?: string;
   /** Per trigger (index = trigger - first), NaN = missing. */
   values: Float64Array;
+  /** Maps of one repetition: triggers before it (they fall outside the map), and the colour range of all repetitions. */
+  shift?: number;
+  range?: { min: number; max: number };
 }
 
 interface SpectrumData {
@@ -317,7 +350,10 @@ const isSignal = (s: StreamInfo) => s.role === "signal" || s.role === "monitor";
 const ROI_RE = /^roi_(.+)$/;
 
 function absorption(scan: ScanFile): Series | null {
-  const all = [...scan.streams.values()];
+  const all = [...scan.streams.values()].sort((a, b) => a.key.localeCompare(b.key));
+  // 0. the io device's own transmission (It/I0 normalised by the empty beam)
+  const tr = all.find((s) => isScalar(s) && s.name === "transmission");
+  if (tr) return { title: `Transmission (${tr.key})`, source: tr.key, units: tr.units || "1", values: scan.scalar(tr) };
   // 1. transmission It/I0 from a counter player that has both
   for (const p of new Set(all.map((s) => s.player))) {
     const find = (n: string) => all.find((s) => s.player === p && isScalar(s) && s.name.toLowerCase() === n);
@@ -327,7 +363,7 @@ function absorption(scan: ScanFile): Series | null {
       const a = scan.scalar(it);
       const b = scan.scalar(i0);
       const v = a.map((x, i) => (b[i]! > 0 ? x / b[i]! : NaN));
-      return { title: "Transmission It/I0", source: `${it.key} / ${i0.key}`, values: v };
+      return { title: "Transmission It/I0", source: `${it.key} / ${i0.key}`, units: "1", values: v };
     }
   }
   // 2. -ln of the CCD frame sum, normalised (by I0 if there is a monitor called I0, then by its maximum)
@@ -357,7 +393,7 @@ function absorption(scan: ScanFile): Series | null {
     let max = 0;
     for (const x of sums) if (x > max) max = x;
     const v = sums.map((x) => (x > 0 && max > 0 ? -Math.log(x / max) : NaN));
-    return { title: "Absorbance -ln(CCD sum)", source, values: v };
+    return { title: "Absorbance -ln(CCD sum)", source, units: "1", values: v };
   }
   // 3. any scalar signal that is not an element map
   const any = all.find((s) => isScalar(s) && s.role === "signal" && !ROI_RE.test(s.name)) ?? all.find((s) => isScalar(s) && s.role === "monitor");
@@ -373,7 +409,7 @@ function elementMaps(scan: ScanFile): Series[] {
     const rois = scan.playerSettings(s.player)?.rois;
     if (rois && typeof rois === "object") Object.keys(rois).forEach((k, i) => order.has(`${s.player}/roi_${k}`) || order.set(`${s.player}/roi_${k}`, i));
   }
-  const data = getGroup(scan.entry, "data");
+  const data = getGroup(scan.f, DEFAULT_DATA);
   const aux = data ? attrValue(data, "auxiliary_signals") : undefined;
   const auxList = Array.isArray(aux) ? aux.map(String) : [];
   const rank = (s: StreamInfo) => order.get(s.key) ?? 1000 + (auxList.includes(s.name) ? auxList.indexOf(s.name) : 1000);
@@ -551,13 +587,30 @@ interface MapGeom {
   tileH: number;
 }
 
+/** Room left of a map for the y tick labels and the y axis title. */
+const AX_W = 46;
+
+/** Height of one map row relative to one column: the raster's step sizes (|dy| / |dx|), 1 when unknown. */
+function aspectOf(r: Raster): number {
+  const step = (v?: number[]) => (v && v.length > 1 ? Math.abs(v[1]! - v[0]!) : NaN);
+  const a = step(r.ys) / step(r.xs);
+  return Number.isFinite(a) && a > 0 ? Math.min(20, Math.max(0.05, a)) : 1;
+}
+
+/** `scale`: screen pixels per map column. */
 function mapGeometry(r: Raster, scale: number, titles: string[]): MapGeom {
   const w = Math.max(1, Math.round(r.nx * scale));
-  const h = Math.max(1, Math.round(r.ny * scale));
+  const h = Math.max(1, Math.round(r.ny * scale * aspectOf(r)));
   const titleW = Math.min(360, Math.max(...titles.map((t) => textWidth(t, TITLE_SCALE))));
-  const tileW = Math.max(w, 170, titleW) + 2 * PAD;
-  const tileH = PAD + TITLE_H + 4 + h + 6 + 10 + 3 + LABEL_H + PAD;
+  const tileW = Math.max(AX_W + w + 8, 170, titleW) + 2 * PAD;
+  const tileH = PAD + TITLE_H + 4 + h + 4 + 2 * LABEL_H + 6 + 10 + 3 + LABEL_H + PAD;
   return { w, h, tileW, tileH };
+}
+
+/** Default scale: the longer side of the map ~256 px. */
+function autoScale(r: Raster): number {
+  const long = Math.max(r.nx, r.ny * aspectOf(r));
+  return long <= 256 ? Math.max(1, Math.floor(256 / long)) : 256 / long;
 }
 
 /** Trigger index -> map cell, as the writer places it (docs/data-format.md, raster image). */
@@ -570,18 +623,23 @@ function cellOf(r: Raster, t: number): [number, number] | null {
   return [iy, ix];
 }
 
+const unitText = (u?: string) => (u === undefined || u === "" ? "" : u === "1" ? "(dimensionless)" : u);
+
 function drawMap(c: Canvas, x0: number, y0: number, g: MapGeom, r: Raster, s: Series, first: number): PanelLayout {
   const img = new Float64Array(r.ny * r.nx).fill(NaN);
   for (let i = 0; i < s.values.length; i++) {
-    const cell = cellOf(r, first + i);
+    const cell = cellOf(r, first + i - (s.shift ?? 0));
     if (cell) img[cell[0] * r.nx + cell[1]] = s.values[i]!;
   }
-  const { min, max, n } = rangeOf(img);
+  const own = rangeOf(img);
+  const { min, max } = s.range && own.n ? s.range : own;
+  const n = own.n;
   c.text(x0 + PAD, y0 + PAD, fitText(s.title, g.tileW - 2 * PAD, TITLE_SCALE), BLACK, TITLE_SCALE);
-  const ix0 = x0 + PAD;
+  const ix0 = x0 + PAD + AX_W;
   const iy0 = y0 + PAD + TITLE_H + 4;
+  // y up: the first row of the raster at the bottom, as H5Web and NeXpy draw it
   for (let py = 0; py < g.h; py++) {
-    const cy = Math.min(r.ny - 1, Math.floor((py * r.ny) / g.h));
+    const cy = r.ny - 1 - Math.min(r.ny - 1, Math.floor((py * r.ny) / g.h));
     for (let px = 0; px < g.w; px++) {
       const cx = Math.min(r.nx - 1, Math.floor((px * r.nx) / g.w));
       const v = img[cy * r.nx + cx]!;
@@ -589,18 +647,61 @@ function drawMap(c: Canvas, x0: number, y0: number, g: MapGeom, r: Raster, s: Se
     }
   }
   if (n === 0) c.text(ix0 + 2, iy0 + 2, "no data", BLACK, 1);
-  // colour bar with min / max
+  c.strokeRect(ix0 - 1, iy0 - 1, g.w + 2, g.h + 2, DARK);
+  drawMapAxes(c, ix0, iy0, g, r);
+  // colour bar with min / max and units
   const bw = g.tileW - 2 * PAD;
-  const by = iy0 + g.h + 6;
-  for (let px = 0; px < bw; px++) c.fillRect(ix0 + px, by, 1, 10, viridis(px / Math.max(1, bw - 1)));
-  c.strokeRect(ix0 - 1, by - 1, bw + 2, 12, DARK);
+  const bx = x0 + PAD;
+  const by = iy0 + g.h + 4 + 2 * LABEL_H + 6;
+  for (let px = 0; px < bw; px++) c.fillRect(bx + px, by, 1, 10, viridis(px / Math.max(1, bw - 1)));
+  c.strokeRect(bx - 1, by - 1, bw + 2, 12, DARK);
   const lo = n ? fmtNum(min) : "-";
   const hi = n ? fmtNum(max) : "-";
-  const unit = s.units ? ` ${s.units}` : "";
-  c.text(ix0, by + 13, lo, BLACK, 1);
-  const hiText = fitText(`${hi}${unit}`, bw - textWidth(lo) - 12);
-  c.text(ix0 + bw - textWidth(hiText), by + 13, hiText, BLACK, 1);
+  const unit = unitText(s.units);
+  c.text(bx, by + 13, lo, BLACK, 1);
+  const hiText = fitText(unit ? `${hi} ${unit}` : hi, bw - textWidth(lo) - 12);
+  c.text(bx + bw - textWidth(hiText), by + 13, hiText, BLACK, 1);
   return { title: s.title, kind: "map", x: ix0, y: iy0, width: g.w, height: g.h, min, max, rows: r.ny, cols: r.nx, source: s.source };
+}
+
+/** Tick marks and labels in the raster's units (planned positions); index ticks when the file has none. */
+function drawMapAxes(c: Canvas, ix0: number, iy0: number, g: MapGeom, r: Raster): void {
+  const unit = r.xs && r.ys ? (r.units ?? "um") : "";
+  const xs = r.xs && r.xs.length === r.nx ? r.xs : Array.from({ length: r.nx }, (_, i) => i);
+  const ys = r.ys && r.ys.length === r.rowsPerRep ? r.ys : Array.from({ length: r.rowsPerRep }, (_, i) => i);
+  const colW = g.w / r.nx;
+  const rowH = g.h / r.ny;
+  // x: value v lies at the centre of the column it interpolates to
+  const x0v = xs[0]!;
+  const x1v = xs[xs.length - 1]!;
+  const X = (v: number) => ix0 + (xs.length > 1 ? ((v - x0v) / (x1v - x0v)) * (xs.length - 1) : 0) * colW + colW / 2;
+  const xt = xs.length > 1 ? niceTicks(Math.min(x0v, x1v), Math.max(x0v, x1v), Math.max(2, Math.floor(g.w / 55))) : [x0v];
+  for (const t of xt) {
+    const px = Math.round(X(t));
+    if (px < ix0 || px > ix0 + g.w) continue;
+    c.fillRect(px, iy0 + g.h + 1, 1, 3, DARK);
+    const lab = fmtNum(t);
+    c.text(px - Math.floor(textWidth(lab) / 2), iy0 + g.h + 5, lab);
+  }
+  const xTitle = unit ? `x (${unit})` : "x (column)";
+  c.text(ix0 + g.w - textWidth(xTitle), iy0 + g.h + 5 + LABEL_H, xTitle, DARK);
+  // y: every repetition block of rows, bottom up
+  const y0v = ys[0]!;
+  const y1v = ys[ys.length - 1]!;
+  const reps = Math.max(1, Math.round(r.ny / r.rowsPerRep));
+  const yt = ys.length > 1 ? niceTicks(Math.min(y0v, y1v), Math.max(y0v, y1v), Math.max(2, Math.floor((r.rowsPerRep * rowH) / 40))) : [y0v];
+  for (let k = 0; k < reps; k++) {
+    const Y = (v: number) => iy0 + g.h - (k * r.rowsPerRep + (ys.length > 1 ? ((v - y0v) / (y1v - y0v)) * (ys.length - 1) : 0)) * rowH - rowH / 2;
+    for (const t of yt) {
+      const py = Math.round(Y(t));
+      if (py < iy0 || py > iy0 + g.h) continue;
+      c.fillRect(ix0 - 4, py, 3, 1, DARK);
+      const lab = fitText(fmtNum(t), AX_W - 14);
+      c.text(ix0 - 6 - textWidth(lab), py - 3, lab);
+    }
+  }
+  const yTitle = unit ? `y (${unit})` : "y (row)";
+  c.textUp(ix0 - AX_W, iy0 + Math.min(g.h, Math.round(g.h / 2 + textWidth(yTitle) / 2)), yTitle, DARK);
 }
 
 const PLOT_W = 330;
@@ -610,7 +711,7 @@ const PLOT_TILE_H = PAD + TITLE_H + 4 + PLOT_H + 4 + LABEL_H + PAD;
 
 /** Scalar signal against trigger number; missing triggers as grey bands. */
 function drawSeries(c: Canvas, x0: number, y0: number, s: Series, first: number): PanelLayout {
-  c.text(x0 + PAD, y0 + PAD, fitText(s.title + (s.units ? ` (${s.units})` : ""), PLOT_TILE_W - 2 * PAD, TITLE_SCALE), BLACK, TITLE_SCALE);
+  c.text(x0 + PAD, y0 + PAD, fitText(s.title + (unitText(s.units) ? ` (${unitText(s.units)})` : ""), PLOT_TILE_W - 2 * PAD, TITLE_SCALE), BLACK, TITLE_SCALE);
   const bx = x0 + PAD + 44;
   const by = y0 + PAD + TITLE_H + 4;
   const n = s.values.length;
@@ -730,15 +831,34 @@ export async function quicklook(file: string, opts: QuicklookOptions = {}): Prom
       path.basename(scan.file),
       `scan ${scan.str("entry_identifier") ?? "?"}`,
       scan.str("status") ?? "incomplete",
-      raster ? `raster ${raster.ny}x${raster.nx}${raster.snake ? " snake" : ""}` : `${scan.count} triggers`,
+      raster
+        ? `raster ${raster.rowsPerRep}x${raster.nx}${raster.snake ? " snake" : ""}${raster.ny > raster.rowsPerRep ? ` x ${Math.round(raster.ny / raster.rowsPerRep)} ${raster.repeat?.name ?? "repeats"}` : ""}`
+        : `${scan.count} triggers`,
     ].join("  ");
     const subtitle = scan.str("title") ?? "";
 
     let mapSeries: Series[] = [];
     let plotSeries: Series[] = [];
+    let mapRaster = raster;
+    const reps = raster ? Math.round(raster.ny / raster.rowsPerRep) : 1;
     if (raster) {
       const abs = absorption(scan);
       mapSeries = [...(abs ? [abs] : []), ...elementMaps(scan)];
+      if (reps > 1) {
+        // one map per repetition (row of tiles per quantity), on a colour range common to the repetitions
+        const inner = raster.rowsPerRep * raster.nx;
+        mapRaster = { ...raster, ny: raster.rowsPerRep };
+        const rp = raster.repeat;
+        mapSeries = mapSeries.flatMap((s) => {
+          const range = rangeOf(s.values);
+          return Array.from({ length: reps }, (_, k) => ({
+            ...s,
+            title: `${s.title}, ${!rp ? `repeat ${k + 1}` : rp.units ? `${fmtNum(rp.values[k] ?? NaN)} ${rp.units}` : `${rp.name} ${fmtNum(rp.values[k] ?? NaN)}`}`,
+            shift: k * inner,
+            range: range.n ? { min: range.min, max: range.max } : undefined,
+          }));
+        });
+      }
     } else {
       plotSeries = nonRasterSeries(scan);
     }
@@ -746,12 +866,12 @@ export async function quicklook(file: string, opts: QuicklookOptions = {}): Prom
 
     // layout
     const titles = mapSeries.map((s) => s.title);
-    const scale = opts.scale ?? (raster ? (Math.max(raster.nx, raster.ny) <= 256 ? Math.max(1, Math.floor(256 / Math.max(raster.nx, raster.ny))) : 256 / Math.max(raster.nx, raster.ny)) : 1);
-    const mg = raster && mapSeries.length ? mapGeometry(raster, scale, titles) : null;
+    const scale = opts.scale ?? (mapRaster ? autoScale(mapRaster) : 1);
+    const mg = mapRaster && mapSeries.length ? mapGeometry(mapRaster, scale, titles) : null;
     const tileW = mg ? mg.tileW : PLOT_TILE_W;
     const tileH = mg ? mg.tileH : PLOT_TILE_H;
     const nTiles = mapSeries.length + plotSeries.length;
-    const maxCols = Math.max(1, mg ? Math.floor(1400 / tileW) : 3);
+    const maxCols = reps > 1 && mg ? reps : Math.max(1, mg ? Math.floor(1400 / tileW) : 3);
     const gridRows = Math.max(1, Math.ceil(nTiles / maxCols));
     const cols = Math.max(1, Math.ceil(nTiles / gridRows));
     const headerH = PAD + TITLE_H + LABEL_H + 6;
@@ -775,7 +895,7 @@ export async function quicklook(file: string, opts: QuicklookOptions = {}): Prom
     tiles.forEach((s, k) => {
       const x0 = (k % cols) * tileW;
       const y0 = headerH + Math.floor(k / cols) * tileH;
-      layout.push(mg && raster ? drawMap(c, x0, y0, mg, raster, s, scan.first) : drawSeries(c, x0, y0, s, scan.first));
+      layout.push(mg && mapRaster ? drawMap(c, x0, y0, mg, mapRaster, s, scan.first) : drawSeries(c, x0, y0, s, scan.first));
     });
     if (sp) layout.push(drawSpectrum(c, 0, headerH + gridRows * tileH, c.width, sp));
 

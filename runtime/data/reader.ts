@@ -14,6 +14,7 @@ import {
   h5wasm,
   toRanges,
 } from "./h5util.ts";
+import { ENTRY, MASKS, TRIGGERS, fallbackStreamPath, maskPath as maskPathOf } from "./layout.ts";
 import type { DType } from "./types.ts";
 
 export interface StreamSummary {
@@ -60,8 +61,8 @@ export async function readRunSummary(file: string): Promise<RunSummary> {
   await h5ready();
   const f = new h5wasm.File(path.resolve(file), "r");
   try {
-    const entry = getGroup(f, "/entry");
-    if (!entry) throw new Error(`${file}: not a donki NeXus file (no /entry)`);
+    const entry = getGroup(f, ENTRY);
+    if (!entry) throw new Error(`${file}: not a donki NeXus file (no ${ENTRY})`);
     const startS = str(getDataset(entry, "start_time"));
     const endS = str(getDataset(entry, "end_time"));
     const start = startS ? new Date(startS) : null;
@@ -73,8 +74,8 @@ export async function readRunSummary(file: string): Promise<RunSummary> {
       .keys()
       .filter((k) => /^part\d+$/.test(k))
       .sort()
-      .map((k) => entry.get_external_link(`/entry/${k}`).filename);
-    const triggers = getDataset(entry, "triggers");
+      .map((k) => entry.get_external_link(`${ENTRY}/${k}`).filename);
+    const triggers = getDataset(f, TRIGGERS);
     const trig = (triggers?.value as Uint32Array | null) ?? new Uint32Array(0);
     let lastTrigger = Number(attrValue(entry, "last_trigger") ?? NaN);
     if (!Number.isFinite(lastTrigger)) {
@@ -89,14 +90,14 @@ export async function readRunSummary(file: string): Promise<RunSummary> {
     }
     const expected = Math.max(0, lastTrigger - firstTrigger + 1);
     const perStream: StreamSummary[] = [];
-    const masks = getGroup(entry, "masks");
+    const masks = getGroup(f, MASKS);
     for (const player of masks?.keys() ?? []) {
       const pg = getGroup(masks!, player);
       for (const name of pg?.keys() ?? []) {
         const m = getDataset(pg!, name);
         if (!m) continue;
         const mv = (m.value as Uint8Array | null) ?? new Uint8Array(0);
-        const target = String(attrValue(m, "target") ?? `/entry/instrument/${player}/${name}`);
+        const target = String(attrValue(m, "target") ?? fallbackStreamPath(player, name));
         const missing: number[] = [];
         let received = 0;
         for (let r = 0; r < expected; r++) {
@@ -177,9 +178,9 @@ export async function readStream(
     let maskPath: string | null = null;
     if (!keyOrPath.startsWith("/")) {
       const [player, name] = keyOrPath.split("/");
-      maskPath = `/entry/masks/${player}/${name}`;
+      maskPath = maskPathOf(player, name);
       const m = getDataset(f, maskPath);
-      dsPath = String((m && attrValue(m, "target")) ?? `/entry/instrument/${player}/${name}`);
+      dsPath = String((m && attrValue(m, "target")) ?? fallbackStreamPath(player, name));
     }
     const ds = getDataset(f, dsPath);
     if (!ds) throw new Error(`${file}: no dataset ${dsPath}`);
@@ -190,7 +191,7 @@ export async function readStream(
     const rows = (hi > lo ? ds.slice([[lo, hi]]) : new Uint8Array(0)) as ArrayLike<number>;
     const mds = maskPath ? getDataset(f, maskPath) : null;
     const mask = mds && hi > lo ? (mds.slice([[lo, hi]]) as Uint8Array) : new Uint8Array(0);
-    const entry = getGroup(f, "/entry");
+    const entry = getGroup(f, ENTRY);
     return {
       rows,
       shape: [Math.max(0, hi - lo), ...shape.slice(1)],

@@ -31,10 +31,26 @@ export interface StreamSpec {
 export interface RasterInfo {
   /** Stream keys of the positioners, slow then fast, e.g. ["stage/y", "stage/x"]. */
   axes: [string, string];
-  /** [ny, nx]: slow (rows) then fast (columns). */
+  /** [ny * repeats, nx]: slow (rows, every repetition after the other) then fast (columns). */
   shape: [number, number];
   /** Boustrophedon: odd rows (0-based) run the fast axis backwards. */
   snake: boolean;
+  /** The planned axes (scenario units, micrometres for the TWINMIC stage): the image axes, whatever was measured. */
+  x?: { start: number; stop: number; points: number };
+  y?: { start: number; stop: number; points: number };
+  /** Outer loop of the sequence (e.g. temperature): its own image dimension. */
+  repeat?: { param: string; values: number[] };
+}
+
+/** The beamline around the detectors (NXsource, NXmonochromator, NXsample, NXmonitor): scenario `instrument:`. */
+export interface InstrumentInfo {
+  name: string;
+  source: { name: string; type: string; probe: string };
+  /** Incident energy when the sequence does not vary it, eV. */
+  energyEv: number;
+  sample: { rotationAngleDeg: number };
+  /** Preset of the I0 monitor (the counters' gate), seconds. */
+  monitorPresetS: number;
 }
 
 export interface RunInfo {
@@ -51,6 +67,15 @@ export interface RunInfo {
   raster?: RasterInfo;
   /** sample, proposal, user ... (free-form, strings). */
   metadata: Record<string, string>;
+  /** Source, monochromator, sample (defaults: TWINMIC at Elettra, 2 keV; runtime/data/layout.ts). */
+  instrument?: InstrumentInfo;
+  /** Device kind of each player (positioner, area-detector, mca, io, setpoint ...): where its streams go. */
+  devices?: Record<string, string>;
+  /** Planned incident energy of each trigger (index = trigger - 1), eV, when the sequence varies it. */
+  energyPerTrigger?: number[];
+  /** Planned sample position of each trigger (index = trigger - 1), from the sequence's x / y parameters. */
+  plannedX?: number[];
+  plannedY?: number[];
 }
 
 export type RunStatus = "completed" | "aborted" | "failed";

@@ -122,6 +122,30 @@ export const Output = z.strictObject({
   compression: z.enum(["none", "gzip"]).default("none"),
 });
 
+/** The beamline around the detectors, written as NXsource / NXmonochromator / NXsample (defaults: TWINMIC, Elettra). */
+export const Instrument = z.strictObject({
+  name: z.string().min(1).default("TWINMIC"),
+  source: z
+    .strictObject({
+      name: z.string().min(1).default("Elettra"),
+      type: z.string().min(1).default("Synchrotron X-ray Source"),
+      probe: z.enum(["x-ray", "neutron", "electron", "muon", "ultraviolet", "visible light", "positron", "proton"]).default("x-ray"),
+    })
+    .default({ name: "Elettra", type: "Synchrotron X-ray Source", probe: "x-ray" }),
+  monochromator: z
+    .strictObject({
+      /** Incident photon energy, eV, when the sequence does not vary `energy`: every trigger gets it as `energy`. */
+      energy_eV: z.number().positive().default(2000),
+    })
+    .default({ energy_eV: 2000 }),
+  sample: z
+    .strictObject({
+      /** NXsample rotation_angle, degrees. */
+      rotation_angle: z.number().default(0),
+    })
+    .default({ rotation_angle: 0 }),
+});
+
 export const TimeMode = z.union([z.literal("virtual"), z.literal("real"), z.strictObject({ scale: z.number().positive() })]);
 
 export const Scenario = z
@@ -130,6 +154,13 @@ export const Scenario = z
     description: z.string().optional(),
     /** Free-form metadata stored in the file: sample, proposal, user, ... */
     metadata: z.record(z.string(), z.union([z.string(), z.number()])).default({}),
+    /** Source, monochromator energy, sample rotation (NeXus instrument description). */
+    instrument: Instrument.default({
+      name: "TWINMIC",
+      source: { name: "Elettra", type: "Synchrotron X-ray Source", probe: "x-ray" },
+      monochromator: { energy_eV: 2000 },
+      sample: { rotation_angle: 0 },
+    }),
     /** Seed of every simulated device's noise. */
     seed: z.number().int().default(1),
     /** Clock of the simulated devices: virtual (as fast as possible), real, or {scale: 0.1}. */
