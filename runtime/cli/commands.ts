@@ -38,6 +38,7 @@ export interface RunCommandOptions {
   controlPort?: number;
   eventPort?: number;
   waitS?: number;
+  python?: string;
 }
 
 export async function runCommand(file: string, o: RunCommandOptions, catalogue: DeviceCatalogue, directorOnly: boolean): Promise<number> {
@@ -116,10 +117,11 @@ export async function runCommand(file: string, o: RunCommandOptions, catalogue: 
       seed: o.seed,
       maxTriggers: o.triggers,
       resume: o.resume,
+      python: o.python,
       curve,
       onReady: (ep, d) => {
         director = d;
-        if (directorOnly || process.env.DONKI_SHOW_ENDPOINTS) process.stderr.write(`donki director: players -> ${ep.player}  control -> ${ep.control}  events -> ${ep.events}\n`);
+        if (directorOnly || process.env.DONKI_SHOW_ENDPOINTS || sc.def.players.some((p) => p.host !== "local" && p.level >= 0)) process.stderr.write(`donki director: players -> ${ep.player}  control -> ${ep.control}  events -> ${ep.events}\n`);
       },
       onProgress: (t, total, sim) => {
         if (!showBar) return;
