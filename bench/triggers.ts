@@ -9,6 +9,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { join, dirname } from "node:path";
 import { Director } from "../runtime/director/director.ts";
+import { pythonEnv, resolvePython } from "../runtime/cli/python.ts";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(HERE, "..");
@@ -74,16 +75,21 @@ export interface TriggerBenchRow {
   /** Bare zeromq.js with the same topology (no protocol), measured in the same run. */
   barePerS: number;
   original?: number;
+  /** The player is the Python client (clients/python/donki_player), not the TypeScript one. */
+  python?: boolean;
 }
 
-async function startPlayers(endpoint: string, levels: number[]): Promise<ChildProcess[]> {
+async function startPlayers(endpoint: string, levels: number[], python?: string): Promise<ChildProcess[]> {
   const procs: ChildProcess[] = [];
   const ready: Promise<void>[] = [];
   levels.forEach((lvl, i) => {
-    const c = spawn(process.execPath, [join(ROOT, "bin/donki.mjs"), "player", "--name", `p${i}`, "--level", String(lvl), "--director", endpoint, "--script", join(HERE, "empty-player.ts")], {
-      stdio: ["ignore", "pipe", "inherit"],
-      env: { ...process.env, DONKI_LOG: "warn" },
-    });
+    const args = ["--name", `p${i}`, "--level", String(lvl), "--director", endpoint];
+    const c = python
+      ? spawn(python, ["-m", "donki_player", ...args, "--script", join(HERE, "empty_player.py")], { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, ...pythonEnv(), DONKI_LOG: "warn" } })
+      : spawn(process.execPath, [join(ROOT, "bin/donki.mjs"), "player", ...args, "--script", join(HERE, "empty-player.ts")], {
+          stdio: ["ignore", "pipe", "inherit"],
+          env: { ...process.env, DONKI_LOG: "warn" },
+        });
     procs.push(c);
     ready.push(
       new Promise((res, rej) => {
@@ -101,8 +107,16 @@ export async function benchTriggers(opts: { triggers?: number; rttSamples?: numb
   const log = opts.log ?? ((s: string) => console.log(s));
   const rtt = await measureRoundTrip(opts.rttSamples ?? 20_000);
   log(`raw zeromq.js PAIR round trip between two processes: median ${rtt.medianUs.toFixed(1)} us, p99 ${rtt.p99Us.toFixed(1)} us`);
-  const configs: Array<{ config: string; levels: number[]; original: number }> = [
+  // the same topology with a Python player (clients/python/donki_player), when an interpreter with pyzmq is here
+  let python: string | undefined;
+  try {
+    python = resolvePython([{ name: "p0", level: 0, device: "python:bench/empty_player.py", settings: {}, host: "local", join: "next-trigger" }]).get("p0");
+  } catch (e) {
+    log(`Python player row skipped: ${(e as Error).message}`);
+  }
+  const configs: Array<{ config: string; levels: number[]; original: number; python?: string }> = [
     { config: "1 player, level 0", levels: [0], original: 9270 },
+    ...(python ? [{ config: "1 Python player, level 0", levels: [0], original: 9270, python }] : []),
     { config: "3 players, level 0", levels: [0, 0, 0], original: 2370 },
     { config: "3 players, levels 0,1,2", levels: [0, 1, 2], original: 1190 },
     { config: "6 players, 2 per level 0,1,2", levels: [0, 0, 1, 1, 2, 2], original: 549 },
@@ -111,7 +125,7 @@ export async function benchTriggers(opts: { triggers?: number; rttSamples?: numb
   for (const c of configs) {
     const d = new Director();
     const ep = await d.start();
-    const procs = await startPlayers(ep.player, c.levels);
+    const procs = await startPlayers(ep.player, c.levels, c.python);
     const warm = Math.min(2000, Math.floor(N / 5));
     let tWarm = 0;
     let tEnd = 0;
@@ -131,7 +145,7 @@ export async function benchTriggers(opts: { triggers?: number; rttSamples?: numb
     await Promise.all(procs.map((p) => new Promise((res) => (p.exitCode !== null ? res(null) : p.on("exit", res)))));
     await d.close();
     const bare = await bareLevels(c.levels, Math.min(N, 10_000));
-    rows.push({ config: c.config, players: c.levels.length, levels: nLevels, triggersPerS: rate, limitPerS: limit, ratio: rate / limit, barePerS: bare, original: c.original });
+    rows.push({ config: c.config, python: c.python !== undefined, players: c.levels.length, levels: nLevels, triggersPerS: rate, limitPerS: limit, ratio: rate / limit, barePerS: bare, original: c.original });
     log(
       `${c.config.padEnd(30)} ${rate.toFixed(0).padStart(7)} triggers/s   limit 1/(levels x rtt) ${limit.toFixed(0).padStart(6)}   ratio ${(rate / limit).toFixed(2)}   ` +
         `bare zeromq.js same topology ${bare.toFixed(0).padStart(6)} (donki/bare ${(rate / bare).toFixed(2)})   original ${c.original} (x${(rate / c.original).toFixed(1)})`,
