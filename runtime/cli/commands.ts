@@ -5,6 +5,7 @@ import { createLogger } from "../log.ts";
 import { runScenario, formatReport, parseTimeArg, timeModeOf, type DeviceCatalogue, type ScenarioRunReport } from "./run.ts";
 import type { Director } from "../director/director.ts";
 import { ControlClient } from "../control/client.ts";
+import { PythonUnavailable } from "./python.ts";
 import type { ControlCmd } from "../protocol/messages.ts";
 
 const EXIT = { ok: 0, failed: 1, badInput: 2, stopped: 3 } as const;
@@ -146,7 +147,7 @@ export async function runCommand(file: string, o: RunCommandOptions, catalogue: 
   } catch (e) {
     (bar as cliProgress.SingleBar | null)?.stop();
     process.stderr.write(`donki: ${(e as Error).message}\n`);
-    return EXIT.failed;
+    return e instanceof PythonUnavailable ? EXIT.badInput : EXIT.failed;
   } finally {
     process.off("SIGINT", onSigint);
     process.off("SIGTERM", onSigint);

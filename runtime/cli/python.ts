@@ -31,6 +31,14 @@ export function pythonEnv(): Record<string, string> {
   return { PYTHONPATH: pp ? `${PYTHON_CLIENT_DIR}:${pp}` : PYTHON_CLIENT_DIR, PYTHONUNBUFFERED: "1", PYTHONDONTWRITEBYTECODE: "1" };
 }
 
+/** No interpreter can run a Python player (bad input: exit code 2). */
+export class PythonUnavailable extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "PythonUnavailable";
+  }
+}
+
 /** The modules of `modules` that `python` cannot import; null when `python` cannot be run at all. */
 export function missingModules(python: string, modules: string[]): string[] | null {
   const r = spawnSync(python, ["-c", "import sys, importlib.util as u; print(','.join(m for m in sys.argv[1:] if u.find_spec(m) is None))", ...modules], { encoding: "utf8", timeout: 20_000 });
@@ -67,7 +75,7 @@ export function resolvePython(players: PlayerDefT[], cli?: string): Map<string, 
       firstProblem ??= m === null ? `${py} cannot be run` : `${py} cannot import ${m.map((x) => `'${x}'`).join(", ")} (apt install ${m.map((x) => APT_PACKAGE[x] ?? x).join(" ")})`;
     }
     if (!chosen)
-      throw new Error(
+      throw new PythonUnavailable(
         `player '${p.name}' (${p.device}) needs a Python 3 with ${mods.join(", ")}: ${firstProblem}` +
           (explicit ? ` [interpreter from ${how}]` : "; set DONKI_PYTHON, donki run --python or the player's python: field to an interpreter that has them"),
       );

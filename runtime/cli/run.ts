@@ -167,6 +167,9 @@ export async function runScenario(sc: LoadedScenario, o: RunOptions): Promise<Sc
   const localKeys = o.curve ? newKeyPair() : undefined;
   const curve = o.curve && localKeys ? { ...o.curve, authorizedKeys: [...o.curve.authorizedKeys, localKeys.publicKey] } : undefined;
   const playerCurve = o.curve && localKeys ? { serverKey: o.curve.publicKey, keys: localKeys } : undefined;
+  // Python players (python:FILE, tango:DEVICE) always run as processes, under an interpreter that has pyzmq
+  const pyDefs = o.noLocalPlayers ? [] : def.players.filter((p) => p.level >= 0 && p.host === "local" && isPythonDevice(p.device));
+  const python = pyDefs.length ? resolvePython(pyDefs, o.python) : undefined;
   const director = new Director({
     curve,
     host: o.host,
@@ -185,8 +188,6 @@ export async function runScenario(sc: LoadedScenario, o: RunOptions): Promise<Sc
   try {
     if (!o.noLocalPlayers) {
       const localDefs = enabled.filter((p) => p.host === "local");
-      // Python players (python:FILE, tango:DEVICE) always run as processes, under an interpreter that has pyzmq
-      const python = localDefs.some((p) => isPythonDevice(p.device)) ? resolvePython(localDefs.filter((p) => isPythonDevice(p.device)), o.python) : undefined;
       for (const p of localDefs) {
         if (isPythonDevice(p.device)) locals.push(spawnPlayer(p, ep.player, seed, time, o.log, scenarioDir, playerCurve, python!.get(p.name)));
         else if (o.inProcess) locals.push(await inProcessPlayer(p, playerCurve ? ep.player : ep.inproc, seed, time, o.catalogue, o.log, scenarioDir, playerCurve));

@@ -18,7 +18,8 @@ size: the current value's shape is used, or give `shape` in the read entry. Sett
     read          [attribute or {attr, stream?, dtype?, shape?, units?, role?}]
     pre / post    commands run on the pre- and post-operation signals (e.g. Init, Off)
     kind          device kind announced to the Director ("positioner" makes its x/y streams a raster's axes)
-    timeout       seconds; the proxy's timeout and the waitState bound (default 10)
+    timeout       seconds: the proxy's timeout, the waitState bound and how long to wait for the device at start
+                  (default 10)
 """
 
 import time
@@ -77,12 +78,18 @@ class TangoPlayer:
         self.timeout = float(options.get("timeout", 10))
         where = "Tango player '%s' (%s)" % (self.name, dev)
         self.where = where
-        try:
-            self.proxy = tango.DeviceProxy(dev)
-            self.proxy.set_timeout_millis(int(self.timeout * 1000))
-            self.proxy.ping()
-        except tango.DevFailed as e:
-            raise PlayerError("%s: cannot reach the device: %s" % (where, _reason(e))) from None
+        # a device server that is still starting gets `timeout` seconds to answer
+        end = time.monotonic() + self.timeout
+        while True:
+            try:
+                self.proxy = tango.DeviceProxy(dev)
+                self.proxy.set_timeout_millis(int(self.timeout * 1000))
+                self.proxy.ping()
+                break
+            except tango.DevFailed as e:
+                if time.monotonic() > end:
+                    raise PlayerError("%s: cannot reach the device within %g s: %s" % (where, self.timeout, _reason(e))) from None
+                time.sleep(1.1)  # Tango refuses a reconnection within 1 s of a failed one
         writes = options.get("write") or {}
         if not isinstance(writes, dict):
             raise PlayerError("%s: write must be {attribute: trigger parameter}" % where)
