@@ -131,6 +131,20 @@ sequence:
     expect(h5values(file, "/entry/instrument/tsB/value")).toEqual(range(1, N).map((t) => t * 10 + 1));
   }, 120_000);
 
+  it("the shipped example (scenarios/python-centroid.yaml): the Python beam camera at level 2 pushes region sum and centre of mass for every raster point", async () => {
+    const dir = tempDir();
+    const { code, report, p } = await donkiRun(join(ROOT, "scenarios/python-centroid.yaml"), dir, ["--triggers", "16"]);
+    expect(code, p.err.join("\n")).toBe(0);
+    expect(report!.result.triggers).toBe(16);
+    expect(report!.perStream.map((s) => s.key)).toEqual(expect.arrayContaining(["beamcam/roi_sum", "beamcam/com_x", "beamcam/com_y"]));
+    expect(report!.perStream.every((s) => s.complete)).toBe(true);
+    const sum = Array.from((await readStream(report!.file, "beamcam/roi_sum")).rows).slice(0, 16);
+    const cx = Array.from((await readStream(report!.file, "beamcam/com_x")).rows).slice(0, 16);
+    // the spot sits near the camera's centre (32, 24); the specimen's discs absorb: some points get far fewer counts
+    for (const v of cx) expect(Math.abs(v - 32)).toBeLessThan(12);
+    expect(Math.min(...sum)).toBeLessThan(0.8 * Math.max(...sum));
+  }, 120_000);
+
   it("an exception in a Python action is an error ack with the player's message: retry re-sends and completes, abort ends the run naming player and trigger", async () => {
     const dir = tempDir();
     const mk = (policy: string, failAt: number, failTimes: number) => {
