@@ -5,7 +5,7 @@
  * python3-numpy, python3-tango).
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { chmodSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import * as zmq from "zeromq";
@@ -86,6 +86,12 @@ function checkLevels(lines: LogLine[], triggers: number): void {
 }
 
 describe.skipIf(!PY.python)(`Python players in real scans${PY.python ? "" : ` (skipped: ${PY.why}; apt install python3-zmq python3-msgpack python3-numpy)`}`, () => {
+  it("the Python unit tests (payloads, message checks, script loading) pass", () => {
+    const r = spawnSync(PY.python!, ["-m", "unittest", "discover", "-s", join(ROOT, "clients/python/tests")], { cwd: ROOT, encoding: "utf8", env: { ...process.env, ...pythonEnv() }, timeout: 60_000 });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/Ran \d+ tests[\s\S]*OK/);
+  });
+
   it("donki run: Python and TypeScript players in one scan; levels respected; every row in the file with the right values", async () => {
     const dir = tempDir();
     const log = join(dir, "actions.log");
