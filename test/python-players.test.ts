@@ -186,6 +186,30 @@ policy: { onFault: ${policy}, retries: 2 }
     expect(Array.from(rows.rows).slice(0, 3)).toEqual([10, 20, 30]);
   }, 120_000);
 
+  it("a Python action past its deadline is cancelled (it stops in ctx.sleep), and the re-sent trigger is acted on", async () => {
+    const dir = tempDir();
+    const log = join(dir, "actions.log");
+    const sc = join(dir, "hang.yaml");
+    writeFileSync(
+      sc,
+      `title: hanging python action
+players:
+  - { name: slow, level: 0, device: "python:${REC_PY}", settings: { log: "${log}", streams: scalar, hangAt: 3, hangTimes: 1 } }
+sequence:
+  time: { count: 5 }
+policy: { onFault: retry, retries: 1, actionTimeout: 1 }
+`,
+    );
+    const { code, report, p } = await donkiRun(sc, dir);
+    expect(code, p.err.join("\n")).toBe(0);
+    expect(report!.result.triggers).toBe(5);
+    expect(report!.result.faults.map((f) => [f.trig, f.kind, f.action])).toEqual([[3, "timeout", "retry"]]);
+    const lines = readLog(log).filter((l) => l.trig === 3);
+    // hang, then (after the cancel freed the worker) the re-sent trigger ran to its end
+    expect(lines.map((l) => l.event)).toEqual(["start", "hang", "start", "end"]);
+    expect(Array.from((await readStream(report!.file, "slow/value")).rows)).toEqual([10, 20, 30, 40, 50]);
+  }, 120_000);
+
   it("kill -9 of a Python player mid-run: lost within the heartbeat timeout, the run pauses, a new process of the same name finishes it", async () => {
     director = new Director({ hbIntervalMs: 200, hbTimeoutMs: 1000 });
     const ep = await director.start();
@@ -246,8 +270,10 @@ sequence:
     const stranger = pythonPlayer(["--name", "remote", "--level", "1", "--director", player, "--script", REC_PY, "--curve-server-key", dpub, "--curve-key-file", skey, "--register-timeout", "2"]);
     expect(await stranger.exited).toBe(2);
     expect(stranger.err.join("\n")).toMatch(/no answer from the Director .* within 2 s \(with CURVE an unauthorised key or a wrong server key gets no answer at all\)/);
-    const remote = pythonPlayer(["--name", "remote", "--level", "1", "--director", player, "--script", REC_PY, "-o", "streams=scalar", "--curve-server-key", dpub, "--curve-key-file", pkey]);
-    await remote.waitFor(/registered/, 30_000);
+    const remote = pythonPlayer(["--name", "remote", "--level", "1", "--director", player, "--script", REC_PY, "-o", "streams=scalar", "--curve-server-key", dpub, "--curve-key-file", pkey, "--register-timeout", "40"]);
+    await remote.waitFor(/registered/, 45_000).catch((e: Error) => {
+      throw new Error(`${e.message}\ndonki run said: ${run.err.join("\n")}`);
+    });
     expect(await run.exited, run.err.join("\n")).toBe(0);
     const report = JSON.parse(run.out.join("\n")) as RunJson;
     expect(report.result.triggers).toBe(6);
