@@ -210,6 +210,25 @@ policy: { onFault: retry, retries: 1, actionTimeout: 1 }
     expect(Array.from((await readStream(report!.file, "slow/value")).rows)).toEqual([10, 20, 30, 40, 50]);
   }, 120_000);
 
+  it("a Python action longer than the heartbeat timeout is not mistaken for a dead player (heartbeats go on during it)", async () => {
+    const dir = tempDir();
+    const sc = join(dir, "long.yaml");
+    writeFileSync(
+      sc,
+      `title: long python action
+players:
+  - { name: long, level: 0, device: "python:${REC_PY}", settings: { streams: scalar, delayMs: 1500 } }
+sequence:
+  time: { count: 2 }
+heartbeat: { interval: 100, timeout: 500 }
+`,
+    );
+    const { code, report, p } = await donkiRun(sc, dir);
+    expect(code, p.err.join("\n")).toBe(0);
+    expect(report!.result.triggers).toBe(2);
+    expect(report!.result.faults).toEqual([]);
+  }, 60_000);
+
   it("kill -9 of a Python player mid-run: lost within the heartbeat timeout, the run pauses, a new process of the same name finishes it", async () => {
     director = new Director({ hbIntervalMs: 200, hbTimeoutMs: 1000 });
     const ep = await director.start();

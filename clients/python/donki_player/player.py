@@ -1,9 +1,11 @@
 """A donki Player in Python: registers with a Director, runs setup on `pre`, acts on every trigger of its level,
 pushes trigger-tagged rows, runs teardown on `post`, heartbeats, and leaves cleanly. Wire: docs/protocol.md.
 
-Threads: one I/O thread owns the ZeroMQ DEALER socket (receiving, heartbeats, re-registration); one worker thread
-runs the user's code (setup, actions, teardown) one request at a time, in arrival order, and hands the messages it
-produces to the I/O thread over an inproc PUSH/PULL pair. A long action therefore never delays a heartbeat.
+Threads: the main loop receives on the ZeroMQ DEALER socket and runs the user's code (setup, actions, teardown) one
+request at a time, in arrival order, in the same thread, so a trigger costs no thread switch. A watchdog thread
+takes the socket over (under a lock) while an action has been running for a while: it keeps heartbeats going and
+handles `abort` and `cancel`, so a long action is never mistaken for a dead player and can be stopped. Other
+threads (late data, stop) hand their messages over an inproc PUSH/PULL pipe to whichever thread holds the socket.
 """
 
 import collections
@@ -210,18 +212,30 @@ class Player:
         self._ctx = zmq.Context()
         self._pipe = "inproc://donki-player-%s-%s" % (name, self.instance)
         self._jobs = collections.deque()
-        self._cv = threading.Condition()
+        # the DEALER socket is used by whichever thread holds this lock (a lock is a full memory barrier, which is
+        # what ZeroMQ asks of a socket that changes threads): the main loop, or the watchdog while the main loop is
+        # in user code
+        self._sock_lock = threading.Lock()
+        self._dealer = None
+        self._pull = None
+        self._poller = None
         self._busy = False
-        self._current = None  # (seq, ActionContext) of the trigger being acted on
+        self._busy_since = 0.0
+        self._idle = threading.Event()
+        self._idle.set()
+        self._quit = False
+        self._current = None  # (seq, ActionContext) of the request being handled
         self._aborted_runs = set()
         self._stopping = False
         self._closed = threading.Event()
         self._welcome = threading.Event()
         self._registered = False
         self._fatal = None
-        self._io = None
-        self._worker = None
+        self._main = None
+        self._watchdog = None
         self._local = threading.local()
+        self._last_heard = self._last_hello = self._next_tick = 0.0
+        self._hb = encode({"v": PROTOCOL_VERSION, "type": "hb"})
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -236,10 +250,14 @@ class Player:
             dealer.curve_publickey = self.curve["publicKey"].encode()
             dealer.curve_secretkey = self.curve["secretKey"].encode()
         dealer.connect(self.director)
-        self._io = threading.Thread(target=self._io_loop, args=(dealer, pull), name="donki-io", daemon=True)
-        self._worker = threading.Thread(target=self._work_loop, name="donki-worker", daemon=True)
-        self._io.start()
-        self._worker.start()
+        self._dealer, self._pull = dealer, pull
+        self._poller = zmq.Poller()
+        self._poller.register(dealer, zmq.POLLIN)
+        self._poller.register(pull, zmq.POLLIN)
+        self._main = threading.Thread(target=self._main_loop, name="donki-player", daemon=True)
+        self._watchdog = threading.Thread(target=self._watchdog_loop, name="donki-watchdog", daemon=True)
+        self._main.start()
+        self._watchdog.start()
         if not self._welcome.wait(self.register_timeout) or self._fatal is not None:
             err = self._fatal
             if err is None:
@@ -268,16 +286,15 @@ class Player:
         return self._registered
 
     def stop(self, reason="player stopped", timeout=30.0):
-        """Clean leave: finish the current request, send `bye`, close."""
+        """Clean leave: finish the current request (and queued pre/post), send `bye`, close."""
         if self._closed.is_set():
             return
-        with self._cv:
-            self._stopping = True
-            # triggers still queued are not started; pre/post are
-            self._jobs = collections.deque(j for j in self._jobs if j["type"] != "trig")
-            end = time.monotonic() + timeout
-            while (self._busy or self._jobs) and time.monotonic() < end:
-                self._cv.wait(end - time.monotonic())
+        self._stopping = True  # triggers that arrive from now on are not started; queued ones are dropped
+        self._send_ctl(b"D", [])  # the main loop drops queued triggers
+        end = time.monotonic() + timeout
+        while time.monotonic() < end and not self._closed.is_set():
+            if self._idle.wait(0.05) and not self._busy and not self._jobs:
+                break
         self._send_ctl(b"B", [encode({"v": PROTOCOL_VERSION, "type": "bye", "reason": reason})])
         self._closed.wait(2.0)
         self.close()
@@ -286,18 +303,17 @@ class Player:
         """Close without `bye` (the Director notices through the heartbeat timeout)."""
         if not self._closed.is_set():
             try:
-                self._send_ctl(b"Q", [])  # wake the I/O thread
+                self._send_ctl(b"Q", [])  # wake the main loop
             except zmq.ZMQError:
                 pass
-            self._closed.set()
+            self._quit = True
         cur = self._current
         if cur:
             cur[1]._abort("player closing")
-        with self._cv:
-            self._cv.notify_all()
-        for t in (self._io, self._worker):
+        for t in (self._main, self._watchdog):
             if t is not None and t is not threading.current_thread():
                 t.join(3.0)
+        self._closed.set()
         if self.close_device:
             try:
                 self.close_device()
@@ -307,7 +323,7 @@ class Player:
         if not self._ctx.closed:
             self._ctx.destroy(linger=0)
 
-    # ------------------------------------------------------------------ I/O thread
+    # ------------------------------------------------------------------ the socket (lock held)
 
     def _hello(self):
         return encode(
@@ -325,74 +341,67 @@ class Player:
             }
         )
 
-    def _io_loop(self, dealer, pull):
-        poller = zmq.Poller()
-        poller.register(dealer, zmq.POLLIN)
-        poller.register(pull, zmq.POLLIN)
-        hb = encode({"v": PROTOCOL_VERSION, "type": "hb"})
+    def _send_hello(self):
+        self._last_hello = time.monotonic()
+        self._dealer.send(self._hello())
+
+    def _tick(self):
+        """Heartbeat, or hello while unregistered or when the Director has been silent (lock held)."""
         now = time.monotonic()
-        last_heard = now
-        last_hello = now
-        dealer.send(self._hello())
-        next_tick = now + self.hb_interval
-        try:
-            while not self._closed.is_set():
-                timeout = max(0.0, next_tick - time.monotonic())
-                events = dict(poller.poll(timeout * 1000.0))
-                if pull in events:
-                    while True:
-                        try:
-                            frames = pull.recv_multipart(zmq.NOBLOCK, copy=True)
-                        except zmq.Again:
-                            break
-                        kind = frames[0]
-                        if kind == b"Q":
-                            return
-                        dealer.send_multipart(frames[1:], copy=False)
-                        if kind == b"B":
-                            return
-                if dealer in events:
-                    while True:
-                        try:
-                            frames = dealer.recv_multipart(zmq.NOBLOCK)
-                        except zmq.Again:
-                            break
-                        heard = self._on_message(frames)
-                        if heard:
-                            last_heard = time.monotonic()
-                        if heard == "rehello" and time.monotonic() - last_hello >= self.hb_interval:
-                            last_hello = time.monotonic()
-                            dealer.send(self._hello())
-                        if self._fatal is not None:
-                            self._welcome.set()
-                            return
-                now = time.monotonic()
-                if now >= next_tick:
-                    next_tick = now + self.hb_interval
-                    if not self._registered:
-                        # no hb before welcome: hello again every interval (docs/protocol.md, Before `welcome`)
-                        last_hello = now
-                        dealer.send(self._hello())
-                    elif now - last_heard > self.hb_timeout:
-                        log.warning("the Director at %s is silent: registering again", self.director)
-                        self._registered = False
-                        last_hello = now
-                        dealer.send(self._hello())
-                    else:
-                        dealer.send(hb)
-        except zmq.ZMQError as e:
-            if not self._closed.is_set():
-                self._fatal = PlayerError("player '%s': socket failure: %s" % (self.name, e))
-                self._welcome.set()
-        finally:
-            dealer.close(linger=1000 if not self._fatal else 0)
-            pull.close(linger=0)
-            self._closed.set()
-            cur = self._current
-            if cur:
-                cur[1]._abort("player closing")
-            with self._cv:
-                self._cv.notify_all()
+        if now < self._next_tick:
+            return
+        self._next_tick = now + self.hb_interval
+        if not self._registered:
+            # no hb before welcome: hello again every interval (docs/protocol.md, Before `welcome`)
+            self._send_hello()
+        elif now - self._last_heard > self.hb_timeout:
+            log.warning("the Director at %s is silent: registering again", self.director)
+            self._registered = False
+            self._send_hello()
+        else:
+            self._dealer.send(self._hb)
+
+    def _pump(self, timeout_s):
+        """Wait up to timeout_s for input; handle every message; forward frames from other threads; heartbeat.
+        Returns False when the player must end (lock held)."""
+        events = dict(self._poller.poll(max(0.0, timeout_s) * 1000.0))
+        if self._pull in events:
+            while True:
+                try:
+                    frames = self._pull.recv_multipart(zmq.NOBLOCK)
+                except zmq.Again:
+                    break
+                kind = frames[0]
+                if kind == b"Q":
+                    return False
+                if kind == b"D":
+                    self._drop_jobs(lambda j: j["type"] == "trig")
+                    continue
+                self._dealer.send_multipart(frames[1:])
+                if kind == b"B":
+                    return False
+        if self._dealer in events:
+            while True:
+                try:
+                    frames = self._dealer.recv_multipart(zmq.NOBLOCK)
+                except zmq.Again:
+                    break
+                heard = self._on_message(frames)
+                if heard:
+                    self._last_heard = time.monotonic()
+                if heard == "rehello" and time.monotonic() - self._last_hello >= self.hb_interval:
+                    self._send_hello()
+                if self._fatal is not None:
+                    self._welcome.set()
+                    return False
+        self._tick()
+        return True
+
+    def _drop_jobs(self, which):
+        """Remove queued requests (lock held: the main loop takes jobs only under the lock)."""
+        keep = [j for j in self._jobs if not which(j)]
+        self._jobs.clear()
+        self._jobs.extend(keep)
 
     def _on_message(self, frames):
         """Handle one Director message. Returns truthy when it counts as a sign of life ('rehello' to register)."""
@@ -433,34 +442,93 @@ class Player:
                 log.warning("the Director rejected a message: %s", m["reason"])
         elif t == "abort":
             run = m["run"]
-            with self._cv:
-                self._aborted_runs.add(run)
-                self._jobs = collections.deque(j for j in self._jobs if not (j["type"] == "trig" and j["run"] == run))
+            self._aborted_runs.add(run)
+            self._drop_jobs(lambda j: j["type"] == "trig" and j["run"] == run)
             cur = self._current
             if cur and cur[1].run == run:
                 cur[1]._abort("run aborted by the Director")
         elif t == "cancel":
             seq = m["seq"]
-            with self._cv:
-                self._jobs = collections.deque(j for j in self._jobs if not (j["type"] == "trig" and j["seq"] == seq))
+            self._drop_jobs(lambda j: j["type"] == "trig" and j["seq"] == seq)
             cur = self._current
             if cur and cur[0] == seq:
                 cur[1]._abort("trigger cancelled by the Director (no ack within its deadline)")
         elif t in ("pre", "trig", "post"):
-            with self._cv:
-                if t == "pre":
-                    self._aborted_runs.discard(m["run"])
-                if t == "trig" and self._stopping:
-                    return True
-                self._jobs.append(m)
-                self._cv.notify()
+            if t == "pre":
+                self._aborted_runs.discard(m["run"])
+            if t == "trig" and self._stopping:
+                return True
+            self._jobs.append(m)
         return True
 
-    # ------------------------------------------------------------------ worker thread
+    # ------------------------------------------------------------------ threads
+
+    def _main_loop(self):
+        """Receives, runs the user's code for each request in arrival order, sends the replies."""
+        now = time.monotonic()
+        self._last_heard = now
+        self._next_tick = now + self.hb_interval
+        try:
+            with self._sock_lock:
+                self._send_hello()
+            while not self._quit:
+                with self._sock_lock:
+                    if not self._pump(0.0 if self._jobs else self._next_tick - time.monotonic()):
+                        break
+                    job = self._jobs.popleft() if self._jobs else None
+                    if job is not None:
+                        self._busy_since = time.monotonic()
+                        self._busy = True
+                        self._idle.clear()
+                if job is None:
+                    continue
+                try:
+                    if job["type"] == "trig":
+                        self._do_trig(job)
+                    else:
+                        self._do_phase(job)
+                except Exception:  # noqa: BLE001 - never let the loop die
+                    log.error("internal error while handling '%s':\n%s", job["type"], traceback.format_exc())
+                finally:
+                    self._busy = False
+                    self._idle.set()
+        except zmq.ZMQError as e:
+            if not self._quit:
+                self._fatal = PlayerError("player '%s': socket failure: %s" % (self.name, e))
+                self._welcome.set()
+        finally:
+            self._quit = True
+            with self._sock_lock:
+                self._dealer.close(linger=1000 if not self._fatal else 0)
+                self._pull.close(linger=0)
+            push = getattr(self._local, "push", None)
+            if push is not None:
+                push.close(linger=0)
+            self._closed.set()
+            self._idle.set()
+            cur = self._current
+            if cur:
+                cur[1]._abort("player closing")
+
+    def _watchdog_loop(self):
+        """While the main loop is in user code for a while, keep the socket alive: heartbeats, abort, cancel."""
+        threshold = min(self.hb_interval / 2.0, 0.1)
+        while not self._quit:
+            time.sleep(min(self.hb_interval / 5.0, 0.02))
+            if not (self._busy and time.monotonic() - self._busy_since > threshold):
+                continue
+            with self._sock_lock:
+                try:
+                    while self._busy and not self._quit and not self._dealer.closed:
+                        if not self._pump(min(0.05, max(0.0, self._next_tick - time.monotonic()))):
+                            self._quit = True
+                            break
+                except zmq.ZMQError:
+                    return
 
     def _send_ctl(self, kind, frames):
-        """Hand frames to the I/O thread (any thread; one PUSH socket per thread)."""
-        if self._closed.is_set():
+        """Hand frames to whichever thread holds the socket (one PUSH socket per thread)."""
+        if self._closed.is_set() or self._ctx.closed:
             return
         push = getattr(self._local, "push", None)
         if push is None:
@@ -471,33 +539,16 @@ class Player:
         push.send_multipart([kind] + frames, copy=False)
 
     def _send(self, header, payloads=()):
-        self._send_ctl(b"S", [encode(header)] + list(payloads))
-
-    def _work_loop(self):
-        try:
-            while True:
-                with self._cv:
-                    while not self._jobs and not self._closed.is_set():
-                        self._cv.wait(0.5)
-                    if self._closed.is_set():
-                        return
-                    job = self._jobs.popleft()
-                    self._busy = True
-                try:
-                    if job["type"] == "trig":
-                        self._do_trig(job)
-                    else:
-                        self._do_phase(job)
-                except Exception:  # noqa: BLE001 - never let the worker die
-                    log.error("internal error while handling '%s':\n%s", job["type"], traceback.format_exc())
-                finally:
-                    with self._cv:
-                        self._busy = False
-                        self._cv.notify_all()
-        finally:
-            push = getattr(self._local, "push", None)
-            if push is not None:
-                push.close(linger=1000)
+        """Send a message: directly when the socket is free, else through the holder of the socket."""
+        frames = [encode(header)] + list(payloads)
+        if self._sock_lock.acquire(blocking=False):
+            try:
+                if not self._quit and not self._dealer.closed:
+                    self._dealer.send_multipart(frames)
+                    return
+            finally:
+                self._sock_lock.release()
+        self._send_ctl(b"S", frames)
 
     def _do_phase(self, m):
         ctx = ActionContext(self, m["run"], 0, self.level, m["seq"], m.get("t", 0), {}, None)
@@ -522,9 +573,8 @@ class Player:
 
     def _do_trig(self, m):
         run, trig = m["run"], m["trig"]
-        with self._cv:
-            if run in self._aborted_runs:
-                return
+        if run in self._aborted_runs:
+            return
         batch = _Batch(run, trig)
         ctx = ActionContext(self, run, trig, m["lvl"], m["seq"], m["t"], m["params"], batch)
         self._current = (m["seq"], ctx)
