@@ -68,10 +68,15 @@ def _positional_arity(fn):
     return n
 
 
-def _call(fn, *args):
-    """Call fn with as many of args as it accepts (action(trigger), action(trigger, params), action(t, p, ctx))."""
+def _adapt(fn):
+    """fn called with as many of its arguments as it accepts: action(trigger), action(trigger, params),
+    action(trigger, params, ctx); setup(), setup(config), setup(config, ctx). Decided once, not per call."""
+    if fn is None:
+        return None
     n = _positional_arity(fn)
-    return fn(*(args if n is None else args[:n]))
+    if n is None or n >= 3:
+        return fn
+    return (lambda *a: fn(*a[:n])) if n else (lambda *a: fn())
 
 
 def describe(e):
@@ -110,7 +115,7 @@ class ActionContext:
         #: simulated seconds this action took (virtual time); leave None on hardware
         self.dt = None
         self._batch = batch
-        self._stop = threading.Event()
+        self._stop = None  # a threading.Event, made only when the action waits (most never do)
         self._why = None
 
     # ---- data
@@ -125,21 +130,27 @@ class ActionContext:
     # ---- aborts: Python cannot interrupt a running function, so long actions look here
     @property
     def aborted(self):
-        return self._stop.is_set()
+        return self._why is not None
 
     def check(self):
         """Raise Aborted if the Director aborted the run or cancelled this trigger."""
-        if self._stop.is_set():
-            raise Aborted(self._why or "aborted")
+        if self._why is not None:
+            raise Aborted(self._why)
 
     def sleep(self, seconds):
         """Sleep, but raise Aborted at once if the run is aborted or the trigger cancelled."""
-        if self._stop.wait(max(0.0, seconds)):
+        ev = self._stop
+        if ev is None:
+            ev = self._stop = threading.Event()
+        # _abort sets _why before it looks for the event: checking _why after making it misses no abort
+        if self._why is not None or ev.wait(max(0.0, seconds)) or self._why is not None:
             raise Aborted(self._why or "aborted")
 
     def _abort(self, why):
         self._why = why
-        self._stop.set()
+        ev = self._stop
+        if ev is not None:
+            ev.set()
 
 
 class Player:
@@ -183,6 +194,7 @@ class Player:
         self.action = action
         self.setup = setup
         self.teardown = teardown
+        self._action, self._setup, self._teardown = _adapt(action), _adapt(setup), _adapt(teardown)
         self.close_device = close
         self.streams = [dict(s) for s in streams]
         names = set()
@@ -556,10 +568,10 @@ class Player:
         error = None
         try:
             if m["type"] == "pre":
-                if self.setup:
-                    _call(self.setup, m["config"], ctx)
-            elif self.teardown:
-                _call(self.teardown, m["status"], ctx)
+                if self._setup:
+                    self._setup(m["config"], ctx)
+            elif self._teardown:
+                self._teardown(m["status"], ctx)
         except Exception as e:  # noqa: BLE001
             error = describe(e)
             self.counters["errors"] += 1
@@ -581,7 +593,7 @@ class Player:
         self.counters["actions"] += 1
         error = None
         try:
-            r = _call(self.action, trig, m["params"], ctx)
+            r = self._action(trig, m["params"], ctx)
             if r is not None:
                 if not isinstance(r, dict):
                     raise TypeError("an action returns None or a dict {stream: value}, got %s" % type(r).__name__)
