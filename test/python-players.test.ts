@@ -217,10 +217,10 @@ policy: { onFault: retry, retries: 1, actionTimeout: 1 }
       sc,
       `title: long python action
 players:
-  - { name: long, level: 0, device: "python:${REC_PY}", settings: { streams: scalar, delayMs: 1500 } }
+  - { name: long, level: 0, device: "python:${REC_PY}", settings: { streams: scalar, delayMs: 3000 } }
 sequence:
   time: { count: 2 }
-heartbeat: { interval: 100, timeout: 500 }
+heartbeat: { interval: 100, timeout: 1200 }
 `,
     );
     const { code, report, p } = await donkiRun(sc, dir);
