@@ -368,5 +368,18 @@ describe.skipIf(!PY_TANGO.python)(`the Tango player${PY_TANGO.python ? "" : ` (s
     // units come from the device's attribute configuration
     const units = execFileSync("h5dump", ["-a", "/entry/instrument/cryo/temperature/units", file], { encoding: "utf8" });
     expect(units).toMatch(/"K"/);
+
+    // the same device configured in the YAML scenario, with a command that takes a trigger parameter
+    const yaml = (settings: string) =>
+      `title: tango player (yaml)\nplayers:\n  - { name: cryo, level: 0, device: "tango:${trl}", settings: ${settings} }\nsequence:\n  points: [{ t: 10 }, { t: 20 }, { t: 30 }]\n`;
+    writeFileSync(sc, yaml(`{ command: { name: GoTo, arg: "$t" }, read: [temperature] }`));
+    const y = await donkiRun(sc, join(dir, "yaml"), [], { DONKI_PYTHON: PY_TANGO.python! });
+    expect(y.code, y.p.err.join("\n")).toBe(0);
+    expect(h5values(y.report!.file, "/entry/instrument/cryo/temperature")).toEqual([10.25, 20.25, 30.25]);
+    // a configuration that names what the device does not have: exit 2, naming player, device and what it has
+    writeFileSync(sc, yaml(`{ command: Fly, read: [temperature] }`));
+    const bad = await donkiRun(sc, join(dir, "bad"), [], { DONKI_PYTHON: PY_TANGO.python! });
+    expect(bad.code).not.toBe(0);
+    expect(bad.p.err.join("\n")).toMatch(/Tango player 'cryo' \(tango:\/\/.*\): no command 'Fly' \(commands: .*apply.*goto/);
   }, 120_000);
 });
