@@ -109,4 +109,3 @@ export function pythonPlayerCommand(p: PlayerDefT, o: PythonCommandOptions): { c
   }
   return { command: o.python, args, env };
 }
-
