@@ -322,9 +322,11 @@ class Player:
         cur = self._current
         if cur:
             cur[1]._abort("player closing")
+        alive = False
         for t in (self._main, self._watchdog):
             if t is not None and t is not threading.current_thread():
-                t.join(3.0)
+                t.join(5.0)
+                alive = alive or t.is_alive()
         self._closed.set()
         if self.close_device:
             try:
@@ -332,7 +334,9 @@ class Player:
             except Exception as e:  # noqa: BLE001
                 log.warning("device close failed: %s", describe(e))
             self.close_device = None
-        if not self._ctx.closed:
+        # the context is ended only when no thread can still be using a socket (an action that ignores the abort
+        # keeps its thread; the process exits without it)
+        if not alive and not self._ctx.closed:
             self._ctx.destroy(linger=0)
 
     # ------------------------------------------------------------------ the socket (lock held)
@@ -355,7 +359,25 @@ class Player:
 
     def _send_hello(self):
         self._last_hello = time.monotonic()
-        self._dealer.send(self._hello())
+        self._dealer_send([self._hello()], 0)
+
+    def _dealer_send(self, frames, wait_s):
+        """Send on the DEALER without ever blocking for good (lock held). A DEALER send blocks while no connection is
+        up (or its queue is full); a heartbeat or hello (wait_s 0) is then dropped, nobody would hear it; a reply or
+        data (wait_s None) waits for the connection (back-pressure, like the TypeScript player) until the player
+        closes; a goodbye waits wait_s seconds."""
+        end = None if wait_s is None else time.monotonic() + wait_s
+        while True:
+            try:
+                self._dealer.send_multipart(frames, zmq.NOBLOCK)
+                return True
+            except zmq.Again:
+                pass
+            if self._quit or (end is not None and time.monotonic() >= end):
+                if wait_s != 0:
+                    log.warning("message to the Director dropped: no connection (%s)", "closing" if self._quit else "timeout")
+                return False
+            self._dealer.poll(50 if end is None else max(1, min(50, int((end - time.monotonic()) * 1000))), zmq.POLLOUT)
 
     def _tick(self):
         """Heartbeat, or hello while unregistered or when the Director has been silent (lock held)."""
@@ -371,7 +393,7 @@ class Player:
             self._registered = False
             self._send_hello()
         else:
-            self._dealer.send(self._hb)
+            self._dealer_send([self._hb], 0)
 
     def _pump(self, timeout_s):
         """Wait up to timeout_s for input; handle every message; forward frames from other threads; heartbeat.
@@ -389,7 +411,7 @@ class Player:
                 if kind == b"D":
                     self._drop_jobs(lambda j: j["type"] == "trig")
                     continue
-                self._dealer.send_multipart(frames[1:])
+                self._dealer_send(frames[1:], 1.0 if kind == b"B" else None)
                 if kind == b"B":
                     return False
         if self._dealer in events:
@@ -556,7 +578,7 @@ class Player:
         if self._sock_lock.acquire(blocking=False):
             try:
                 if not self._quit and not self._dealer.closed:
-                    self._dealer.send_multipart(frames)
+                    self._dealer_send(frames, None)
                     return
             finally:
                 self._sock_lock.release()
