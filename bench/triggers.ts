@@ -3,12 +3,15 @@
  * PAIR round trip between two processes measured in the same run. Prints triggers/s and the ratio to the limit
  * 1 / (levels x round-trip).
  *   node --import tsx bench/triggers.ts [--triggers N] [--rtt-samples N]
+ *   node --import tsx bench/triggers.ts --python-only [--triggers N] [--rounds N]   (Python player beside the TS one)
  */
 import * as zmq from "zeromq";
 import { spawn, type ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { join, dirname } from "node:path";
 import { Director } from "../runtime/director/director.ts";
+import { pythonEnv, resolvePython } from "../runtime/cli/python.ts";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(HERE, "..");
@@ -74,16 +77,23 @@ export interface TriggerBenchRow {
   /** Bare zeromq.js with the same topology (no protocol), measured in the same run. */
   barePerS: number;
   original?: number;
+  /** The player is the Python client (clients/python/donki_player), not the TypeScript one. */
+  python?: boolean;
+  /** Python row: the TypeScript player measured in runs interleaved with the Python player's. */
+  besideTs?: Awaited<ReturnType<typeof pythonBesideTs>>;
 }
 
-async function startPlayers(endpoint: string, levels: number[]): Promise<ChildProcess[]> {
+async function startPlayers(endpoint: string, levels: number[], python?: string): Promise<ChildProcess[]> {
   const procs: ChildProcess[] = [];
   const ready: Promise<void>[] = [];
   levels.forEach((lvl, i) => {
-    const c = spawn(process.execPath, [join(ROOT, "bin/donki.mjs"), "player", "--name", `p${i}`, "--level", String(lvl), "--director", endpoint, "--script", join(HERE, "empty-player.ts")], {
-      stdio: ["ignore", "pipe", "inherit"],
-      env: { ...process.env, DONKI_LOG: "warn" },
-    });
+    const args = ["--name", `p${i}`, "--level", String(lvl), "--director", endpoint];
+    const c = python
+      ? spawn(python, ["-m", "donki_player", ...args, "--script", join(HERE, "empty_player.py")], { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, ...pythonEnv(), DONKI_LOG: "warn" } })
+      : spawn(process.execPath, [join(ROOT, "bin/donki.mjs"), "player", ...args, "--script", join(HERE, "empty-player.ts")], {
+          stdio: ["ignore", "pipe", "inherit"],
+          env: { ...process.env, DONKI_LOG: "warn" },
+        });
     procs.push(c);
     ready.push(
       new Promise((res, rej) => {
@@ -101,6 +111,13 @@ export async function benchTriggers(opts: { triggers?: number; rttSamples?: numb
   const log = opts.log ?? ((s: string) => console.log(s));
   const rtt = await measureRoundTrip(opts.rttSamples ?? 20_000);
   log(`raw zeromq.js PAIR round trip between two processes: median ${rtt.medianUs.toFixed(1)} us, p99 ${rtt.p99Us.toFixed(1)} us`);
+  // the same topology with a Python player (clients/python/donki_player), when an interpreter with pyzmq is here
+  let python: string | undefined;
+  try {
+    python = resolvePython([{ name: "p0", level: 0, device: "python:bench/empty_player.py", settings: {}, host: "local", join: "next-trigger" }]).get("p0");
+  } catch (e) {
+    log(`Python player row skipped: ${(e as Error).message}`);
+  }
   const configs: Array<{ config: string; levels: number[]; original: number }> = [
     { config: "1 player, level 0", levels: [0], original: 9270 },
     { config: "3 players, level 0", levels: [0, 0, 0], original: 2370 },
@@ -136,8 +153,74 @@ export async function benchTriggers(opts: { triggers?: number; rttSamples?: numb
       `${c.config.padEnd(30)} ${rate.toFixed(0).padStart(7)} triggers/s   limit 1/(levels x rtt) ${limit.toFixed(0).padStart(6)}   ratio ${(rate / limit).toFixed(2)}   ` +
         `bare zeromq.js same topology ${bare.toFixed(0).padStart(6)} (donki/bare ${(rate / bare).toFixed(2)})   original ${c.original} (x${(rate / c.original).toFixed(1)})`,
     );
+    if (c.levels.length === 1 && python) {
+      const cmp = await pythonBesideTs(N, python, 3);
+      rows.push({ config: "1 Python player, level 0", python: true, players: 1, levels: 1, triggersPerS: cmp.python.perS, limitPerS: limit, ratio: cmp.python.perS / limit, barePerS: bare, original: c.original, besideTs: cmp });
+      log(
+        `${"1 Python player, level 0".padEnd(30)} ${cmp.python.perS.toFixed(0).padStart(7)} triggers/s   TypeScript player, runs interleaved with it: ${cmp.ts.perS.toFixed(0)} triggers/s   ` +
+          `Python/TS ${(cmp.python.perS / cmp.ts.perS).toFixed(2)}   player CPU per trigger: Python ${cmp.python.cpuUs.toFixed(0)} us, TS ${cmp.ts.cpuUs.toFixed(0)} us (medians of ${cmp.rounds})`,
+      );
+    }
   }
   return { rtt, rows };
+}
+
+/** CPU time (user + system, all threads) a process has used so far, microseconds (Linux /proc). */
+function cpuUs(pid: number): number {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(")")[1].trim().split(" ");
+    return ((Number(f[11]) + Number(f[12])) * 1e6) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+  } catch {
+    return NaN;
+  }
+}
+
+/** One run of N triggers with one player at level 0: rate after warm-up, and the player's CPU per trigger. */
+async function onePlayerRun(N: number, python?: string): Promise<{ perS: number; cpuUs: number }> {
+  const d = new Director();
+  const ep = await d.start();
+  const [proc] = await startPlayers(ep.player, [0], python);
+  const warm = Math.min(2000, Math.floor(N / 5));
+  let tWarm = 0;
+  let tEnd = 0;
+  let cpu0 = 0;
+  let cpu1 = 0;
+  const r = await d.run({
+    triggers: N,
+    require: ["p0"],
+    onTrigger: (t) => {
+      if (t === warm) {
+        tWarm = performance.now();
+        cpu0 = cpuUs(proc.pid!);
+      }
+      if (t === N) {
+        tEnd = performance.now();
+        cpu1 = cpuUs(proc.pid!);
+      }
+    },
+  });
+  proc.kill("SIGTERM");
+  await new Promise((res) => (proc.exitCode !== null ? res(null) : proc.on("exit", res)));
+  await d.close();
+  if (r.status !== "completed") throw new Error(`benchmark run (${python ? "Python" : "TypeScript"} player): ${r.status} ${r.message ?? ""}`);
+  return { perS: (N - warm) / ((tEnd - tWarm) / 1000), cpuUs: (cpu1 - cpu0) / (N - warm) };
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/**
+ * The Python player beside the TypeScript one in topology "1 player, level 0": runs alternate (TS, Python, TS,
+ * Python ...) so both see the same machine load; medians of the rates and of the player's CPU per trigger.
+ */
+export async function pythonBesideTs(N: number, python: string, rounds = 3): Promise<{ rounds: number; ts: { perS: number; cpuUs: number }; python: { perS: number; cpuUs: number } }> {
+  const ts: Array<{ perS: number; cpuUs: number }> = [];
+  const py: Array<{ perS: number; cpuUs: number }> = [];
+  for (let i = 0; i < rounds; i++) {
+    ts.push(await onePlayerRun(N));
+    py.push(await onePlayerRun(N, python));
+  }
+  const m = (a: Array<{ perS: number; cpuUs: number }>) => ({ perS: median(a.map((x) => x.perS)), cpuUs: median(a.map((x) => x.cpuUs)) });
+  return { rounds, ts: m(ts), python: m(py) };
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
@@ -145,5 +228,9 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
     const i = process.argv.indexOf(k);
     return i > 0 ? Number(process.argv[i + 1]) : undefined;
   };
-  await benchTriggers({ triggers: arg("--triggers"), rttSamples: arg("--rtt-samples") });
+  if (process.argv.includes("--python-only")) {
+    const python = resolvePython([{ name: "p0", level: 0, device: "python:bench/empty_player.py", settings: {}, host: "local", join: "next-trigger" }]).get("p0")!;
+    const c = await pythonBesideTs(arg("--triggers") ?? 20_000, python, arg("--rounds") ?? 3);
+    console.log(JSON.stringify(c));
+  } else await benchTriggers({ triggers: arg("--triggers"), rttSamples: arg("--rtt-samples") });
 }

@@ -5,6 +5,7 @@ import { createLogger } from "../log.ts";
 import { runScenario, formatReport, parseTimeArg, timeModeOf, type DeviceCatalogue, type ScenarioRunReport } from "./run.ts";
 import type { Director } from "../director/director.ts";
 import { ControlClient } from "../control/client.ts";
+import { PythonUnavailable } from "./python.ts";
 import type { ControlCmd } from "../protocol/messages.ts";
 
 const EXIT = { ok: 0, failed: 1, badInput: 2, stopped: 3 } as const;
@@ -38,6 +39,7 @@ export interface RunCommandOptions {
   controlPort?: number;
   eventPort?: number;
   waitS?: number;
+  python?: string;
 }
 
 export async function runCommand(file: string, o: RunCommandOptions, catalogue: DeviceCatalogue, directorOnly: boolean): Promise<number> {
@@ -116,10 +118,11 @@ export async function runCommand(file: string, o: RunCommandOptions, catalogue: 
       seed: o.seed,
       maxTriggers: o.triggers,
       resume: o.resume,
+      python: o.python,
       curve,
       onReady: (ep, d) => {
         director = d;
-        if (directorOnly || process.env.DONKI_SHOW_ENDPOINTS) process.stderr.write(`donki director: players -> ${ep.player}  control -> ${ep.control}  events -> ${ep.events}\n`);
+        if (directorOnly || process.env.DONKI_SHOW_ENDPOINTS || sc.def.players.some((p) => p.host !== "local" && p.level >= 0)) process.stderr.write(`donki director: players -> ${ep.player}  control -> ${ep.control}  events -> ${ep.events}\n`);
       },
       onProgress: (t, total, sim) => {
         if (!showBar) return;
@@ -144,7 +147,7 @@ export async function runCommand(file: string, o: RunCommandOptions, catalogue: 
   } catch (e) {
     (bar as cliProgress.SingleBar | null)?.stop();
     process.stderr.write(`donki: ${(e as Error).message}\n`);
-    return EXIT.failed;
+    return e instanceof PythonUnavailable ? EXIT.badInput : EXIT.failed;
   } finally {
     process.off("SIGINT", onSigint);
     process.off("SIGTERM", onSigint);

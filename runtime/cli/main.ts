@@ -57,12 +57,15 @@ export async function main(argv: string[], catalogue: DeviceCatalogue): Promise<
     .option("--authorized <file>", "CURVE: public keys allowed to register, push data or control (one per line)")
     .option("--no-progress", "no progress bar")
     .option("--json", "print the report as JSON on stdout")
+    .option("--python <interpreter>", "Python of the python:/tango: players (default: DONKI_PYTHON, else a python3 that has pyzmq)")
+    .option("--bind <host>", "interface to bind (default 127.0.0.1; 0.0.0.0 when players connect from other hosts)")
+    .option("--port <port>", "player socket port (default: any free port)", int("port"))
     .option("--control-port <port>", "control socket port (default: any free port)", int("control-port"))
     .option("--event-port <port>", "event stream port (default: any free port)", int("event-port"))
     .action(async (file: string, o) => {
       const { runCommand } = await import("./commands.ts");
       if (o.timeScale !== undefined) o.time = `scale:${o.timeScale}`;
-      process.exit(await runCommand(file, o, catalogue, false));
+      process.exit(await runCommand(file, { ...o, playerPort: o.port, host: o.bind }, catalogue, false));
     });
 
   program

@@ -16,6 +16,7 @@ import type { ClockMode } from "../clock.ts";
 import type { Logger } from "../log.ts";
 import { newKeyPair, type CurveKeyPair, type CurveServerConfig } from "../transport/curve.ts";
 import { VERSION } from "../version.ts";
+import { isPythonDevice, pythonPlayerCommand, resolvePython } from "./python.ts";
 import type { InstrumentInfo, RasterInfo } from "../data/types.ts";
 import { rasterAxes } from "../data/layout.ts";
 import type { TriggerParams } from "../director/director.ts";
@@ -61,6 +62,8 @@ export interface RunOptions {
   maxTriggers?: number;
   /** Resume a crashed run: the file it left; the run continues from its first missing trigger into a new file. */
   resume?: string;
+  /** Interpreter of the Python players (python:FILE, tango:DEVICE); default DONKI_PYTHON, then one that has pyzmq. */
+  python?: string;
   /** CURVE: the Director's key pair and the players'/clients' authorised public keys (local players get their own). */
   curve?: CurveServerConfig;
   onProgress?: (trig: number, total: number | null, simTime: number) => void;
@@ -103,7 +106,11 @@ interface LocalPlayer {
   exited: Promise<number | null>;
 }
 
-function spawnPlayer(p: PlayerDefT, endpoint: string, seed: number, time: ClockMode, log: Logger, scenarioDir: string, curve?: { serverKey: string; keys: CurveKeyPair }): LocalPlayer {
+function spawnPlayer(p: PlayerDefT, endpoint: string, seed: number, time: ClockMode, log: Logger, scenarioDir: string, curve?: { serverKey: string; keys: CurveKeyPair }, python?: string): LocalPlayer {
+  if (isPythonDevice(p.device)) {
+    const { command, args, env } = pythonPlayerCommand(p, { python: python!, endpoint, seed, time: timeArg(time), scenarioDir, curve, parentPid: process.pid });
+    return watch(p.name, spawn(command, args, { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, DONKI_LOG: process.env.DONKI_LOG ?? "warn", ...env } }));
+  }
   const args = [DONKI_BIN, "player", "--name", p.name, "--level", String(p.level), "--director", endpoint, "--join", p.join, "--parent-pid", String(process.pid)];
   if (p.device.startsWith("script:")) {
     args.push("--script", resolve(scenarioDir, p.device.slice("script:".length)));
@@ -116,12 +123,23 @@ function spawnPlayer(p: PlayerDefT, endpoint: string, seed: number, time: ClockM
   // DONKI_NODE_ARGS: extra Node.js flags for player processes (profiling: "--cpu-prof --cpu-prof-dir=DIR")
   const nodeArgs = process.env.DONKI_NODE_ARGS?.split(" ").filter(Boolean) ?? [];
   const child: ChildProcess = spawn(process.execPath, [...nodeArgs, ...args], { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, DONKI_LOG: process.env.DONKI_LOG ?? "warn", ...(curve ? { DONKI_CURVE_SECRET_KEY: curve.keys.secretKey } : {}) } });
+  return watch(p.name, child);
+}
+
+/** A local player process: its stderr prefixed with its name, stopped with SIGTERM (SIGKILL after 5 s). */
+function watch(name: string, child: ChildProcess): LocalPlayer {
   child.stderr!.on("data", (b: Buffer) => {
-    for (const line of b.toString().split("\n")) if (line.trim()) process.stderr.write(`[${p.name}] ${line}\n`);
+    for (const line of b.toString().split("\n")) if (line.trim()) process.stderr.write(`[${name}] ${line}\n`);
   });
-  const exited = new Promise<number | null>((res) => child.on("exit", (code) => res(code)));
+  const exited = new Promise<number | null>((res) => {
+    child.on("exit", (code) => res(code));
+    child.on("error", (e) => {
+      process.stderr.write(`[${name}] cannot start: ${e.message}\n`);
+      res(127);
+    });
+  });
   return {
-    name: p.name,
+    name,
     exited,
     kill: () => child.kill("SIGKILL"),
     async stop() {
@@ -161,6 +179,9 @@ export async function runScenario(sc: LoadedScenario, o: RunOptions): Promise<Sc
   const localKeys = o.curve ? newKeyPair() : undefined;
   const curve = o.curve && localKeys ? { ...o.curve, authorizedKeys: [...o.curve.authorizedKeys, localKeys.publicKey] } : undefined;
   const playerCurve = o.curve && localKeys ? { serverKey: o.curve.publicKey, keys: localKeys } : undefined;
+  // Python players (python:FILE, tango:DEVICE) always run as processes, under an interpreter that has pyzmq
+  const pyDefs = o.noLocalPlayers ? [] : def.players.filter((p) => p.level >= 0 && p.host === "local" && isPythonDevice(p.device));
+  const python = pyDefs.length ? resolvePython(pyDefs, o.python) : undefined;
   const director = new Director({
     curve,
     host: o.host,
@@ -178,8 +199,10 @@ export async function runScenario(sc: LoadedScenario, o: RunOptions): Promise<Sc
   const scenarioDir = dirname(sc.path);
   try {
     if (!o.noLocalPlayers) {
-      for (const p of enabled.filter((p) => p.host === "local")) {
-        if (o.inProcess) locals.push(await inProcessPlayer(p, playerCurve ? ep.player : ep.inproc, seed, time, o.catalogue, o.log, scenarioDir, playerCurve));
+      const localDefs = enabled.filter((p) => p.host === "local");
+      for (const p of localDefs) {
+        if (isPythonDevice(p.device)) locals.push(spawnPlayer(p, ep.player, seed, time, o.log, scenarioDir, playerCurve, python!.get(p.name)));
+        else if (o.inProcess) locals.push(await inProcessPlayer(p, playerCurve ? ep.player : ep.inproc, seed, time, o.catalogue, o.log, scenarioDir, playerCurve));
         else locals.push(spawnPlayer(p, ep.player, seed, time, o.log, scenarioDir, playerCurve));
       }
     }

@@ -122,12 +122,12 @@ export function parseScenario(text: string, path: string, lo: LoadOptions = {}):
     const known = new Set(lo.knownDevices);
     const problems: string[] = [];
     players!.forEach((p, i) => {
-      if (p.device.startsWith("script:") || known.has(p.device)) return;
+      if (p.device.startsWith("script:") || p.device.startsWith("python:") || p.device.startsWith("tango:") || known.has(p.device)) return;
       const where = def.playersXml ? `${resolve(dirname(path), def.playersXml)}: player '${p.name}'` : (() => {
         const { line, col } = locate(doc, lc, ["players", i, "device"]);
         return `${shown}:${line}:${col}: players[${i}].device`;
       })();
-      problems.push(`${where}: unknown device '${p.device}' (known: ${lo.knownDevices!.join(", ")}, or script:FILE)`);
+      problems.push(`${where}: unknown device '${p.device}' (known: ${lo.knownDevices!.join(", ")}, or script:FILE, python:FILE, tango:DEVICE)`);
     });
     if (problems.length) throw new ScenarioError(problems.join("\n"), problems);
   }

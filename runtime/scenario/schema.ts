@@ -101,10 +101,13 @@ export const PlayerDef = z.strictObject({
   name,
   /** Priority level: 0 acts first; -1 disables the player. */
   level: z.number().int().min(-1),
-  /** sim:pi-stage, sim:pi-ccd, sim:andor-ixon, sim:dante, sim:temperature, sim:io, pi-gcs, ... or script:path.ts */
+  /** sim:pi-stage, sim:pi-ccd, sim:andor-ixon, sim:dante, sim:temperature, sim:io, pi-gcs, ..., script:path.ts,
+   * python:path.py (a Python action script) or tango:domain/family/member (the generic Tango player) */
   device: z.string().min(1),
   /** Device settings (exposure, binning, rois, host, port ...). */
   settings: z.record(z.string(), z.unknown()).default({}),
+  /** Interpreter of a python:/tango: player (default: DONKI_PYTHON, else the first python3 that has pyzmq). */
+  python: z.string().min(1).optional(),
   /** "local": donki run starts this player; anything else: started elsewhere with `donki player`. */
   host: z.string().default("local"),
   join: z.enum(["next-trigger", "next-run"]).default("next-trigger"),

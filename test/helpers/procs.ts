@@ -22,7 +22,12 @@ export interface Proc {
 const live = new Set<ChildProcess>();
 
 export function startProcess(args: string[], env: Record<string, string> = {}): Proc {
-  const child = spawn(process.execPath, [DONKI, ...args], {
+  return startExecutable(process.execPath, [DONKI, ...args], env);
+}
+
+/** Any program (e.g. a Python player), with the same bookkeeping and clean-up as startProcess. */
+export function startExecutable(command: string, args: string[], env: Record<string, string> = {}): Proc {
+  const child = spawn(command, args, {
     cwd: ROOT,
     env: { ...process.env, DONKI_LOG: process.env.DONKI_TEST_LOG ?? "warn", ...env },
     stdio: ["ignore", "pipe", "pipe"],

@@ -1,0 +1,135 @@
+"""Unit tests of donki_player's pieces that need no Director: payload encoding, message checks, script loading.
+Run: PYTHONPATH=clients/python python3 -m unittest discover -s clients/python/tests (test/python-players.test.ts
+runs them too)."""
+
+import os
+import struct
+import tempfile
+import textwrap
+import unittest
+
+import msgpack
+
+from donki_player import PlayerError, load_script, stream
+from donki_player.data import to_payload
+from donki_player.protocol import ProtocolError, check_stream, decode_from_director
+
+try:
+    import numpy as np
+except ImportError:  # pragma: no cover
+    np = None
+
+
+def pack(**h):
+    return msgpack.packb(h, use_bin_type=True)
+
+
+class Payloads(unittest.TestCase):
+    def test_scalars_and_lists_are_little_endian_of_the_declared_dtype(self):
+        self.assertEqual(to_payload("p", stream("v", "float64"), 1.5), struct.pack("<d", 1.5))
+        self.assertEqual(to_payload("p", stream("v", "int16"), -2), struct.pack("<h", -2))
+        self.assertEqual(to_payload("p", stream("v", "uint16", [2, 2]), [[1, 2], [3, 4]]), struct.pack("<4H", 1, 2, 3, 4))
+        self.assertEqual(to_payload("p", stream("v", "uint8", [3]), b"\x01\x02\x03"), b"\x01\x02\x03")
+
+    def test_mismatches_name_player_stream_and_shapes(self):
+        with self.assertRaisesRegex(ValueError, r"player 'p': stream 'v' expects uint16 \[2, 2\] \(8 bytes\), got a list of shape \[3\]"):
+            to_payload("p", stream("v", "uint16", [2, 2]), [1, 2, 3])
+        with self.assertRaisesRegex(ValueError, "got 3 raw bytes"):
+            to_payload("p", stream("v", "uint16", [2]), b"abc")
+        with self.assertRaisesRegex(ValueError, "does not fit uint8"):
+            to_payload("p", stream("v", "uint8"), 300)
+        with self.assertRaisesRegex(TypeError, "not a whole number"):
+            to_payload("p", stream("v", "int32"), 1.5)
+        with self.assertRaisesRegex(TypeError, "expects float64 \\[\\] .* got str"):
+            to_payload("p", stream("v"), "1.0")
+
+    @unittest.skipIf(np is None, "numpy not installed")
+    def test_numpy_arrays_travel_raw_cast_only_within_their_kind(self):
+        a = np.arange(6, dtype=np.uint16).reshape(2, 3)
+        self.assertEqual(to_payload("p", stream("f", "uint16", [2, 3]), a), a.astype("<u2").tobytes())
+        big = np.arange(6, dtype=">u2").reshape(2, 3)  # big-endian input is converted
+        self.assertEqual(to_payload("p", stream("f", "uint16", [2, 3]), big), a.astype("<u2").tobytes())
+        self.assertEqual(to_payload("p", stream("f", "float32", [2, 3]), a.astype(np.float64)), a.astype("<f4").tobytes())
+        self.assertEqual(to_payload("p", stream("s", "float64"), np.float32(2.5)), struct.pack("<d", 2.5))
+        with self.assertRaisesRegex(TypeError, "expects uint16 data, got a numpy float64 array"):
+            to_payload("p", stream("f", "uint16", [2, 3]), a.astype(np.float64))
+        with self.assertRaisesRegex(ValueError, r"got a numpy array of shape \[3, 2\]"):
+            to_payload("p", stream("f", "uint16", [2, 3]), a.reshape(3, 2))
+
+
+class Messages(unittest.TestCase):
+    def test_a_float_field_may_arrive_as_an_integer(self):
+        m = decode_from_director([pack(v=1, type="trig", run="r", trig=1, lvl=0, seq=3, params={"x": 10}, t=0)])
+        self.assertEqual((m["trig"], m["t"], m["params"]), (1, 0, {"x": 10}))
+
+    def test_checks_version_type_fields_and_frames(self):
+        with self.assertRaises(ProtocolError) as e:
+            decode_from_director([pack(v=2, type="welcome")])
+        self.assertEqual((e.exception.kind, e.exception.version), ("badVersion", 2))
+        self.assertIn("unsupported protocol version 2 (this side speaks 1)", str(e.exception))
+        for frames, why in (
+            ([b""], "empty header"),
+            ([b"\xc1"], "not MessagePack"),
+            ([pack(v=1, type="nope")], "unknown message type 'nope'"),
+            ([pack(v=1, type="trig", run="r", trig=1.5, lvl=0, seq=1, params={}, t=0)], "'trig' field 'trig'"),
+            ([pack(v=1, type="hb"), b"x"], "must be a single frame"),
+        ):
+            with self.assertRaisesRegex(ProtocolError, why):
+                decode_from_director(frames)
+
+    def test_stream_declarations(self):
+        check_stream(stream("spectrum", "uint32", [2048], axis={"name": "energy", "units": "keV", "offset": 0, "step": 0.01}))
+        for s, why in (
+            (stream("bad name"), "not valid"),
+            (stream("v", "int64"), "unknown dtype"),
+            (stream("v", role="other"), "unknown role"),
+            (stream("v", axis={"name": "e", "units": "keV", "offset": 0, "step": 1}), "scalar: it cannot have an axis"),
+        ):
+            with self.assertRaisesRegex(ValueError, why):
+                check_stream(s)
+
+
+class Scripts(unittest.TestCase):
+    def write(self, text):
+        d = tempfile.mkdtemp()
+        self.addCleanup(lambda: (os.remove(os.path.join(d, "act.py")), os.rmdir(d)))
+        p = os.path.join(d, "act.py")
+        with open(p, "w") as f:
+            f.write(textwrap.dedent(text))
+        return p
+
+    def test_the_original_style_get_data_names_and_stop(self):
+        p = self.write(
+            """
+            calls = []
+            def get_data_names():
+                return ["i0", "it"]
+            def action(trigger):
+                return {"i0": trigger, "it": options["gain"] * trigger}
+            def stop():
+                calls.append("stop")
+            """
+        )
+        b = load_script(p, {"gain": 2})
+        self.assertEqual([s["name"] for s in b["streams"]], ["i0", "it"])
+        self.assertEqual(b["action"](3), {"i0": 3, "it": 6})
+        b["teardown"]("completed", None)
+
+    def test_create_player_and_errors(self):
+        p = self.write(
+            """
+            def create_player(options):
+                return {"action": lambda t, p: None, "streams": [{"name": "v", "dtype": "float64", "shape": [], "role": "signal"}]}
+            """
+        )
+        self.assertEqual(load_script(p, {})["streams"][0]["name"], "v")
+        with self.assertRaisesRegex(PlayerError, "must define action"):
+            load_script(self.write("x = 1\n"), {})
+        with self.assertRaisesRegex(PlayerError, r"act.py:1: syntax error"):
+            load_script(self.write("def action(:\n"), {})
+        with self.assertRaisesRegex(PlayerError, "player script not found"):
+            load_script("/nonexistent/act.py", {})
+
+
+if __name__ == "__main__":
+    unittest.main()
