@@ -99,7 +99,7 @@ describe("quicklook of a real scan (fast-scan scenario through the CLI)", () => 
   it("writes FILE.png with the absorption image, one map per element and the summed spectrum", () => {
     expect(res.png).toBe(scanFile.replace(/\.nxs$/, ".png"));
     expect(res.panels).toEqual([
-      "Transmission It/I0",
+      "Transmission (io/transmission)",
       "O (xrf/roi_O)",
       "Fe (xrf/roi_Fe)",
       "Mg (xrf/roi_Mg)",

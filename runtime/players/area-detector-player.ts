@@ -23,7 +23,7 @@ export function areaDetectorPlayer(o: AreaDetectorPlayerOptions): PlayerBehaviou
   const streams: StreamDecl[] = [
     { name: "sum", dtype: "float64", shape: [], units: "counts", role: "signal" },
     // pixels clipped by the full well or the ADC in this frame: saturation is flagged, never silent
-    { name: "saturated", dtype: "float64", shape: [], units: "pixels", role: "signal" },
+    { name: "saturated", dtype: "float64", shape: [], units: "count", role: "signal" },
   ];
   if (keepFrames) streams.unshift({ name: "frame", dtype: "uint16", shape: [h, w], units: "counts", role: "signal" });
   const expParam = o.exposureParam ?? "dwell";

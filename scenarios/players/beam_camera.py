@@ -25,8 +25,8 @@ KEEP_FRAME = bool(o.get("keep_frame", False))
 
 streams = [
     stream("roi_sum", "float64", [], units="counts"),
-    stream("com_x", "float64", [], units="pixel"),
-    stream("com_y", "float64", [], units="pixel"),
+    stream("com_x", "float64", [], units="1"),
+    stream("com_y", "float64", [], units="1"),
 ]
 if KEEP_FRAME:
     streams.append(stream("frame", "uint16", [H, W], units="counts"))
