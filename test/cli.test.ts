@@ -77,7 +77,7 @@ describe("donki run", () => {
     expect(donki(["run", "scenarios/xml-players-scan.yaml", "--out", out, "--no-progress"]).code).toBe(0);
     const q = donki(["quicklook", nxs(out)[0]]);
     expect(q.code).toBe(0);
-    expect(q.out).toMatch(/xmlscan_00001\.png\s+\(\d+x\d+: Transmission It\/I0\)/);
+    expect(q.out).toMatch(/xmlscan_00001\.png\s+\(\d+x\d+: Transmission \(io\/transmission\)\)/);
     expect(existsSync(join(out, "xmlscan_00001.png"))).toBe(true);
     expect(donki(["quicklook", join(out, "nope.nxs")]).code).toBe(2);
     // a GCS controller emulator (its own process: spawnSync blocks this one) as the TCP controller to find
