@@ -1,6 +1,7 @@
 /**
- * The donki command line. Exit codes: 0 success, 1 failed or aborted scan / runtime failure, 2 bad input,
- * 3 scan stopped before its end (the file is complete up to the last trigger).
+ * The donki command line. Exit codes (one table: runtime/protocol/run-status.ts EXIT_CODE_OF): 0 completed,
+ * 1 failed or aborted scan / runtime failure, 2 bad input (or a pre-flight refusal), 3 stopped before its end,
+ * 4 completed with gaps (every trigger issued, some rows masked).
  */
 import { Command, InvalidArgumentError } from "commander";
 import { runPlayerProcess } from "../player/main.ts";
@@ -8,7 +9,7 @@ import { createLogger } from "../log.ts";
 import { VERSION } from "../version.ts";
 import type { DeviceCatalogue } from "./run.ts";
 
-export const EXIT = { ok: 0, failed: 1, badInput: 2, stopped: 3 } as const;
+export const EXIT = { ok: 0, failed: 1, badInput: 2, stopped: 3, gaps: 4 } as const;
 
 function int(name: string) {
   return (v: string): number => {

@@ -52,6 +52,8 @@ export interface RunOptions {
   /** CURVE: the Director's key pair and the players'/clients' authorised public keys (local players get their own). */
   curve?: CurveServerConfig;
   onProgress?: (trig: number, total: number | null, simTime: number) => void;
+  /** Events of the run as they are published (topic, body). */
+  onEvent?: (topic: string, body: Record<string, unknown>) => void;
   onReady?: (endpoints: { player: string; inproc: string; control: string; events: string }, director: Director) => void;
 }
 
@@ -158,6 +160,7 @@ export async function runScenario(sc: LoadedScenario, o: RunOptions): Promise<Sc
     hbIntervalMs: def.heartbeat?.interval,
     hbTimeoutMs: def.heartbeat?.timeout,
     log: o.log.child({ component: "director" }),
+    onEvent: o.onEvent,
   });
   const ep = await director.start();
   o.onReady?.(ep, director);
@@ -195,6 +198,7 @@ export async function runScenario(sc: LoadedScenario, o: RunOptions): Promise<Sc
       rolloverTriggers: def.output.rolloverTriggers,
       compression: def.output.compression,
       resumeFrom: o.resume ? { path: o.resume } : undefined,
+      queue: { reserveBytes: def.output.reserveMB * 2 ** 20 },
       log: o.log.child({ component: "writer" }),
     });
     const policy: Partial<PlayerPolicy> = { onFault: def.policy.onFault, retries: def.policy.retries, actionTimeoutMs: def.policy.actionTimeout * 1000 };
@@ -218,7 +222,9 @@ export async function runScenario(sc: LoadedScenario, o: RunOptions): Promise<Sc
     const t0 = performance.now();
     const result = await director.run({
       triggers: planned,
+      plannedTotal: seq.count,
       startTrigger,
+      onWriteError: def.output.onWriteError,
       params: (t) => seq.params(t),
       require: enabled.map((p) => p.name),
       waitForPlayersMs: waitMs,
@@ -248,14 +254,15 @@ export async function runScenario(sc: LoadedScenario, o: RunOptions): Promise<Sc
 
 export function formatReport(r: ScenarioRunReport, timeMode: ClockMode): string {
   const lines: string[] = [];
-  const st = r.result.status;
-  lines.push(`${r.title}: ${st.toUpperCase()}${r.result.message ? ` (${r.result.message})` : ""}`);
+  const end = r.result.end;
+  lines.push(`${r.title}: ${end.status.toUpperCase()}${end.reason ? ` (${end.reason})` : ""}`);
   if (r.file) {
     const rel = relative(process.cwd(), r.file);
     lines.push(`  file:       ${rel && !rel.startsWith("..") ? rel : r.file}  (scan ${r.scanNumber})`);
   }
   const range = r.result.firstTrigger > 1 ? ` (${r.result.firstTrigger}..${r.result.lastTrigger}, resumed)` : "";
-  lines.push(`  triggers:   ${r.result.triggers}${r.planned !== null ? ` of ${r.planned - r.result.firstTrigger + 1}` : ""}${range}`);
+  const cut = end.lastIssued > end.lastTrigger ? `, trigger ${end.lastIssued} issued but not completed` : "";
+  lines.push(`  triggers:   ${end.done}${end.planned !== null ? ` of ${end.planned - r.result.firstTrigger + 1} planned` : ""}${range}${cut}`);
   lines.push(`  wall time:  ${r.wallS.toFixed(2)} s`);
   if (timeMode.mode !== "real") lines.push(`  simulated:  ${fmtDuration(r.simulatedS)} of instrument time (${(r.simulatedS / Math.max(r.wallS, 1e-9)).toFixed(0)}x faster than real time)`);
   if (r.perStream.length) {

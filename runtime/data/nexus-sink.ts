@@ -2,7 +2,7 @@
  * The Director's DataSink backed by the NeXus writer queue: opens the file when the run starts, feeds data rows,
  * applies back-pressure, tracks which rows are still expected for the closeout wait.
  */
-import type { DataSink, RunDescription, SinkCloseInfo, StreamKey } from "../director/sink.ts";
+import type { DataSink, RunDescription, SinkCloseInfo, StreamKey, WriteFault } from "../director/sink.ts";
 import type { Logger } from "../log.ts";
 import { silentLogger } from "../log.ts";
 import { WriterQueue, type WriterQueueOptions } from "./writer-queue.ts";
@@ -59,7 +59,7 @@ class Arrivals {
   }
 }
 
-export type SinkResult = CloseResult & { errors: number; rejected: number };
+export type SinkResult = CloseResult & { file: string; errors: number; rejected: number };
 
 export class NexusSink implements DataSink {
   private q: WriterQueue | null = null;
@@ -69,6 +69,7 @@ export class NexusSink implements DataSink {
   private readonly log: Logger;
   private writeErrors = 0;
   result: SinkResult | null = null;
+  onWriteFault?: (f: WriteFault) => void;
 
   constructor(private readonly o: NexusSinkOptions) {
     this.log = o.log ?? silentLogger;
@@ -100,6 +101,7 @@ export class NexusSink implements DataSink {
         this.writeErrors++;
         this.log.warn({ err: err.message, ...op }, "the writer refused a row");
       },
+      onFault: (f) => this.onWriteFault?.({ kind: f.kind, message: f.message }),
     });
     this.lastNoted = this.q.firstTrigger - 1;
     for (const s of streams) this.track(s, this.q.firstTrigger);
@@ -136,6 +138,10 @@ export class NexusSink implements DataSink {
     this.q!.noteTrigger(trig);
   }
 
+  retry(): void {
+    this.q?.retry();
+  }
+
   hasCapacity(): boolean {
     return !this.q!.full;
   }
@@ -151,10 +157,8 @@ export class NexusSink implements DataSink {
   }
 
   async close(info: SinkCloseInfo): Promise<SinkResult> {
-    const status = info.status === "stopped" ? "completed" : info.status;
-    const message = info.status === "stopped" ? `stopped by the operator${info.message ? `: ${info.message}` : ""}` : info.message;
-    const r = await this.q!.close({ status, lastTrigger: info.lastTrigger, message });
-    this.result = { ...r, errors: this.writeErrors + r.errors, rejected: r.stats.rejected };
+    const r = await this.q!.close({ status: info.status, lastTrigger: info.lastTrigger, lastIssued: info.lastIssued, message: info.message });
+    this.result = { ...r, file: r.path, errors: this.writeErrors + r.errors, rejected: r.stats.rejected };
     return this.result;
   }
 }

@@ -126,7 +126,9 @@ describe("NexusWriter: layout, placement, masks", () => {
     expect(dumpAttr(file, "/entry/instrument/stage/x", "units")).toBe('"um"');
     expect(dumpData(file, "/entry/entry_identifier")).toEqual(['"1"']);
     expect(dumpData(file, "/entry/title")).toEqual(['"unit test scan"']);
-    expect(dumpData(file, "/entry/status")).toEqual(['"completed"']);
+    // every trigger issued, rows missing: the status says so (runtime/protocol/run-status.ts)
+    expect(dumpData(file, "/entry/status")).toEqual(['"completed-with-gaps"']);
+    expect(dumpData(file, "/entry/status_message")[0]).toMatch(/gaps: ccd\/frame 4; mca\/spectrum 6; pd\/i0 4/);
     expect(dumpData(file, "/entry/sample/name")).toEqual(['"Fe foil"']);
     expect(dumpAttr(file, "/entry/program_name", "version")).toBe('"0.1.0"');
     expect(r.out).toMatch(/DATASET "end_time"/);
@@ -166,7 +168,9 @@ describe("NexusWriter: layout, placement, masks", () => {
     const s = await readRunSummary(file);
     expect(s.scanNumber).toBe(1);
     expect(s.title).toBe("unit test scan");
-    expect(s.status).toBe("completed");
+    expect(s.status).toBe("completed-with-gaps");
+    expect(closeResult.status).toBe("completed-with-gaps");
+    expect(closeResult.gaps.map((g) => `${g.stream} ${g.ranges}`)).toEqual(["ccd/frame 4", "mca/spectrum 6", "pd/i0 4"]);
     expect(s.scenarioName).toBe("test-scenario");
     expect(s.start?.toISOString()).toBe("2030-01-02T03:04:05.000Z");
     expect(s.end).toBeInstanceOf(Date);
@@ -198,7 +202,7 @@ describe("NexusWriter: validation", () => {
     const res = w.close({ status: "aborted", lastTrigger: 2, message: "user stop" });
     const s = await readRunSummary(res.path);
     expect(s.status).toBe("aborted");
-    expect(s.message).toBe("user stop");
+    expect(s.message).toMatch(/^user stop; gaps: /);
     expect(s.perStream.find((p) => p.key === "pd/i0")!.missing).toEqual([1]);
     expect(dumpData(res.path, "/entry/instrument/pd/i0")).toEqual(["nan", "7"]);
   });
