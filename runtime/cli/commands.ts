@@ -5,6 +5,7 @@ import { createLogger } from "../log.ts";
 import { runScenario, formatReport, parseTimeArg, timeModeOf, type DeviceCatalogue, type ScenarioRunReport } from "./run.ts";
 import { RunInterrupted, type Director } from "../director/director.ts";
 import { EXIT_CODE_OF } from "../protocol/run-status.ts";
+import { PreflightError } from "./preflight.ts";
 import { ControlClient } from "../control/client.ts";
 import type { ControlCmd } from "../protocol/messages.ts";
 
@@ -39,6 +40,7 @@ export interface RunCommandOptions {
   controlPort?: number;
   eventPort?: number;
   waitS?: number;
+  force?: boolean;
 }
 
 export async function runCommand(file: string, o: RunCommandOptions, catalogue: DeviceCatalogue, directorOnly: boolean): Promise<number> {
@@ -121,6 +123,9 @@ export async function runCommand(file: string, o: RunCommandOptions, catalogue: 
       time,
       seed: o.seed,
       maxTriggers: o.triggers,
+      force: o.force,
+      onRecover: (r) => process.stderr.write(`donki: recovered ${o.resume}: ${r.replayed} rows from the journal; triggers ${r.recoveredThrough >= 1 ? `up to ${r.recoveredThrough}` : "none"} complete\n`),
+      onPreflight: (r) => process.stderr.write(`donki: ${r.ok ? "" : "warning: --force: "}${r.text}\n`),
       resume: o.resume,
       curve,
       onReady: (ep, d) => {
@@ -156,6 +161,10 @@ export async function runCommand(file: string, o: RunCommandOptions, catalogue: 
     });
   } catch (e) {
     (bar as cliProgress.SingleBar | null)?.stop();
+    if (e instanceof PreflightError) {
+      process.stderr.write(`donki: ${e.message}\n`);
+      return EXIT.badInput;
+    }
     if (e instanceof RunInterrupted) {
       // stopped before the run started (e.g. SIGTERM while waiting for a remote player): nothing was acquired
       process.stderr.write(`donki: ${e.message} before the first trigger; no file written\n`);
@@ -232,6 +241,31 @@ export async function inspectCommand(file: string, o: { json?: boolean }): Promi
     return EXIT.ok;
   } catch (e) {
     process.stderr.write(`donki inspect: ${file}: ${(e as Error).message}\n`);
+    return EXIT.badInput;
+  }
+}
+
+export async function recoverCommand(file: string, o: { json?: boolean }): Promise<number> {
+  const { existsSync } = await import("node:fs");
+  if (!existsSync(file)) {
+    process.stderr.write(`donki recover: no such file: ${file}\n`);
+    return EXIT.badInput;
+  }
+  const { recoverScan } = await import("../data/recover.ts");
+  try {
+    const r = await recoverScan(file);
+    if (o.json) process.stdout.write(JSON.stringify(r, null, 2) + "\n");
+    else {
+      process.stdout.write(
+        `${file}: ${r.segments ? `${r.replayed} rows replayed from ${r.segments} journal segment(s) (${r.already} already in the file)` : "no journal"}; ` +
+          `${r.doneTriggers} triggers recorded done; every trigger up to ${r.recoveredThrough} complete; status ${r.status}\n`,
+      );
+      for (const t of r.torn) process.stdout.write(`  ${t.segment}: stopped at byte ${t.offset}: ${t.reason}${t === r.torn[r.torn.length - 1] ? " (a torn last record is what a kill leaves)" : ""}\n`);
+      if (r.unplaced) process.stdout.write(`  ${r.unplaced} journal rows have no dataset in the file; the journal is kept\n`);
+    }
+    return EXIT.ok;
+  } catch (e) {
+    process.stderr.write(`donki recover: ${file}: ${(e as Error).message}\n`);
     return EXIT.badInput;
   }
 }

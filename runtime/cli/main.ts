@@ -54,6 +54,7 @@ export async function main(argv: string[], catalogue: DeviceCatalogue): Promise<
     .option("--seed <n>", "seed of the simulated devices (overrides the scenario)", int("seed"))
     .option("--triggers <n>", "stop after this many triggers", int("triggers"))
     .option("--resume <file>", "continue a crashed run from the first trigger missing in FILE (new file, same scan number)")
+    .option("--force", "start even if the pre-flight check says the output disk is too small")
     .option("--curve <keyfile>", "CURVE authentication: the Director's key file (donki keys --out FILE)")
     .option("--authorized <file>", "CURVE: public keys allowed to register, push data or control (one per line)")
     .option("--no-progress", "no progress bar")
@@ -79,6 +80,7 @@ export async function main(argv: string[], catalogue: DeviceCatalogue): Promise<
     .option("--curve <keyfile>", "CURVE authentication: the Director's key file (donki keys --out FILE)")
     .option("--authorized <file>", "CURVE: public keys allowed to register, push data or control (one per line)")
     .option("--triggers <n>", "stop after this many triggers", int("triggers"))
+    .option("--force", "start even if the pre-flight check says the output disk is too small")
     .option("--no-progress", "no progress bar")
     .option("--json", "print the report as JSON on stdout")
     .action(async (file: string, o) => {
@@ -193,6 +195,16 @@ export async function main(argv: string[], catalogue: DeviceCatalogue): Promise<
     .action(async (file: string, o) => {
       const { inspectCommand } = await import("./commands.ts");
       process.exit(await inspectCommand(file, o));
+    });
+
+  program
+    .command("recover")
+    .description("replay a crashed scan's write-ahead journal (FILE.journal-*) into FILE; the file then tells its status")
+    .argument("<file>", "the scan's NeXus file (the journal lies beside it)")
+    .option("--json", "JSON output")
+    .action(async (file: string, o) => {
+      const { recoverCommand } = await import("./commands.ts");
+      process.exit(await recoverCommand(file, o));
     });
 
   program

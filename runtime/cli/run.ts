@@ -16,6 +16,7 @@ import type { ClockMode } from "../clock.ts";
 import type { Logger } from "../log.ts";
 import { newKeyPair, type CurveKeyPair, type CurveServerConfig } from "../transport/curve.ts";
 import { VERSION } from "../version.ts";
+import { preflight, PreflightError, type PreflightResult } from "./preflight.ts";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 export const DONKI_BIN = join(HERE, "../../bin/donki.mjs");
@@ -47,11 +48,17 @@ export interface RunOptions {
   seed?: number;
   /** Cap the number of triggers (quick tries of a big scenario). */
   maxTriggers?: number;
+  /** Start even when the pre-flight check says the output disk is too small (the scan pauses when it fills). */
+  force?: boolean;
+  /** The pre-flight check's line (printed by the CLI: a warning with --force, or an unbounded scan's estimate). */
+  onPreflight?: (r: PreflightResult) => void;
   /** Resume a crashed run: the file it left; the run continues from its first missing trigger into a new file. */
   resume?: string;
   /** CURVE: the Director's key pair and the players'/clients' authorised public keys (local players get their own). */
   curve?: CurveServerConfig;
   onProgress?: (trig: number, total: number | null, simTime: number) => void;
+  /** `--resume` replayed the crashed run's journal first. */
+  onRecover?: (r: import("../data/recover.ts").RecoverReport) => void;
   /** Events of the run as they are published (topic, body). */
   onEvent?: (topic: string, body: Record<string, unknown>) => void;
   onReady?: (endpoints: { player: string; inproc: string; control: string; events: string }, director: Director) => void;
@@ -161,6 +168,7 @@ export async function runScenario(sc: LoadedScenario, o: RunOptions): Promise<Sc
     hbTimeoutMs: def.heartbeat?.timeout,
     log: o.log.child({ component: "director" }),
     onEvent: o.onEvent,
+    maxRowBytes: def.output.maxRowMB * 2 ** 20,
   });
   const ep = await director.start();
   o.onReady?.(ep, director);
@@ -199,6 +207,7 @@ export async function runScenario(sc: LoadedScenario, o: RunOptions): Promise<Sc
       compression: def.output.compression,
       resumeFrom: o.resume ? { path: o.resume } : undefined,
       queue: { reserveBytes: def.output.reserveMB * 2 ** 20 },
+      journal: def.output.journal ? { syncSeconds: def.output.journalSyncSeconds } : false,
       log: o.log.child({ component: "writer" }),
     });
     const policy: Partial<PlayerPolicy> = { onFault: def.policy.onFault, retries: def.policy.retries, actionTimeoutMs: def.policy.actionTimeout * 1000 };
@@ -214,11 +223,25 @@ export async function runScenario(sc: LoadedScenario, o: RunOptions): Promise<Sc
     let startTrigger = 1;
     if (o.resume) {
       const { NexusWriter } = await import("../data/nexus-writer.ts");
+      const { recoverScan, truncateScan } = await import("../data/recover.ts");
+      const { journalSegments } = await import("../data/journal.ts");
+      // recover first: every trigger the crashed run reported done is in its file before the resume point is chosen
+      if (journalSegments(o.resume).length) {
+        const rec = await recoverScan(o.resume);
+        o.onRecover?.(rec);
+      }
       const rp = await NexusWriter.resumePoint(o.resume);
       startTrigger = rp.resumeTrigger;
       if (planned !== null && startTrigger > planned) throw new Error(`${o.resume}: nothing to resume, every trigger up to ${planned} is in the file`);
+      // the crashed file ends before the resume point (a partial trigger there is taken again): each trigger once
+      await truncateScan(o.resume, startTrigger);
       o.log.warn({ file: o.resume, scan: rp.scanNumber, from: startTrigger }, "resuming a crashed run");
     }
+    // pre-flight: will the file fit on the output disk? (declared rows x triggers still to take, plus the reserve)
+    const declared = director.registry.all().filter((e) => e.enabled && e.level >= 0).flatMap((e) => e.streams.map((decl) => ({ player: e.name, decl })));
+    const pf = preflight(outDir, declared, planned === null ? null : Math.max(0, planned - startTrigger + 1), def.output.reserveMB * 2 ** 20);
+    if (!pf.ok && !o.force) throw new PreflightError(pf);
+    if (!pf.ok || planned === null) o.onPreflight?.(pf);
     const t0 = performance.now();
     const result = await director.run({
       triggers: planned,

@@ -8,6 +8,7 @@ import { silentLogger } from "../log.ts";
 import { WriterQueue, type WriterQueueOptions } from "./writer-queue.ts";
 import type { NexusWriterOptions } from "./nexus-writer.ts";
 import type { CloseResult, RunInfo, StreamSpec } from "./types.ts";
+import { JournalWriter } from "./journal.ts";
 
 export interface NexusSinkOptions {
   dir: string;
@@ -20,6 +21,11 @@ export interface NexusSinkOptions {
   compression?: "none" | "gzip";
   resumeFrom?: { path: string };
   queue?: WriterQueueOptions;
+  /**
+   * Write-ahead journal beside the file (journal.ts; default on, not with rollover): a trigger counts as done only
+   * once its rows are in it. syncSeconds: fdatasync at most this far apart (default 1; 0 = every trigger).
+   */
+  journal?: { syncSeconds?: number; segmentBytes?: number } | false;
   log?: Logger;
 }
 
@@ -70,6 +76,7 @@ export class NexusSink implements DataSink {
   private writeErrors = 0;
   result: SinkResult | null = null;
   onWriteFault?: (f: WriteFault) => void;
+  private journal: JournalWriter | null = null;
 
   constructor(private readonly o: NexusSinkOptions) {
     this.log = o.log ?? silentLogger;
@@ -102,7 +109,17 @@ export class NexusSink implements DataSink {
         this.log.warn({ err: err.message, ...op }, "the writer refused a row");
       },
       onFault: (f) => this.onWriteFault?.({ kind: f.kind, message: f.message }),
+      onCheckpoint: (seq) => this.journalDo(() => this.journal?.release(seq)),
     });
+    const j = this.o.journal ?? {};
+    if (j !== false && !this.o.rolloverTriggers) {
+      this.journal = new JournalWriter(
+        this.q.path,
+        { file: this.q.path.slice(this.q.path.lastIndexOf("/") + 1), runId: run.runId, firstTrigger: this.q.firstTrigger, created: new Date().toISOString() },
+        { syncSeconds: j.syncSeconds ?? 1, segmentBytes: j.segmentBytes },
+      );
+      for (const s of specs) this.journal.stream({ key: `${s.player}/${s.name}`, dtype: s.dtype, shape: s.shape });
+    }
     this.lastNoted = this.q.firstTrigger - 1;
     for (const s of streams) this.track(s, this.q.firstTrigger);
   }
@@ -119,7 +136,10 @@ export class NexusSink implements DataSink {
 
   addStream(s: StreamKey): void {
     const key = `${s.player}/${s.decl.name}`;
-    if (!this.arrivals.has(key)) this.q!.addStream(toSpec(s));
+    if (!this.arrivals.has(key)) {
+      this.q!.addStream(toSpec(s));
+      this.journalDo(() => this.journal?.stream({ key, dtype: s.decl.dtype, shape: s.decl.shape }));
+    }
     this.track(s, this.lastNoted + 1);
   }
 
@@ -130,12 +150,40 @@ export class NexusSink implements DataSink {
   accept(player: string, stream: string, trig: number, payload: Buffer): void {
     const key = `${player}/${stream}`;
     this.arrivals.get(key)?.mark(trig);
+    if (this.journal) this.journalDo(() => this.journal?.row(key, trig, payload)); // before the queue may detach it
     this.q!.push(key, trig, payload);
   }
 
+  /** The trigger completed every level: its DONE record reaches the journal (the OS) before it counts as done. */
   noteTrigger(trig: number): void {
     this.lastNoted = trig;
+    if (this.journal) {
+      this.journalDo(() => {
+        this.journal!.done(trig);
+        const full = this.journal!.rotateIfFull();
+        if (full !== null) this.q!.checkpoint(full);
+      });
+    }
     this.q!.noteTrigger(trig);
+  }
+
+  /** A journal write that fails (disk full, I/O error) is a write fault; the run goes on without the journal. */
+  private journalDo(fn: () => void): void {
+    if (!this.journal) return;
+    try {
+      fn();
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException;
+      const j = this.journal;
+      this.journal = null;
+      try {
+        j.close(false);
+      } catch {
+        /* the segments already written stay for donki recover */
+      }
+      this.log.warn({ err: err.message }, "journal write failed; journal off for the rest of the run");
+      this.onWriteFault?.({ kind: err.code === "ENOSPC" || err.code === "EDQUOT" ? "disk-full" : "journal", message: `journal: ${err.code === "ENOSPC" ? "disk full" : err.message} (${this.o.dir}); the run goes on without the journal` });
+    }
   }
 
   retry(): void {
@@ -158,6 +206,9 @@ export class NexusSink implements DataSink {
 
   async close(info: SinkCloseInfo): Promise<SinkResult> {
     const r = await this.q!.close({ status: info.status, lastTrigger: info.lastTrigger, lastIssued: info.lastIssued, message: info.message });
+    // the file is closed and final: the journal has nothing more to give (kept if any row could not be finalised)
+    this.journalDo(() => this.journal?.close(r.unfinalised.length === 0 && r.stats !== undefined));
+    this.journal = null;
     this.result = { ...r, file: r.path, errors: this.writeErrors + r.errors, rejected: r.stats.rejected };
     return this.result;
   }

@@ -216,7 +216,8 @@ export function formatRunSummary(s: RunSummary): string {
   lines.push(`  end       ${s.end?.toISOString() ?? "-"}   duration ${dur}`);
   if (s.scenarioName) lines.push(`  scenario  ${s.scenarioName}${s.scenarioHash ? `  sha256 ${s.scenarioHash.slice(0, 12)}` : ""}`);
   const n = Math.max(0, s.lastTrigger - s.firstTrigger + 1);
-  const of = s.planned !== null ? `${n} of ${s.planned - s.firstTrigger + 1} planned${s.firstTrigger > 1 ? ` (resumed at ${s.firstTrigger})` : ""}` : `${n}, unbounded`;
+  const of =
+    s.planned === null ? `${n}, unbounded` : s.firstTrigger > 1 ? `${n} of ${s.planned - s.firstTrigger + 1} planned from ${s.firstTrigger}, resumed; the scan plans ${s.planned}` : `${n} of ${s.planned} planned`;
   lines.push(`  triggers  ${n ? `${s.firstTrigger}..${s.lastTrigger}` : "none"}  (${of})`);
   if (s.parts.length) lines.push(`  parts     ${s.parts.length}: ${s.parts.join(", ")}`);
   if (s.resumedFrom) lines.push(`  resumed from ${s.resumedFrom}`);

@@ -153,7 +153,7 @@ export class GuardedApplier {
     }
     try {
       if (op.op === "write") this.guard?.reserve(op.data.byteLength, describeOp(op));
-      else if (op.op === "flush") this.guard?.reserve(0, "a flush");
+      else if (op.op === "flush" || op.op === "checkpoint") this.guard?.reserve(0, "a flush");
     } catch (e) {
       return this.raise(e as WriteFaultError, op);
     }

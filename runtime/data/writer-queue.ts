@@ -40,6 +40,8 @@ export interface WriterQueueOptions {
   onFault?: (f: { kind: "disk-full" | "io"; message: string }) => void;
   /** Free space kept on the output disk (bytes, default 8 MiB; 0 disables the guard). */
   reserveBytes?: number;
+  /** A checkpoint op was applied and the file flushed (journal segments up to `seq` may go). */
+  onCheckpoint?: (seq: number) => void;
 }
 
 export class QueueOverflowError extends Error {
@@ -53,7 +55,9 @@ export type QueueOp =
   | { op: "write"; key: string; trigger: number; data: Uint8Array }
   | { op: "note"; trigger: number }
   | { op: "addStream"; spec: StreamSpec }
-  | { op: "flush" };
+  | { op: "flush" }
+  /** Flush, then report `seq` back (onCheckpoint): every op before it is in the file on disk. */
+  | { op: "checkpoint"; seq: number };
 
 /** Settings of the write guard, sent to the worker with the writer options. */
 export interface GuardSettings {
@@ -67,7 +71,8 @@ export type WorkerReply =
   | { type: "done"; bytes: number; count: number; errors?: Array<{ message: string; name: string; key?: string; trigger?: number; op: string }> }
   | { type: "closed"; result: CloseResult; stats: WriterStats }
   | { type: "fatal"; message: string; stack?: string }
-  | { type: "fault"; kind: "disk-full" | "io"; message: string };
+  | { type: "fault"; kind: "disk-full" | "io"; message: string }
+  | { type: "checkpoint"; seq: number };
 
 interface Backend {
   send(op: QueueOp): void;
@@ -121,7 +126,7 @@ export class WriterQueue {
       const w = await NexusWriter.create(writerOpts);
       const q = new WriterQueue(w, qopts);
       const g = new GuardedApplier(w, applyOp, guard.reserveBytes > 0 ? new DiskGuard(guard.dir, guard.reserveBytes) : null, (f) => q.onFault({ kind: f.kind, message: f.message }));
-      q.backend = new InlineBackend(w, g, (bytes, err, op, count) => q.done(bytes, err, op, count));
+      q.backend = new InlineBackend(w, g, (bytes, err, op, count) => q.done(bytes, err, op, count), (seq) => q.qopts.onCheckpoint?.(seq));
       return q;
     }
     const worker = startWorker();
@@ -157,7 +162,7 @@ export class WriterQueue {
       throw e;
     });
     const q = new WriterQueue(ready, qopts);
-    q.backend = new WorkerBackend(worker, (bytes, err, op, count) => q.done(bytes, err, op, count), (e) => q.fail(e), (f) => q.onFault(f));
+    q.backend = new WorkerBackend(worker, (bytes, err, op, count) => q.done(bytes, err, op, count), (e) => q.fail(e), (f) => q.onFault(f), (seq) => q.qopts.onCheckpoint?.(seq));
     return q;
   }
 
@@ -197,6 +202,12 @@ export class WriterQueue {
   addStream(spec: StreamSpec): void {
     this.assertUsable();
     this.enqueue({ op: "addStream", spec });
+  }
+
+  /** Flush after everything queued so far, then call onCheckpoint(seq). */
+  checkpoint(seq: number): void {
+    this.assertUsable();
+    this.enqueue({ op: "checkpoint", seq });
   }
 
   /** Ask for a flush after everything queued so far. */
@@ -298,12 +309,14 @@ class InlineBackend implements Backend {
     private readonly w: NexusWriter,
     private readonly g: GuardedApplier,
     private readonly done: (bytes: number, err: Error | undefined, op: { key?: string; trigger?: number; op: string }, count?: number) => void,
+    private readonly checkpoint: (seq: number) => void,
   ) {}
 
   retry(): void {
     const r = this.g.retry();
     for (const { op, err } of r.refused) this.done(0, err, describe(op), 0);
     this.done(r.applied.reduce((a, o) => a + opBytes(o), 0), undefined, { op: "retry" }, r.applied.length);
+    for (const op of r.applied) if (op.op === "checkpoint") this.checkpoint(op.seq);
   }
 
   send(op: QueueOp): void {
@@ -326,6 +339,7 @@ class InlineBackend implements Backend {
       this.q[this.head++] = undefined as never;
       const r = this.g.apply(op);
       if (r.applied) this.done(opBytes(op), r.refused, describe(op));
+      if (r.applied && !r.refused && op.op === "checkpoint" && !this.g.fault) this.checkpoint(op.seq);
       if (performance.now() - t0 > 2) break;
     }
     if (this.head > 1024 && this.head * 2 > this.q.length) {
@@ -365,9 +379,11 @@ class WorkerBackend implements Backend {
     done: (bytes: number, err: Error | undefined, op: { key?: string; trigger?: number; op: string }, count?: number) => void,
     private readonly fatal: (e: Error) => void,
     fault: (f: { kind: "disk-full" | "io"; message: string }) => void,
+    checkpoint: (seq: number) => void,
   ) {
     worker.on("message", (m: WorkerReply) => {
       if (m.type === "fault") fault({ kind: m.kind, message: m.message });
+      else if (m.type === "checkpoint") checkpoint(m.seq);
       else if (m.type === "done") {
         for (const e of m.errors ?? []) {
           const err = new Error(e.message);
@@ -488,6 +504,7 @@ export function applyOp(w: NexusWriter, op: QueueOp): void {
       w.addStream(op.spec);
       return;
     case "flush":
+    case "checkpoint":
       w.flush();
       return;
   }

@@ -57,17 +57,21 @@ async function handle(m: Msg): Promise<void> {
     const r = g.retry();
     const errors: Err[] = r.refused.map(({ op, err }) => ({ message: err.message, name: err.name, ...describe(op) }));
     reply({ type: "done", bytes: r.applied.reduce((a, o) => a + opBytes(o), 0), count: r.applied.length, ...(errors.length ? { errors } : {}) });
+    for (const op of r.applied) if (op.op === "checkpoint" && !g.fault) reply({ type: "checkpoint", seq: op.seq });
     return;
   }
   const errors: Err[] = [];
   let bytes = 0;
   let count = 0;
+  const checkpoints: number[] = [];
   for (const op of m.ops) {
     const r = g.apply(op);
     if (!r.applied) continue; // held behind a write fault: acknowledged when retried or dropped
     if (r.refused) errors.push({ message: r.refused.message, name: r.refused.name, ...describe(op) });
+    else if (op.op === "checkpoint" && !g.fault) checkpoints.push(op.seq);
     bytes += opBytes(op);
     count++;
   }
   reply({ type: "done", bytes, count, ...(errors.length ? { errors } : {}) });
+  for (const seq of checkpoints) reply({ type: "checkpoint", seq });
 }

@@ -22,6 +22,7 @@ import { Outbox } from "../transport/outbox.ts";
 import { ZapAuthenticator, type CurveServerConfig } from "../transport/curve.ts";
 import { silentLogger, type Logger } from "../log.ts";
 import { PriorityBarrier, type BarrierMember } from "./barrier.ts";
+import { DTYPE_BYTES } from "../devices/common.ts";
 import { PlayerRegistry, type PlayerEntry } from "./registry.ts";
 import type { DataSink, WriteFault } from "./sink.ts";
 
@@ -120,6 +121,11 @@ export interface DirectorOptions {
   progressEventMs?: number;
   curve?: CurveServerConfig;
   log?: Logger;
+  /**
+   * Largest row (one trigger of one stream, bytes) a player may declare; a bigger declaration is refused at
+   * registration with an error to that player (default 512 MiB: one such row cannot sink the file).
+   */
+  maxRowBytes?: number;
   /** Every event published on the event stream, in this process too (the CLI prints faults from it). */
   onEvent?: (topic: string, body: Record<string, unknown>) => void;
 }
@@ -329,6 +335,18 @@ export class Director {
 
   private onHello(id: Buffer, h: Hello): void {
     const now = performance.now();
+    const maxRow = this.opts.maxRowBytes ?? 512 * 2 ** 20;
+    for (const s of h.streams) {
+      const bytes = s.shape.reduce((a, b) => a * b, 1) * (DTYPE_BYTES[s.dtype] ?? 8);
+      if (!(bytes <= maxRow)) {
+        const reason = `player '${h.name}': stream '${s.name}' declares ${s.dtype} [${s.shape.join(", ")}] = ${bytes} bytes per trigger, over the limit of ${maxRow} bytes (output.maxRowMB); not registered`;
+        this.counters.malformed++;
+        this.log.warn({ player: h.name, stream: s.name, bytes, maxRow }, reason);
+        this.emit("protocol", { peer: h.name, reason });
+        this.sendTo(id, { v: PROTOCOL_VERSION, type: "reject", reason });
+        return;
+      }
+    }
     const before = this.registry.get(h.name);
     const wasParticipating = before?.participating ?? false;
     const wasLost = before !== undefined && !before.alive;
