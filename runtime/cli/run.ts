@@ -17,6 +17,7 @@ import type { Logger } from "../log.ts";
 import { newKeyPair, type CurveKeyPair, type CurveServerConfig } from "../transport/curve.ts";
 import { VERSION } from "../version.ts";
 import { preflight, PreflightError, type PreflightResult } from "./preflight.ts";
+import { journalSegments } from "../data/journal.ts";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 export const DONKI_BIN = join(HERE, "../../bin/donki.mjs");
@@ -282,6 +283,7 @@ export function formatReport(r: ScenarioRunReport, timeMode: ClockMode): string 
   if (r.file) {
     const rel = relative(process.cwd(), r.file);
     lines.push(`  file:       ${rel && !rel.startsWith("..") ? rel : r.file}  (scan ${r.scanNumber})`);
+    if (journalSegments(r.file).length) lines.push(`  journal:    kept beside the file (rows it could not take): donki recover ${rel && !rel.startsWith("..") ? rel : r.file}`);
   }
   const range = r.result.firstTrigger > 1 ? ` (${r.result.firstTrigger}..${r.result.lastTrigger}, resumed)` : "";
   const cut = end.lastIssued > end.lastTrigger ? `, trigger ${end.lastIssued} issued but not completed` : "";

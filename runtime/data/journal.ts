@@ -87,9 +87,12 @@ export class JournalWriter {
   constructor(
     readonly file: string,
     private readonly header: JournalHeader,
-    private readonly o: { syncSeconds: number; segmentBytes?: number },
+    private readonly o: { syncSeconds: number; segmentBytes?: number; guard?: { reserve(n: number, what: string): void } },
   ) {
     this.pending = Buffer.allocUnsafe(1 << 20);
+    // a journal re-opened in the same run (after a write fault) continues after the segments already there
+    const have = journalSegments(file);
+    if (have.length) this.seg = Number(have[have.length - 1]!.slice(-6)) + 1;
     this.fd = this.openSegment(this.seg);
     if (o.syncSeconds > 0) {
       this.syncTimer = setInterval(() => this.syncSoon(), o.syncSeconds * 1000);
@@ -213,6 +216,8 @@ export class JournalWriter {
   private write(parts: Uint8Array[]): void {
     let n = 0;
     for (const p of parts) n += p.byteLength;
+    // the journal must not eat the space the HDF5 file needs to close (the same reserve as the writer's)
+    this.o.guard?.reserve(n, "the journal");
     let done = fs.writevSync(this.fd, parts);
     // a short write (rare: signals, huge vectors): finish it
     while (done < n) {

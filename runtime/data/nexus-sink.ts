@@ -8,7 +8,10 @@ import { silentLogger } from "../log.ts";
 import { WriterQueue, type WriterQueueOptions } from "./writer-queue.ts";
 import type { NexusWriterOptions } from "./nexus-writer.ts";
 import type { CloseResult, RunInfo, StreamSpec } from "./types.ts";
-import { JournalWriter } from "./journal.ts";
+import { JournalWriter, journalSegments } from "./journal.ts";
+import { DiskGuard, WriteFaultError } from "./write-guard.ts";
+import { resolve as resolvePath } from "node:path";
+import { rmSync } from "node:fs";
 
 export interface NexusSinkOptions {
   dir: string;
@@ -77,6 +80,9 @@ export class NexusSink implements DataSink {
   result: SinkResult | null = null;
   onWriteFault?: (f: WriteFault) => void;
   private journal: JournalWriter | null = null;
+  private streamSpecs: StreamSpec[] = [];
+  /** The journal was switched off by a write error during the run (its segments stay until a clean close). */
+  private journalOff = false;
 
   constructor(private readonly o: NexusSinkOptions) {
     this.log = o.log ?? silentLogger;
@@ -91,6 +97,7 @@ export class NexusSink implements DataSink {
 
   async open(run: RunDescription, streams: StreamKey[]): Promise<void> {
     const specs = streams.map(toSpec);
+    this.streamSpecs = [...specs];
     const wopts: NexusWriterOptions = {
       dir: this.o.dir,
       prefix: this.o.prefix,
@@ -111,17 +118,29 @@ export class NexusSink implements DataSink {
       onFault: (f) => this.onWriteFault?.({ kind: f.kind, message: f.message }),
       onCheckpoint: (seq) => this.journalDo(() => this.journal?.release(seq)),
     });
+    this.runId = run.runId;
+    this.openJournal(specs);
+    this.lastNoted = this.q.firstTrigger - 1;
+    for (const s of streams) this.track(s, this.q.firstTrigger);
+  }
+
+  private runId = "";
+
+  private openJournal(specs: StreamSpec[]): void {
     const j = this.o.journal ?? {};
+    const q = this.q!;
     if (j !== false && !this.o.rolloverTriggers) {
       this.journal = new JournalWriter(
-        this.q.path,
-        { file: this.q.path.slice(this.q.path.lastIndexOf("/") + 1), runId: run.runId, firstTrigger: this.q.firstTrigger, created: new Date().toISOString() },
-        { syncSeconds: j.syncSeconds ?? 1, segmentBytes: j.segmentBytes },
+        q.path,
+        { file: q.path.slice(q.path.lastIndexOf("/") + 1), runId: this.runId, firstTrigger: q.firstTrigger, created: new Date().toISOString() },
+        {
+          syncSeconds: j.syncSeconds ?? 1,
+          segmentBytes: j.segmentBytes,
+          guard: (this.o.queue?.reserveBytes ?? 8 * 2 ** 20) > 0 ? new DiskGuard(resolvePath(this.o.dir), this.o.queue?.reserveBytes ?? 8 * 2 ** 20) : undefined,
+        },
       );
       for (const s of specs) this.journal.stream({ key: `${s.player}/${s.name}`, dtype: s.dtype, shape: s.shape });
     }
-    this.lastNoted = this.q.firstTrigger - 1;
-    for (const s of streams) this.track(s, this.q.firstTrigger);
   }
 
   private track(s: StreamKey, from: number): void {
@@ -138,6 +157,7 @@ export class NexusSink implements DataSink {
     const key = `${s.player}/${s.decl.name}`;
     if (!this.arrivals.has(key)) {
       this.q!.addStream(toSpec(s));
+      this.streamSpecs.push(toSpec(s));
       this.journalDo(() => this.journal?.stream({ key, dtype: s.decl.dtype, shape: s.decl.shape }));
     }
     this.track(s, this.lastNoted + 1);
@@ -176,17 +196,29 @@ export class NexusSink implements DataSink {
       const err = e as NodeJS.ErrnoException;
       const j = this.journal;
       this.journal = null;
+      this.journalOff = true;
       try {
         j.close(false);
       } catch {
         /* the segments already written stay for donki recover */
       }
       this.log.warn({ err: err.message }, "journal write failed; journal off for the rest of the run");
-      this.onWriteFault?.({ kind: err.code === "ENOSPC" || err.code === "EDQUOT" ? "disk-full" : "journal", message: `journal: ${err.code === "ENOSPC" ? "disk full" : err.message} (${this.o.dir}); the run goes on without the journal` });
+      const guarded = e instanceof WriteFaultError;
+      const kind = guarded ? e.kind : err.code === "ENOSPC" || err.code === "EDQUOT" ? "disk-full" : "journal";
+      const what = guarded ? e.message : `${err.code === "ENOSPC" ? "disk full" : err.message} (${this.o.dir})`;
+      this.onWriteFault?.({ kind: kind === "io" ? "journal" : kind, message: `${what}; the run goes on without the journal` });
     }
   }
 
   retry(): void {
+    if (this.journalOff && !this.journal && this.q) {
+      // the operator made room: journal again from here (the rows in between are in the writer's queue/file)
+      try {
+        this.openJournal(this.streamSpecs);
+      } catch (e) {
+        this.log.warn({ err: (e as Error).message }, "could not re-open the journal");
+      }
+    }
     this.q?.retry();
   }
 
@@ -205,9 +237,13 @@ export class NexusSink implements DataSink {
   }
 
   async close(info: SinkCloseInfo): Promise<SinkResult> {
+    const held = this.q!.stalled !== null;
     const r = await this.q!.close({ status: info.status, lastTrigger: info.lastTrigger, lastIssued: info.lastIssued, message: info.message });
-    // the file is closed and final: the journal has nothing more to give (kept if any row could not be finalised)
-    this.journalDo(() => this.journal?.close(r.unfinalised.length === 0 && r.stats !== undefined));
+    // the file is closed: the journal is deleted, unless the file could not take every row (write fault: the held
+    // rows are only in the journal, for donki recover once there is room; a stream not finalised)
+    const final = !held && r.unfinalised.length === 0;
+    this.journalDo(() => this.journal?.close(final));
+    if (final && this.journalOff) for (const p of journalSegments(this.q!.path)) rmSync(p, { force: true });
     this.journal = null;
     this.result = { ...r, file: r.path, errors: this.writeErrors + r.errors, rejected: r.stats.rejected };
     return this.result;

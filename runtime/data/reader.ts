@@ -15,6 +15,7 @@ import {
   toRanges,
 } from "./h5util.ts";
 import type { DType } from "./types.ts";
+import { journalSegments } from "./journal.ts";
 
 export interface StreamSummary {
   key: string;
@@ -44,6 +45,8 @@ export interface RunSummary {
   planned: number | null;
   /** Triggers this file records as issued (non-zero entries of /entry/triggers). */
   issued: number;
+  /** Write-ahead journal segments beside the file (rows `donki recover` can still put into it). */
+  journalSegments: number;
   message?: string;
   scenarioName?: string;
   scenarioHash?: string;
@@ -140,6 +143,7 @@ export async function readRunSummary(file: string): Promise<RunSummary> {
       lastTrigger,
       planned: planned !== null && Number.isFinite(planned) ? planned : null,
       issued,
+      journalSegments: journalSegments(file).length,
       parts,
       resumedFrom: attrValue(entry, "resumed_from") as string | undefined,
       perStream,
@@ -212,6 +216,7 @@ export function formatRunSummary(s: RunSummary): string {
   const dur = s.duration === null ? "-" : `${s.duration.toFixed(1)} s`;
   lines.push(`${path.basename(s.path)}  scan ${s.scanNumber}  "${s.title}"`);
   lines.push(`  status    ${s.status}${s.message ? ` (${s.message})` : ""}`);
+  if (s.journalSegments) lines.push(`  journal   ${s.journalSegments} segment(s) beside the file: \`donki recover ${path.basename(s.path)}\` puts their rows into it`);
   lines.push(`  start     ${s.start?.toISOString() ?? "-"}`);
   lines.push(`  end       ${s.end?.toISOString() ?? "-"}   duration ${dur}`);
   if (s.scenarioName) lines.push(`  scenario  ${s.scenarioName}${s.scenarioHash ? `  sha256 ${s.scenarioHash.slice(0, 12)}` : ""}`);
