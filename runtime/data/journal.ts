@@ -130,32 +130,39 @@ export class JournalWriter {
   row(key: string, trig: number, data: Uint8Array): void {
     const idx = this.keys.get(key);
     if (idx === undefined) throw new Error(`journal: stream ${key} was not declared`);
-    const head = Buffer.allocUnsafe(6);
-    head.writeUInt32LE(trig, 0);
-    head.writeUInt16LE(idx, 4);
     const bodyLen = 6 + data.byteLength;
-    const fr = frame(Rec.Row, bodyLen, [head, data]);
     if (data.byteLength > SMALL) {
+      const head = Buffer.allocUnsafe(6);
+      head.writeUInt32LE(trig, 0);
+      head.writeUInt16LE(idx, 4);
       this.flushPending();
-      this.write([fr, head, data]);
+      this.write([frame(Rec.Row, bodyLen, [head, data]), head, data]);
       return;
     }
+    // small row: built in place in the pending buffer, no allocation; type byte + body are contiguous there, so
+    // the CRC is one pass over them
     this.ensurePending(FRAME + bodyLen);
-    fr.copy(this.pending, this.pendingLen);
-    head.copy(this.pending, this.pendingLen + FRAME);
-    this.pending.set(data, this.pendingLen + FRAME + 6);
+    const p = this.pending;
+    const off = this.pendingLen;
+    p.writeUInt32LE(bodyLen, off);
+    p.writeUInt8(Rec.Row, off + 8);
+    p.writeUInt32LE(trig, off + 9);
+    p.writeUInt16LE(idx, off + 13);
+    p.set(data, off + 15);
+    p.writeUInt32LE(crc32(p.subarray(off + 8, off + FRAME + bodyLen)) >>> 0, off + 4);
     this.pendingLen += FRAME + bodyLen;
   }
 
   /** Trigger `trig` completed every level: its rows and this record reach the OS before this returns. */
   done(trig: number): void {
-    const body = Buffer.allocUnsafe(12);
-    body.writeUInt32LE(trig, 0);
-    body.writeDoubleLE(Date.now(), 4);
-    const fr = frame(Rec.Done, 12, [body]);
     this.ensurePending(FRAME + 12);
-    fr.copy(this.pending, this.pendingLen);
-    body.copy(this.pending, this.pendingLen + FRAME);
+    const p = this.pending;
+    const off = this.pendingLen;
+    p.writeUInt32LE(12, off);
+    p.writeUInt8(Rec.Done, off + 8);
+    p.writeUInt32LE(trig, off + 9);
+    p.writeDoubleLE(Date.now(), off + 13);
+    p.writeUInt32LE(crc32(p.subarray(off + 8, off + FRAME + 12)) >>> 0, off + 4);
     this.pendingLen += FRAME + 12;
     this.flushPending();
     if (this.o.syncSeconds === 0) fs.fdatasyncSync(this.fd);
