@@ -130,16 +130,24 @@ export class NexusSink implements DataSink {
     const j = this.o.journal ?? {};
     const q = this.q!;
     if (j !== false && !this.o.rolloverTriggers) {
-      this.journal = new JournalWriter(
+      const jw = new JournalWriter(
         q.path,
         { file: q.path.slice(q.path.lastIndexOf("/") + 1), runId: this.runId, firstTrigger: q.firstTrigger, created: new Date().toISOString() },
         {
           syncSeconds: j.syncSeconds ?? 1,
           segmentBytes: j.segmentBytes,
-          guard: (this.o.queue?.reserveBytes ?? 8 * 2 ** 20) > 0 ? new DiskGuard(resolvePath(this.o.dir), this.o.queue?.reserveBytes ?? 8 * 2 ** 20) : undefined,
+          // half the writer's reserve: when the disk fills, the writer stops first and the rows it then holds still
+          // reach the journal (donki recover writes them once there is room); the rest stays for closing the file
+          guard: (this.o.queue?.reserveBytes ?? 8 * 2 ** 20) > 0 ? new DiskGuard(resolvePath(this.o.dir), (this.o.queue?.reserveBytes ?? 8 * 2 ** 20) / 2) : undefined,
         },
       );
-      for (const s of specs) this.journal.stream({ key: `${s.player}/${s.name}`, dtype: s.dtype, shape: s.shape });
+      try {
+        for (const s of specs) jw.stream({ key: `${s.player}/${s.name}`, dtype: s.dtype, shape: s.shape });
+      } catch (e) {
+        jw.close(false);
+        throw e;
+      }
+      this.journal = jw; // only a journal that knows every stream is used
     }
   }
 
@@ -202,11 +210,11 @@ export class NexusSink implements DataSink {
       } catch {
         /* the segments already written stay for donki recover */
       }
-      this.log.warn({ err: err.message }, "journal write failed; journal off for the rest of the run");
+      this.log.info({ err: err.message }, "journal write failed; journal off until the run resumes"); // the CLI prints the fault line
       const guarded = e instanceof WriteFaultError;
       const kind = guarded ? e.kind : err.code === "ENOSPC" || err.code === "EDQUOT" ? "disk-full" : "journal";
       const what = guarded ? e.message : `${err.code === "ENOSPC" ? "disk full" : err.message} (${this.o.dir})`;
-      this.onWriteFault?.({ kind: kind === "io" ? "journal" : kind, message: `${what}; the run goes on without the journal` });
+      this.onWriteFault?.({ kind: kind === "io" ? "journal" : kind, message: `${what}; the journal is off until the scan resumes` });
     }
   }
 
@@ -215,8 +223,11 @@ export class NexusSink implements DataSink {
       // the operator made room: journal again from here (the rows in between are in the writer's queue/file)
       try {
         this.openJournal(this.streamSpecs);
+        this.journalOff = false;
       } catch (e) {
-        this.log.warn({ err: (e as Error).message }, "could not re-open the journal");
+        // still no room: the scan pauses again with the reason (the writer's retry meets the same disk)
+        this.log.info({ err: (e as Error).message }, "could not re-open the journal");
+        this.onWriteFault?.({ kind: e instanceof WriteFaultError ? e.kind : "journal", message: `${(e as Error).message}; the journal is off until the scan resumes` });
       }
     }
     this.q?.retry();
