@@ -125,6 +125,21 @@ describe("one truthful end status", () => {
   });
 });
 
+it("SIGHUP mid-scan ends it like a stop: file closed with status stopped, exit 3", async () => {
+  const out = dir();
+  const p = startProcess(["run", "test/fixtures/scenarios/gap-scan.yaml", "--out", out, "--no-progress"], { DONKI_SHOW_ENDPOINTS: "1" });
+  const events = new EventStream((await reportedEndpoints(p)).events, ["trigger"]);
+  await events.next((e) => (e.body.trig as number) >= 5, 60_000);
+  events.close();
+  p.kill("SIGHUP");
+  expect(await p.exited).toBe(3);
+  expect(p.out.join("\n")).toMatch(/STOPPED \(stopped by SIGHUP\)/);
+  const s = await readRunSummary(join(out, nxs(out)[0]));
+  expect(s.status).toBe("stopped");
+  expect(s.message).toBe("stopped by SIGHUP");
+  expect(s.end).toBeInstanceOf(Date);
+});
+
 describe("write errors are run errors", () => {
   const root = process.getuid?.() === 0;
   it.skipIf(!root)("a 20 MB tmpfs: pre-flight refuses (exit 2); with --force the scan pauses with the reason, abort leaves a readable file with every row written (exit 1)", async () => {

@@ -207,6 +207,26 @@ describe("NexusWriter: validation", () => {
     expect(dumpData(res.path, "/entry/instrument/pd/i0")).toEqual(["nan", "7"]);
   });
 
+  it("an aborted run: the trigger it cut short is numbered (never 0), the status says aborted, last_trigger matches", async () => {
+    const w = await NexusWriter.create({ dir: freshDir(), prefix: "scan", run: run(), streams });
+    for (let t = 1; t <= 4; t++) {
+      w.noteTrigger(t);
+      writeAll(w, t);
+    }
+    // trigger 5 was issued; two streams delivered before the abort, it never completed every level
+    w.write("stage/x", 5, f64(1));
+    w.write("stage/y", 5, f64(2));
+    const res = w.close({ status: "aborted", lastTrigger: 4, lastIssued: 5, message: "aborted by operator" });
+    expect(res.status).toBe("aborted");
+    expect(dumpData(res.path, "/entry/triggers")).toEqual(["1", "2", "3", "4", "5"]);
+    expect(dumpData(res.path, "/entry/status")).toEqual(['"aborted"']);
+    const s = await readRunSummary(res.path);
+    expect(s.lastTrigger).toBe(5);
+    expect(s.issued).toBe(5);
+    expect(s.perStream.find((p) => p.key === "pd/i0")!.missing).toEqual([5]);
+    expect(dumpData(res.path, "/entry/instrument/pd/i0")[4]).toBe("nan");
+  });
+
   it("handles unaligned input without corrupting values", async () => {
     const w = await NexusWriter.create({ dir: freshDir(), prefix: "scan", run: run(), streams });
     const buf = new Uint8Array(1 + H * W * 2);
