@@ -9,7 +9,7 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { execFileSync, spawnSync } from "node:child_process";
-import { readdirSync, rmSync } from "node:fs";
+import { readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { readRunSummary, readStream } from "../runtime/data/reader.ts";
 import { ControlClient, EventStream } from "../runtime/control/client.ts";
@@ -222,6 +222,18 @@ describe("write errors are run errors", () => {
     expect(r.err).toMatch(/stream 'image' declares float64 \[100000, 100000\] = 80000000000 bytes per trigger, over the limit/);
     expect(nxs(out)).toEqual([]);
   });
+});
+
+it("an h5wasm error is one clear line on stderr, not an HDF5 error stack", () => {
+  const d = dir();
+  const bogus = join(d, "not-hdf5.nxs");
+  writeFileSync(bogus, "this is not an HDF5 file\n");
+  for (const cmd of ["recover", "inspect"]) {
+    const r = donki([cmd, bogus]);
+    expect(r.code).toBe(2);
+    expect(r.err).not.toMatch(/HDF5-DIAG|#000:/);
+    expect(r.err.trim().split("\n")).toHaveLength(1);
+  }
 });
 
 describe("zero acknowledged loss on a crash", () => {

@@ -88,6 +88,22 @@ export async function recoverScan(file: string): Promise<RecoverReport> {
   const abs = path.resolve(file);
   if (!fs.existsSync(abs)) throw new Error(`${file}: no such file`);
   const j = readJournal(abs);
+  if (!j.segments.length) {
+    // no journal: a closed file is left untouched; a file that was never closed is still made truthful below
+    const rf = new h5wasm.File(abs, "r");
+    try {
+      const entry = getGroup(rf, "/entry");
+      if (!entry) throw new Error(`${file}: not a donki NeXus file (no /entry)`);
+      const status = getDataset(entry, "status");
+      if (status) {
+        const first = Number(attrValue(entry, "first_trigger") ?? 1);
+        const last = Number(attrValue(entry, "last_trigger") ?? first - 1);
+        return { file: abs, segments: 0, replayed: 0, already: 0, doneTriggers: 0, lastTrigger: last, recoveredThrough: Number(attrValue(entry, "recovered_through") ?? last), torn: [], unplaced: 0, status: String(status.value) };
+      }
+    } finally {
+      rf.close();
+    }
+  }
   const f = new h5wasm.File(abs, "a");
   let report: RecoverReport;
   try {

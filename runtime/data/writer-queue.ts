@@ -535,25 +535,30 @@ function startWorker(): Worker {
   } catch {
     /* not available (e.g. under a test runner's transform): tsx loads it */
   }
-  // the HDF5 error-stack filter of h5-quiet.ts, installed before h5wasm captures console.error (same rule)
+  // the HDF5 error-stack filter of h5-quiet.ts (same rule: fd-2 writes from "HDF5-DIAG" to the end of the turn)
   const code = `
     const { workerData } = require("node:worker_threads");
     if (process.env.DONKI_HDF5_DIAG !== "1") {
+      const fs = require("node:fs");
       const state = { lines: [], inStack: false };
       globalThis.__donkiHdf5Quiet = state;
-      const orig = console.error.bind(console);
-      console.error = (...args) => {
-        if (args.length === 1 && typeof args[0] === "string") {
-          const l = args[0];
-          if (l.startsWith("HDF5-DIAG") || (state.inStack && (/^\\s/.test(l) || l.startsWith(",")))) {
-            state.inStack = true;
-            state.lines.push(l);
+      const orig = fs.writeSync;
+      fs.writeSync = function (fd, buf, ...rest) {
+        if (fd === 2 && (ArrayBuffer.isView(buf) || typeof buf === "string")) {
+          const off = typeof rest[0] === "number" ? rest[0] : 0;
+          const len = typeof rest[1] === "number" ? rest[1] : typeof buf === "string" ? 0 : buf.byteLength - off;
+          const text = typeof buf === "string" ? buf : Buffer.from(buf.buffer, buf.byteOffset + off, Math.min(len, 64)).toString("utf8");
+          if (state.inStack || text.startsWith("HDF5-DIAG")) {
+            if (!state.inStack) {
+              state.inStack = true;
+              setImmediate(() => (state.inStack = false));
+            }
+            state.lines.push(text);
             if (state.lines.length > 200) state.lines.shift();
-            return;
+            return typeof buf === "string" ? Buffer.byteLength(buf) : len;
           }
         }
-        state.inStack = false;
-        orig(...args);
+        return orig.call(this, fd, buf, ...rest);
       };
     }
     (workerData.h5url ? import(workerData.h5url).then((m) => m.default.ready) : Promise.resolve())
