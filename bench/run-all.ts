@@ -12,6 +12,7 @@ import { benchTriggers } from "./triggers.ts";
 import { benchFrames } from "./frames.ts";
 import { benchSimSpeed } from "./sim-speed.ts";
 import { benchHdf5Write } from "./hdf5-write.ts";
+import { benchJournal } from "./journal.ts";
 
 const quick = process.argv.includes("--quick");
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -28,6 +29,8 @@ console.log("\n== HDF5 writer alone (WriterQueue in a worker) vs fs.writeSync");
 const h = await benchHdf5Write({ frames: quick ? 100 : 300 });
 console.log(`NexusWriter ${h.hdf5.mbPerS.toFixed(0)} MB/s vs writeSync ${h.writeSync.mbPerS.toFixed(0)} MB/s: ratio ${h.ratio.toFixed(2)}, peak RSS ${h.peakRssMB.toFixed(0)} MB`);
 results.hdf5Write = h;
+console.log("\n== write-ahead journal: frames MB/s and trigger rate with and without it (same run, alternating)");
+results.journal = await benchJournal({ frames: quick ? 100 : 300, triggers: quick ? 1000 : 3000, rounds: quick ? 2 : 3 });
 console.log("\n== virtual-time speed of the full twin endstation");
 results.simSpeed = await benchSimSpeed({ points: quick ? 40 : 100 });
 results.simSpeedInProcess = await benchSimSpeed({ points: quick ? 40 : 100, inProcess: true });

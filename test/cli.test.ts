@@ -68,7 +68,8 @@ describe("donki run", () => {
     expect(i.out).toMatch(/scan 1/);
     expect(i.out).toMatch(/xrf\/spectrum\s+uint32\s+\[2048\]\s+30 rows\s+complete/);
     // a second run in the same directory never overwrites: scan 2
-    expect(donki(["run", "scenarios/fast-scan.yaml", "--out", out, "--no-progress", "--triggers", "3"]).code).toBe(0);
+    // --triggers 3 of a 30-trigger scan: the file and the exit code say stopped (3 of 30 planned), not completed
+    expect(donki(["run", "scenarios/fast-scan.yaml", "--out", out, "--no-progress", "--triggers", "3"]).code).toBe(3);
     expect(nxs(out).sort().map((f) => f.slice(-14))).toEqual(["fast_00001.nxs", "fast_00002.nxs"]);
   });
 
@@ -102,7 +103,7 @@ describe("donki run", () => {
   });
 
   it("Ctrl-C (SIGINT) stops after the current trigger, tells the players and closes a readable file (exit 3); twice aborts (exit 1)", async () => {
-    for (const [signals, code, status] of [[1, 3, "completed"], [2, 1, "aborted"]] as const) {
+    for (const [signals, code, status] of [[1, 3, "stopped"], [2, 1, "aborted"]] as const) {
       const out = tempDir();
       const p = startProcess(["run", "test/fixtures/scenarios/slow-scan.yaml", "--out", out, "--no-progress"]);
       await until(() => nxs(out).length === 1, 30_000, "the scan file to appear");

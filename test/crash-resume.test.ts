@@ -29,7 +29,7 @@ function playerPids(parent: number): number[] {
 }
 
 describe("crash safety", () => {
-  it("SIGKILL of the donki process mid-scan, then --resume: every trigger ends up in exactly one of the two files", async () => {
+  it("SIGKILL of the donki process mid-scan, then --resume: every trigger ends up in exactly one of the two files", { timeout: 180_000 }, async () => {
     const out = tempDir();
     const p = startProcess(["run", "test/fixtures/scenarios/crash-scan.yaml", "--out", out, "--no-progress"], { DONKI_SHOW_ENDPOINTS: "1" });
     const events = new EventStream((await reportedEndpoints(p)).events, ["trigger"]);

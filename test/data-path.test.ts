@@ -29,7 +29,10 @@ describe("data path", () => {
     await startPlayer({ name: "ok", level: 1, director: ep.player, opts: { streams: "scalar" } });
     const sink = new NexusSink({ dir: out, prefix: "lag", run: { title: "late data", program: "donki", version: "test", metadata: {} }, flushEveryTriggers: 2 });
     const r = await director.run({ triggers: 10, require: ["lag", "ok"], sink, closeoutDataTimeoutMs: 1500 });
-    expect(r.status).toBe("completed");
+    // every trigger issued, one row never arrived: completed-with-gaps, naming the stream and the trigger
+    expect(r.status).toBe("completed-with-gaps");
+    expect(r.end.gaps).toEqual([{ stream: "lag/late", missing: 1, ranges: "5" }]);
+    expect(r.message).toMatch(/gaps: lag\/late 5/);
     const file = sink.result!.path;
     expect(sink.result!.perStream.find((s) => s.key === "lag/late")).toEqual({ key: "lag/late", complete: false, missing: [5] });
     expect(sink.result!.perStream.find((s) => s.key === "ok/value")!.complete).toBe(true);

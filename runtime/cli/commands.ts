@@ -3,12 +3,14 @@ import cliProgress from "cli-progress";
 import { loadScenario, ScenarioError, type LoadedScenario } from "../scenario/load.ts";
 import { createLogger } from "../log.ts";
 import { runScenario, formatReport, parseTimeArg, timeModeOf, type DeviceCatalogue, type ScenarioRunReport } from "./run.ts";
-import type { Director } from "../director/director.ts";
+import { RunInterrupted, type Director } from "../director/director.ts";
+import { EXIT_CODE_OF } from "../protocol/run-status.ts";
+import { PreflightError } from "./preflight.ts";
 import { ControlClient } from "../control/client.ts";
 import { PythonUnavailable } from "./python.ts";
 import type { ControlCmd } from "../protocol/messages.ts";
 
-const EXIT = { ok: 0, failed: 1, badInput: 2, stopped: 3 } as const;
+const EXIT = { ok: 0, failed: 1, badInput: 2, stopped: 3, gaps: 4 } as const;
 
 /** Load a scenario; on a validation error print every located problem and return null. */
 function loadOrReport(file: string, catalogue: DeviceCatalogue): LoadedScenario | null {
@@ -40,6 +42,7 @@ export interface RunCommandOptions {
   eventPort?: number;
   waitS?: number;
   python?: string;
+  force?: boolean;
 }
 
 export async function runCommand(file: string, o: RunCommandOptions, catalogue: DeviceCatalogue, directorOnly: boolean): Promise<number> {
@@ -64,19 +67,24 @@ export async function runCommand(file: string, o: RunCommandOptions, catalogue: 
   let bar: cliProgress.SingleBar | null = null;
   let director: Director | null = null;
   let interrupts = 0;
-  const onSigint = () => {
+  // SIGINT (Ctrl-C), SIGTERM and SIGHUP end a run like a stop in every phase (file closed, status "stopped");
+  // a second signal aborts, a third quits at once
+  const onSignal = (sig: NodeJS.Signals) => {
     interrupts++;
-    if (!director) process.exit(130);
+    const name = sig === "SIGINT" ? "Ctrl-C" : sig;
+    if (!director) process.exit(128 + (sig === "SIGINT" ? 2 : sig === "SIGHUP" ? 1 : 15));
     if (interrupts === 1) {
-      process.stderr.write("\ndonki: stopping after the current trigger (Ctrl-C again to abort)\n");
-      director.stop();
+      process.stderr.write(`\ndonki: ${name}: stopping after the current trigger (again to abort)\n`);
+      director.stop(`stopped by ${name}`);
     } else if (interrupts === 2) {
-      process.stderr.write("\ndonki: aborting (closing the file; Ctrl-C again to quit at once)\n");
-      director.abort("interrupted by the user (Ctrl-C)");
+      process.stderr.write(`\ndonki: ${name}: aborting (closing the file; again to quit at once)\n`);
+      director.abort(`interrupted (${name} twice)`);
     } else process.exit(130);
   };
-  process.on("SIGINT", onSigint);
-  process.on("SIGTERM", onSigint);
+  const onSigint = () => onSignal("SIGINT");
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  process.on("SIGHUP", onSignal);
   // keys on a terminal: p pause, r resume, s stop, a abort (Ctrl-C as above)
   const keys = process.stdin.isTTY && !o.json ? process.stdin : null;
   const onKey = (b: Buffer) => {
@@ -117,12 +125,22 @@ export async function runCommand(file: string, o: RunCommandOptions, catalogue: 
       time,
       seed: o.seed,
       maxTriggers: o.triggers,
+      force: o.force,
+      onRecover: (r) => process.stderr.write(`donki: recovered ${o.resume}: ${r.replayed} rows from the journal; triggers ${r.recoveredThrough >= 1 ? `up to ${r.recoveredThrough}` : "none"} complete\n`),
+      onPreflight: (r) => process.stderr.write(`donki: ${r.ok ? "" : "warning: --force: "}${r.text}\n`),
       resume: o.resume,
       python: o.python,
       curve,
       onReady: (ep, d) => {
         director = d;
         if (directorOnly || process.env.DONKI_SHOW_ENDPOINTS || sc.def.players.some((p) => p.host !== "local" && p.level >= 0)) process.stderr.write(`donki director: players -> ${ep.player}  control -> ${ep.control}  events -> ${ep.events}\n`);
+      },
+      onEvent: (topic, body) => {
+        // a write error is told once, in one line (HDF5's own error stack is kept off stderr)
+        if (topic === "fault" && body.kind === "write") {
+          const what = body.action === "abort" ? "aborting the scan" : "scan paused; make room, then resume (key r or donki ctl resume), or stop/abort";
+          process.stderr.write(`\ndonki: write error: ${String(body.message)} -- ${what}\n`);
+        }
       },
       onProgress: (t, total, sim) => {
         if (!showBar) return;
@@ -146,11 +164,22 @@ export async function runCommand(file: string, o: RunCommandOptions, catalogue: 
     });
   } catch (e) {
     (bar as cliProgress.SingleBar | null)?.stop();
+    if (e instanceof PreflightError) {
+      process.stderr.write(`donki: ${e.message}\n`);
+      return EXIT.badInput;
+    }
+    if (e instanceof RunInterrupted) {
+      // stopped before the run started (e.g. SIGTERM while waiting for a remote player): nothing was acquired
+      process.stderr.write(`donki: ${e.message} before the first trigger; no file written\n`);
+      if (o.json) process.stdout.write(JSON.stringify({ status: "stopped", reason: e.message, done: 0 }, null, 2) + "\n");
+      return EXIT.stopped;
+    }
     process.stderr.write(`donki: ${(e as Error).message}\n`);
     return e instanceof PythonUnavailable ? EXIT.badInput : EXIT.failed;
   } finally {
-    process.off("SIGINT", onSigint);
-    process.off("SIGTERM", onSigint);
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+    process.off("SIGHUP", onSignal);
     if (keys) {
       keys.off("data", onKey);
       keys.setRawMode(false);
@@ -160,8 +189,7 @@ export async function runCommand(file: string, o: RunCommandOptions, catalogue: 
   (bar as cliProgress.SingleBar | null)?.stop();
   if (o.json) process.stdout.write(JSON.stringify(report, null, 2) + "\n");
   else process.stdout.write(formatReport(report, time) + "\n");
-  const st = report.result.status;
-  return st === "completed" ? EXIT.ok : st === "stopped" ? EXIT.stopped : EXIT.failed;
+  return EXIT_CODE_OF[report.result.end.status];
 }
 
 const CMDS = ["status", "pause", "resume", "stop", "abort", "disable", "enable", "priority"];
@@ -216,6 +244,31 @@ export async function inspectCommand(file: string, o: { json?: boolean }): Promi
     return EXIT.ok;
   } catch (e) {
     process.stderr.write(`donki inspect: ${file}: ${(e as Error).message}\n`);
+    return EXIT.badInput;
+  }
+}
+
+export async function recoverCommand(file: string, o: { json?: boolean }): Promise<number> {
+  const { existsSync } = await import("node:fs");
+  if (!existsSync(file)) {
+    process.stderr.write(`donki recover: no such file: ${file}\n`);
+    return EXIT.badInput;
+  }
+  const { recoverScan } = await import("../data/recover.ts");
+  try {
+    const r = await recoverScan(file);
+    if (o.json) process.stdout.write(JSON.stringify(r, null, 2) + "\n");
+    else {
+      process.stdout.write(
+        `${file}: ${r.segments ? `${r.replayed} rows replayed from ${r.segments} journal segment(s) (${r.already} already in the file)` : "no journal"}; ` +
+          `${r.doneTriggers} triggers recorded done; every trigger up to ${r.recoveredThrough} complete; status ${r.status}\n`,
+      );
+      for (const t of r.torn) process.stdout.write(`  ${t.segment}: stopped at byte ${t.offset}: ${t.reason}${t === r.torn[r.torn.length - 1] ? " (a torn last record is what a kill leaves)" : ""}\n`);
+      if (r.unplaced) process.stdout.write(`  ${r.unplaced} journal rows have no dataset in the file; the journal is kept\n`);
+    }
+    return EXIT.ok;
+  } catch (e) {
+    process.stderr.write(`donki recover: ${file}: ${(e as Error).message}\n`);
     return EXIT.badInput;
   }
 }

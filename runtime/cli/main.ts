@@ -1,6 +1,7 @@
 /**
- * The donki command line. Exit codes: 0 success, 1 failed or aborted scan / runtime failure, 2 bad input,
- * 3 scan stopped before its end (the file is complete up to the last trigger).
+ * The donki command line. Exit codes (one table: runtime/protocol/run-status.ts EXIT_CODE_OF): 0 completed,
+ * 1 failed or aborted scan / runtime failure, 2 bad input (or a pre-flight refusal), 3 stopped before its end,
+ * 4 completed with gaps (every trigger issued, some rows masked).
  */
 import { Command, InvalidArgumentError } from "commander";
 import { runPlayerProcess } from "../player/main.ts";
@@ -8,7 +9,7 @@ import { createLogger } from "../log.ts";
 import { VERSION } from "../version.ts";
 import type { DeviceCatalogue } from "./run.ts";
 
-export const EXIT = { ok: 0, failed: 1, badInput: 2, stopped: 3 } as const;
+export const EXIT = { ok: 0, failed: 1, badInput: 2, stopped: 3, gaps: 4 } as const;
 
 function int(name: string) {
   return (v: string): number => {
@@ -53,6 +54,7 @@ export async function main(argv: string[], catalogue: DeviceCatalogue): Promise<
     .option("--seed <n>", "seed of the simulated devices (overrides the scenario)", int("seed"))
     .option("--triggers <n>", "stop after this many triggers", int("triggers"))
     .option("--resume <file>", "continue a crashed run from the first trigger missing in FILE (new file, same scan number)")
+    .option("--force", "start even if the pre-flight check says the output disk is too small")
     .option("--curve <keyfile>", "CURVE authentication: the Director's key file (donki keys --out FILE)")
     .option("--authorized <file>", "CURVE: public keys allowed to register, push data or control (one per line)")
     .option("--no-progress", "no progress bar")
@@ -81,6 +83,7 @@ export async function main(argv: string[], catalogue: DeviceCatalogue): Promise<
     .option("--curve <keyfile>", "CURVE authentication: the Director's key file (donki keys --out FILE)")
     .option("--authorized <file>", "CURVE: public keys allowed to register, push data or control (one per line)")
     .option("--triggers <n>", "stop after this many triggers", int("triggers"))
+    .option("--force", "start even if the pre-flight check says the output disk is too small")
     .option("--no-progress", "no progress bar")
     .option("--json", "print the report as JSON on stdout")
     .action(async (file: string, o) => {
@@ -195,6 +198,16 @@ export async function main(argv: string[], catalogue: DeviceCatalogue): Promise<
     .action(async (file: string, o) => {
       const { inspectCommand } = await import("./commands.ts");
       process.exit(await inspectCommand(file, o));
+    });
+
+  program
+    .command("recover")
+    .description("replay a crashed scan's write-ahead journal (FILE.journal-*) into FILE; the file then tells its status")
+    .argument("<file>", "the scan's NeXus file (the journal lies beside it)")
+    .option("--json", "JSON output")
+    .action(async (file: string, o) => {
+      const { recoverCommand } = await import("./commands.ts");
+      process.exit(await recoverCommand(file, o));
     });
 
   program

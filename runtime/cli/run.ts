@@ -27,6 +27,8 @@ export function withEnergy(p: TriggerParams, energyEv: number): TriggerParams {
   if (point.energy !== undefined || point.energyEv !== undefined) return p;
   return { ...p, point: { ...point, energy: energyEv } };
 }
+import { preflight, PreflightError, type PreflightResult } from "./preflight.ts";
+import { journalSegments } from "../data/journal.ts";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 export const DONKI_BIN = join(HERE, "../../bin/donki.mjs");
@@ -60,6 +62,10 @@ export interface RunOptions {
   seed?: number;
   /** Cap the number of triggers (quick tries of a big scenario). */
   maxTriggers?: number;
+  /** Start even when the pre-flight check says the output disk is too small (the scan pauses when it fills). */
+  force?: boolean;
+  /** The pre-flight check's line (printed by the CLI: a warning with --force, or an unbounded scan's estimate). */
+  onPreflight?: (r: PreflightResult) => void;
   /** Resume a crashed run: the file it left; the run continues from its first missing trigger into a new file. */
   resume?: string;
   /** Interpreter of the Python players (python:FILE, tango:DEVICE); default DONKI_PYTHON, then one that has pyzmq. */
@@ -67,6 +73,10 @@ export interface RunOptions {
   /** CURVE: the Director's key pair and the players'/clients' authorised public keys (local players get their own). */
   curve?: CurveServerConfig;
   onProgress?: (trig: number, total: number | null, simTime: number) => void;
+  /** `--resume` replayed the crashed run's journal first. */
+  onRecover?: (r: import("../data/recover.ts").RecoverReport) => void;
+  /** Events of the run as they are published (topic, body). */
+  onEvent?: (topic: string, body: Record<string, unknown>) => void;
   onReady?: (endpoints: { player: string; inproc: string; control: string; events: string }, director: Director) => void;
 }
 
@@ -191,6 +201,8 @@ export async function runScenario(sc: LoadedScenario, o: RunOptions): Promise<Sc
     hbIntervalMs: def.heartbeat?.interval,
     hbTimeoutMs: def.heartbeat?.timeout,
     log: o.log.child({ component: "director" }),
+    onEvent: o.onEvent,
+    maxRowBytes: def.output.maxRowMB * 2 ** 20,
   });
   const ep = await director.start();
   o.onReady?.(ep, director);
@@ -260,6 +272,8 @@ export async function runScenario(sc: LoadedScenario, o: RunOptions): Promise<Sc
       rolloverTriggers: def.output.rolloverTriggers,
       compression: def.output.compression,
       resumeFrom: o.resume ? { path: o.resume } : undefined,
+      queue: { reserveBytes: def.output.reserveMB * 2 ** 20 },
+      journal: def.output.journal ? { syncSeconds: def.output.journalSyncSeconds } : false,
       log: o.log.child({ component: "writer" }),
     });
     const policy: Partial<PlayerPolicy> = { onFault: def.policy.onFault, retries: def.policy.retries, actionTimeoutMs: def.policy.actionTimeout * 1000 };
@@ -275,15 +289,31 @@ export async function runScenario(sc: LoadedScenario, o: RunOptions): Promise<Sc
     let startTrigger = 1;
     if (o.resume) {
       const { NexusWriter } = await import("../data/nexus-writer.ts");
+      const { recoverScan, truncateScan } = await import("../data/recover.ts");
+      const { journalSegments } = await import("../data/journal.ts");
+      // recover first: every trigger the crashed run reported done is in its file before the resume point is chosen
+      if (journalSegments(o.resume).length) {
+        const rec = await recoverScan(o.resume);
+        o.onRecover?.(rec);
+      }
       const rp = await NexusWriter.resumePoint(o.resume);
       startTrigger = rp.resumeTrigger;
       if (planned !== null && startTrigger > planned) throw new Error(`${o.resume}: nothing to resume, every trigger up to ${planned} is in the file`);
+      // the crashed file ends before the resume point (a partial trigger there is taken again): each trigger once
+      await truncateScan(o.resume, startTrigger);
       o.log.warn({ file: o.resume, scan: rp.scanNumber, from: startTrigger }, "resuming a crashed run");
     }
+    // pre-flight: will the file fit on the output disk? (declared rows x triggers still to take, plus the reserve)
+    const declared = director.registry.all().filter((e) => e.enabled && e.level >= 0).flatMap((e) => e.streams.map((decl) => ({ player: e.name, decl })));
+    const pf = preflight(outDir, declared, planned === null ? null : Math.max(0, planned - startTrigger + 1), def.output.reserveMB * 2 ** 20);
+    if (!pf.ok && !o.force) throw new PreflightError(pf);
+    if (!pf.ok || planned === null) o.onPreflight?.(pf);
     const t0 = performance.now();
     const result = await director.run({
       triggers: planned,
+      plannedTotal: seq.count,
       startTrigger,
+      onWriteError: def.output.onWriteError,
       params,
       require: enabled.map((p) => p.name),
       waitForPlayersMs: waitMs,
@@ -313,14 +343,16 @@ export async function runScenario(sc: LoadedScenario, o: RunOptions): Promise<Sc
 
 export function formatReport(r: ScenarioRunReport, timeMode: ClockMode): string {
   const lines: string[] = [];
-  const st = r.result.status;
-  lines.push(`${r.title}: ${st.toUpperCase()}${r.result.message ? ` (${r.result.message})` : ""}`);
+  const end = r.result.end;
+  lines.push(`${r.title}: ${end.status.toUpperCase()}${end.reason ? ` (${end.reason})` : ""}`);
   if (r.file) {
     const rel = relative(process.cwd(), r.file);
     lines.push(`  file:       ${rel && !rel.startsWith("..") ? rel : r.file}  (scan ${r.scanNumber})`);
+    if (journalSegments(r.file).length) lines.push(`  journal:    kept beside the file (rows it could not take): donki recover ${rel && !rel.startsWith("..") ? rel : r.file}`);
   }
   const range = r.result.firstTrigger > 1 ? ` (${r.result.firstTrigger}..${r.result.lastTrigger}, resumed)` : "";
-  lines.push(`  triggers:   ${r.result.triggers}${r.planned !== null ? ` of ${r.planned - r.result.firstTrigger + 1}` : ""}${range}`);
+  const cut = end.lastIssued > end.lastTrigger ? `, trigger ${end.lastIssued} issued but not completed` : "";
+  lines.push(`  triggers:   ${end.done}${end.planned !== null ? ` of ${end.planned - r.result.firstTrigger + 1} planned` : ""}${range}${cut}`);
   lines.push(`  wall time:  ${r.wallS.toFixed(2)} s`);
   if (timeMode.mode !== "real") lines.push(`  simulated:  ${fmtDuration(r.simulatedS)} of instrument time (${(r.simulatedS / Math.max(r.wallS, 1e-9)).toFixed(0)}x faster than real time)`);
   if (r.perStream.length) {

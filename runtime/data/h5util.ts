@@ -3,6 +3,7 @@
  * `create_group("a/b")`), so every structural call here is verified by reading the object back.
  */
 import { TYPED_ARRAY } from "../devices/common.ts";
+import "./h5-quiet.ts"; // before h5wasm: its HDF5 error stacks stay off stderr (failures are reported as run errors)
 import h5wasm from "h5wasm/node";
 import type { Dataset, Group, File as H5File } from "h5wasm/node";
 import { type DType } from "./types.ts";

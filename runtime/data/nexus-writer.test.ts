@@ -132,7 +132,9 @@ describe("NexusWriter: layout, placement, masks", () => {
     expect(dumpAttr(file, "/entry/instrument/sample_x/data", "units")).toBe('"um"');
     expect(dumpData(file, "/entry/entry_identifier")).toEqual(['"1"']);
     expect(dumpData(file, "/entry/title")).toEqual(['"unit test scan"']);
-    expect(dumpData(file, "/entry/status")).toEqual(['"completed"']);
+    // every trigger issued, rows missing: the status says so (runtime/protocol/run-status.ts)
+    expect(dumpData(file, "/entry/status")).toEqual(['"completed-with-gaps"']);
+    expect(dumpData(file, "/entry/status_message")[0]).toMatch(/gaps: ccd\/frame 4; mca\/spectrum 6; pd\/i0 4/);
     expect(dumpData(file, "/entry/sample/name")).toEqual(['"Fe foil"']);
     expect(dumpAttr(file, "/entry/program_name", "version")).toBe('"0.1.0"');
     expect(r.out).toMatch(/DATASET "end_time"/);
@@ -175,7 +177,9 @@ describe("NexusWriter: layout, placement, masks", () => {
     const s = await readRunSummary(file);
     expect(s.scanNumber).toBe(1);
     expect(s.title).toBe("unit test scan");
-    expect(s.status).toBe("completed");
+    expect(s.status).toBe("completed-with-gaps");
+    expect(closeResult.status).toBe("completed-with-gaps");
+    expect(closeResult.gaps.map((g) => `${g.stream} ${g.ranges}`)).toEqual(["ccd/frame 4", "mca/spectrum 6", "pd/i0 4"]);
     expect(s.scenarioName).toBe("test-scenario");
     expect(s.start?.toISOString()).toBe("2030-01-02T03:04:05.000Z");
     expect(s.end).toBeInstanceOf(Date);
@@ -207,9 +211,29 @@ describe("NexusWriter: validation", () => {
     const res = w.close({ status: "aborted", lastTrigger: 2, message: "user stop" });
     const s = await readRunSummary(res.path);
     expect(s.status).toBe("aborted");
-    expect(s.message).toBe("user stop");
+    expect(s.message).toMatch(/^user stop; gaps: /);
     expect(s.perStream.find((p) => p.key === "pd/i0")!.missing).toEqual([1]);
     expect(dumpData(res.path, "/entry/instrument/pd/i0")).toEqual(["nan", "7"]);
+  });
+
+  it("an aborted run: the trigger it cut short is numbered (never 0), the status says aborted, last_trigger matches", async () => {
+    const w = await NexusWriter.create({ dir: freshDir(), prefix: "scan", run: run(), streams });
+    for (let t = 1; t <= 4; t++) {
+      w.noteTrigger(t);
+      writeAll(w, t);
+    }
+    // trigger 5 was issued; two streams delivered before the abort, it never completed every level
+    w.write("stage/x", 5, f64(1));
+    w.write("stage/y", 5, f64(2));
+    const res = w.close({ status: "aborted", lastTrigger: 4, lastIssued: 5, message: "aborted by operator" });
+    expect(res.status).toBe("aborted");
+    expect(dumpData(res.path, "/entry/triggers")).toEqual(["1", "2", "3", "4", "5"]);
+    expect(dumpData(res.path, "/entry/status")).toEqual(['"aborted"']);
+    const s = await readRunSummary(res.path);
+    expect(s.lastTrigger).toBe(5);
+    expect(s.issued).toBe(5);
+    expect(s.perStream.find((p) => p.key === "pd/i0")!.missing).toEqual([5]);
+    expect(dumpData(res.path, "/entry/instrument/pd/i0")[4]).toBe("nan");
   });
 
   it("handles unaligned input without corrupting values", async () => {

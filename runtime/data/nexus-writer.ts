@@ -38,6 +38,7 @@ import {
 } from "./types.ts";
 import { type FileInfo, type FileRole, type LayoutNode, type ScanContext, buildLayout, groupClassFor, maskPath, placeStream } from "./layout.ts";
 import { applyClose, applyOpen, groupAt, type RowSource } from "./layout-writer.ts";
+import { describeGaps, finalStatus, type RunStatus, type StreamGap } from "../protocol/run-status.ts";
 
 export interface NexusWriterOptions {
   dir: string;
@@ -214,6 +215,8 @@ export class NexusWriter {
   private readonly streams = new Map<string, StreamState>();
   private readonly issued = new TriggerSet();
   private readonly files: DataFile[] = [];
+  /** Streams (or steps) that could not be finalised at close, with the error. */
+  private readonly unfinalised: Array<{ stream: string; error: string }> = [];
   private master: H5File | null = null;
   private highest = 0;
   private lastFlushTrigger = 0;
@@ -543,6 +546,7 @@ export class NexusWriter {
       fst.ds.write_slice([[row, row + 1]], viewAs(data, st.storeAs));
     }
     st.arrived.add(trigger);
+    this.issued.add(trigger); // data for a trigger means it was issued: /entry/triggers never says 0 for it
     this.stats.written++;
     this.stats.bytes += data.byteLength;
     this.markDirty(df, row, row + 1);
@@ -669,36 +673,58 @@ export class NexusWriter {
   // ---------------------------------------------------------------- closing
 
   /** Finish one data file: final extent, NaN in missing float rows, completeness attributes. */
-  private closeDataFile(df: DataFile, atEnd: boolean, lastTrigger?: number, summary?: CloseSummary): void {
+  private closeDataFile(df: DataFile, atEnd: boolean, lastTrigger?: number, summary?: { status: RunStatus; message?: string }): void {
     const f = df.f!;
     let extent = df.extent;
     if (atEnd && lastTrigger !== undefined) extent = Math.max(extent, Math.min(lastTrigger, df.last) - df.first + 1, 0);
     else if (Number.isFinite(df.last)) extent = Math.max(extent, df.last - df.first + 1);
+    // one stream that cannot be finalised (huge rows, a write error) must not keep the others, the status and the
+    // end time out of the file: every step is tried on its own and failures are recorded in the file
+    const failed: Array<{ stream: string; error: string }> = [];
+    const attempt = (what: string, fn: () => void) => {
+      try {
+        fn();
+      } catch (e) {
+        failed.push({ stream: what, error: (e as Error).message });
+      }
+    };
     this.markDirty(df, 0, extent);
-    this.flushFile(df, extent);
+    attempt("(flush)", () => this.flushFile(df, extent));
     const entry = ensureGroup(f, "entry", "NXentry");
     let allComplete = true;
     for (const [key, fst] of df.streams) {
       const st = this.streams.get(key)!;
       const missing: number[] = [];
       for (let r = 0; r < extent; r++) if (!st.arrived.has(df.first + r)) missing.push(df.first + r);
-      if (missing.length && (st.storeAs === "float32" || st.storeAs === "float64")) {
-        const nan = new (st.storeAs === "float32" ? Float32Array : Float64Array)(st.itemBytes / DTYPE_BYTES[st.spec.dtype]).fill(NaN);
-        for (const t of missing) fst.ds.write_slice([[t - df.first, t - df.first + 1]], nan);
-      }
-      writeCompleteness(fst.mask, extent, missing);
       if (missing.length) allComplete = false;
+      attempt(key, () => {
+        writeCompleteness(fst.mask, extent, missing);
+        if (missing.length && (st.storeAs === "float32" || st.storeAs === "float64")) {
+          const nan = new (st.storeAs === "float32" ? Float32Array : Float64Array)(st.itemBytes / DTYPE_BYTES[st.spec.dtype]).fill(NaN);
+          for (const t of missing) fst.ds.write_slice([[t - df.first, t - df.first + 1]], nan);
+        }
+      });
     }
-    if (!getDataset(entry, "end_time")) strDataset(entry, "end_time", nowIso());
-    setAttr(entry, "last_trigger", df.first + extent - 1, "<q");
-    setAttr(entry, "complete", allComplete ? 1 : 0, "<i");
-    if (summary) {
-      strDataset(entry, "status", summary.status);
-      if (summary.message) strDataset(entry, "status_message", summary.message);
+    if (atEnd && summary && !this.master) {
+      attempt("(layout at close)", () => applyClose(f, this.layout("single"), this.classOf, this.opts.run, this.rowSource(df.first, df.first + extent - 1)));
     }
-    if (atEnd && summary && !this.master) applyClose(f, this.layout("single"), this.classOf, this.opts.run, this.rowSource(df.first, df.first + extent - 1));
-    f.flush();
-    f.close();
+    this.unfinalised.push(...failed);
+    attempt("(end)", () => {
+      if (!getDataset(entry, "end_time")) strDataset(entry, "end_time", nowIso());
+      setAttr(entry, "last_trigger", df.first + extent - 1, "<q");
+      setAttr(entry, "complete", allComplete ? 1 : 0, "<i");
+      if (failed.length) setAttr(entry, "unfinalised", failed.map((x) => `${x.stream}: ${x.error}`));
+      if (summary) {
+        strDataset(entry, "status", summary.status);
+        const msg = [summary.message, failed.length ? `not finalised: ${failed.map((x) => x.stream).join(", ")}` : ""].filter(Boolean).join("; ");
+        if (msg) strDataset(entry, "status_message", msg);
+      }
+    });
+    try {
+      f.flush();
+    } finally {
+      f.close();
+    }
     df.f = null;
     df.streams.clear();
     df.triggers = null;
@@ -772,7 +798,20 @@ export class NexusWriter {
   close(summary: CloseSummary): CloseResult {
     this.assertOpen();
     if (this.timer) clearInterval(this.timer);
-    const last = Math.max(summary.lastTrigger, this.highest);
+    // every trigger up to the last one issued was issued (also one an abort cut short): never recorded as 0
+    const lastIssued = Math.max(summary.lastIssued ?? 0, summary.lastTrigger);
+    for (let t = this.firstTrigger; t <= lastIssued; t++) this.issued.add(t);
+    const last = Math.max(lastIssued, this.highest);
+    const perStream: StreamCompleteness[] = [];
+    const gaps: StreamGap[] = [];
+    for (const st of this.streams.values()) {
+      const missing: number[] = [];
+      for (let t = this.firstTrigger; t <= last; t++) if (!st.arrived.has(t)) missing.push(t);
+      perStream.push({ key: st.key, complete: missing.length === 0, missing });
+      if (missing.length) gaps.push({ stream: st.key, missing: missing.length, ranges: toRanges(missing) });
+    }
+    const status = finalStatus(summary.status, gaps);
+    const final = { status, message: [summary.message, gaps.length ? `gaps: ${describeGaps(gaps)}` : ""].filter(Boolean).join("; ") || undefined };
     const roll = this.opts.rolloverTriggers ?? 0;
     // make sure every part up to the last trigger exists (a part with no data still gets its masks)
     if (roll) for (let t = 1; t <= last; t += roll) this.fileFor(t);
@@ -782,27 +821,28 @@ export class NexusWriter {
         df.triggers = getDataset(df.f, "/entry/triggers");
         for (const st of this.streams.values()) this.ensureFileStream(df, st);
       }
-      this.closeDataFile(df, true, last, summary);
-    }
-    const perStream: StreamCompleteness[] = [];
-    for (const st of this.streams.values()) {
-      const missing: number[] = [];
-      for (let t = this.firstTrigger; t <= last; t++) if (!st.arrived.has(t)) missing.push(t);
-      perStream.push({ key: st.key, complete: missing.length === 0, missing });
+      try {
+        this.closeDataFile(df, true, last, final);
+      } catch (e) {
+        this.unfinalised.push({ stream: path.basename(df.path), error: (e as Error).message });
+      }
     }
     const parts = this.master ? this.files.map((d) => d.path) : [];
-    if (this.master) this.finishMaster(summary, last);
+    if (this.master) this.finishMaster(final, last);
     this.closed = true;
     return {
       path: this.path,
       scanNumber: this.scanNumber,
       parts,
       perStream,
+      status,
+      gaps,
+      unfinalised: [...this.unfinalised],
     };
   }
 
   /** Master of a rollover run: run-wide masks and completeness, status, raster image. */
-  private finishMaster(summary: CloseSummary, last: number): void {
+  private finishMaster(summary: { status: RunStatus; message?: string }, last: number): void {
     const m = this.master!;
     const entry = ensureGroup(m, "entry", "NXentry");
     const masks = ensureGroup(entry, "masks", "NXcollection");

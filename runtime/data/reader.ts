@@ -16,6 +16,7 @@ import {
 } from "./h5util.ts";
 import { ENTRY, MASKS, TRIGGERS, fallbackStreamPath, maskPath as maskPathOf } from "./layout.ts";
 import type { DType } from "./types.ts";
+import { journalSegments } from "./journal.ts";
 
 export interface StreamSummary {
   key: string;
@@ -39,8 +40,14 @@ export interface RunSummary {
   end: Date | null;
   /** Seconds, null while running or after a crash. */
   duration: number | null;
-  /** completed | aborted | failed, or "incomplete" when the file was never closed (crash or still running). */
+  /** A RunStatus (runtime/protocol/run-status.ts), or "incomplete" when the file was never closed (crash, running). */
   status: string;
+  /** Planned triggers of the scan (null: unbounded or not recorded). */
+  planned: number | null;
+  /** Triggers this file records as issued (non-zero entries of /entry/triggers). */
+  issued: number;
+  /** Write-ahead journal segments beside the file (rows `donki recover` can still put into it). */
+  journalSegments: number;
   message?: string;
   scenarioName?: string;
   scenarioHash?: string;
@@ -79,15 +86,13 @@ export async function readRunSummary(file: string): Promise<RunSummary> {
     const trig = (triggers?.value as Uint32Array | null) ?? new Uint32Array(0);
     let lastTrigger = Number(attrValue(entry, "last_trigger") ?? NaN);
     if (!Number.isFinite(lastTrigger)) {
-      // never closed: the highest trigger issued as of the last flush
-      lastTrigger = firstTrigger - 1;
-      for (let i = trig.length - 1; i >= 0; i--) {
-        if (trig[i]) {
-          lastTrigger = trig[i]!;
-          break;
-        }
-      }
+      // never closed: every row of /entry/triggers as of the last flush (a row exists because it was issued)
+      lastTrigger = firstTrigger + trig.length - 1;
     }
+    let issued = 0;
+    for (let i = 0; i < trig.length; i++) if (trig[i]) issued++;
+    const plannedDs = getDataset(entry, "planned_triggers");
+    const planned = plannedDs ? Number(plannedDs.value) : null;
     const expected = Math.max(0, lastTrigger - firstTrigger + 1);
     const perStream: StreamSummary[] = [];
     const masks = getGroup(f, MASKS);
@@ -137,6 +142,9 @@ export async function readRunSummary(file: string): Promise<RunSummary> {
       scenarioHash: note ? str(getDataset(note, "sha256")) : undefined,
       firstTrigger,
       lastTrigger,
+      planned: planned !== null && Number.isFinite(planned) ? planned : null,
+      issued,
+      journalSegments: journalSegments(file).length,
       parts,
       resumedFrom: attrValue(entry, "resumed_from") as string | undefined,
       perStream,
@@ -209,10 +217,14 @@ export function formatRunSummary(s: RunSummary): string {
   const dur = s.duration === null ? "-" : `${s.duration.toFixed(1)} s`;
   lines.push(`${path.basename(s.path)}  scan ${s.scanNumber}  "${s.title}"`);
   lines.push(`  status    ${s.status}${s.message ? ` (${s.message})` : ""}`);
+  if (s.journalSegments) lines.push(`  journal   ${s.journalSegments} segment(s) beside the file: \`donki recover ${path.basename(s.path)}\` puts their rows into it`);
   lines.push(`  start     ${s.start?.toISOString() ?? "-"}`);
   lines.push(`  end       ${s.end?.toISOString() ?? "-"}   duration ${dur}`);
   if (s.scenarioName) lines.push(`  scenario  ${s.scenarioName}${s.scenarioHash ? `  sha256 ${s.scenarioHash.slice(0, 12)}` : ""}`);
-  lines.push(`  triggers  ${s.firstTrigger}..${s.lastTrigger}`);
+  const n = Math.max(0, s.lastTrigger - s.firstTrigger + 1);
+  const of =
+    s.planned === null ? `${n}, unbounded` : s.firstTrigger > 1 ? `${n} of ${s.planned - s.firstTrigger + 1} planned from ${s.firstTrigger}, resumed; the scan plans ${s.planned}` : `${n} of ${s.planned} planned`;
+  lines.push(`  triggers  ${n ? `${s.firstTrigger}..${s.lastTrigger}` : "none"}  (${of})`);
   if (s.parts.length) lines.push(`  parts     ${s.parts.length}: ${s.parts.join(", ")}`);
   if (s.resumedFrom) lines.push(`  resumed from ${s.resumedFrom}`);
   lines.push("  streams:");

@@ -78,12 +78,16 @@ export interface RunInfo {
   plannedY?: number[];
 }
 
-export type RunStatus = "completed" | "aborted" | "failed";
+export type { RunStatus, RunOutcome, StreamGap } from "../protocol/run-status.ts";
+import type { RunOutcome, RunStatus, StreamGap } from "../protocol/run-status.ts";
 
 export interface CloseSummary {
-  status: RunStatus;
-  /** Highest trigger number the Director issued (0 if none). */
+  /** How the trigger loop ended; the writer turns "completed" into "completed-with-gaps" when rows are missing. */
+  status: RunOutcome;
+  /** Last trigger that completed every level (0 if none). */
   lastTrigger: number;
+  /** Highest trigger the Director issued (>= lastTrigger: an aborted trigger was issued but not completed). */
+  lastIssued?: number;
   message?: string;
 }
 
@@ -101,6 +105,12 @@ export interface CloseResult {
   /** Rollover part files (empty without rollover). */
   parts: string[];
   perStream: StreamCompleteness[];
+  /** The status written to /entry/status (finalStatus of the summary's outcome and the gaps). */
+  status: RunStatus;
+  /** Streams with missing rows, as trigger ranges. */
+  gaps: StreamGap[];
+  /** Streams whose data could not be finalised at close (their error), recorded in the file too. */
+  unfinalised: Array<{ stream: string; error: string }>;
 }
 
 export const streamKey = (s: Pick<StreamSpec, "player" | "name">): string => `${s.player}/${s.name}`;

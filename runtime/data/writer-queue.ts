@@ -17,8 +17,10 @@
 import { Worker } from "node:worker_threads";
 import { createRequire } from "node:module";
 import { pathToFileURL } from "node:url";
+import { resolve as resolvePath } from "node:path";
 // types only: in worker mode the Director's thread never loads h5wasm (~650 MB RSS under tsx)
 import type { NexusWriter, NexusWriterOptions, WriterStats } from "./nexus-writer.ts";
+import type { GuardedApplier } from "./write-guard.ts";
 import type { CloseResult, CloseSummary, RunInfo, StreamSpec } from "./types.ts";
 
 export interface WriterQueueOptions {
@@ -31,6 +33,15 @@ export interface WriterQueueOptions {
   hardMaxBytes?: number;
   /** Called for every item the writer refused (out-of-run trigger, size mismatch, unknown stream). */
   onError?: (err: Error, op: { key?: string; trigger?: number; op: string }) => void;
+  /**
+   * A write fault (disk full, I/O error): the writer holds every later op until `retry()`, or drops them at close
+   * (see write-guard.ts). The backlog keeps counting held ops, so back-pressure stops the triggers.
+   */
+  onFault?: (f: { kind: "disk-full" | "io"; message: string }) => void;
+  /** Free space kept on the output disk (bytes, default 8 MiB; 0 disables the guard). */
+  reserveBytes?: number;
+  /** A checkpoint op was applied and the file flushed (journal segments up to `seq` may go). */
+  onCheckpoint?: (seq: number) => void;
 }
 
 export class QueueOverflowError extends Error {
@@ -44,17 +55,28 @@ export type QueueOp =
   | { op: "write"; key: string; trigger: number; data: Uint8Array }
   | { op: "note"; trigger: number }
   | { op: "addStream"; spec: StreamSpec }
-  | { op: "flush" };
+  | { op: "flush" }
+  /** Flush, then report `seq` back (onCheckpoint): every op before it is in the file on disk. */
+  | { op: "checkpoint"; seq: number };
+
+/** Settings of the write guard, sent to the worker with the writer options. */
+export interface GuardSettings {
+  dir: string;
+  reserveBytes: number;
+}
 
 /** Messages the worker sends back. */
 export type WorkerReply =
   | { type: "ready"; scanNumber: number; path: string; firstTrigger: number }
   | { type: "done"; bytes: number; count: number; errors?: Array<{ message: string; name: string; key?: string; trigger?: number; op: string }> }
   | { type: "closed"; result: CloseResult; stats: WriterStats }
-  | { type: "fatal"; message: string; stack?: string };
+  | { type: "fatal"; message: string; stack?: string }
+  | { type: "fault"; kind: "disk-full" | "io"; message: string }
+  | { type: "checkpoint"; seq: number };
 
 interface Backend {
   send(op: QueueOp): void;
+  retry(): void;
   close(summary: CloseSummary): Promise<{ result: CloseResult; stats: WriterStats }>;
   abort(): Promise<void>;
 }
@@ -73,9 +95,11 @@ export class WriterQueue {
 
   private bytes = 0;
   private count = 0;
-  private waiters: { limitBytes: number; limitCount: number; resolve: () => void; reject: (e: Error) => void }[] = [];
+  private waiters: { limitBytes: number; limitCount: number; resolve: () => void; reject: (e: Error) => void; drain?: boolean }[] = [];
   private fatal: Error | null = null;
   private closing = false;
+  /** A write fault holds the writes (until retry() or close). */
+  stalled: { kind: "disk-full" | "io"; message: string } | null = null;
   private readonly maxBytes: number;
   private readonly maxCount: number;
   private readonly hardMaxBytes: number;
@@ -95,11 +119,14 @@ export class WriterQueue {
 
   /** Create the run's file(s) (in a worker unless mode "inline") and return the queue in front of it. */
   static async open(writerOpts: NexusWriterOptions, qopts: WriterQueueOptions = {}): Promise<WriterQueue> {
+    const guard: GuardSettings = { dir: resolvePath(writerOpts.dir), reserveBytes: qopts.reserveBytes ?? 8 * 2 ** 20 };
     if ((qopts.mode ?? "worker") === "inline") {
       const { NexusWriter } = await import("./nexus-writer.ts");
+      const { GuardedApplier, DiskGuard } = await import("./write-guard.ts");
       const w = await NexusWriter.create(writerOpts);
       const q = new WriterQueue(w, qopts);
-      q.backend = new InlineBackend(w, (bytes, err, op) => q.done(bytes, err, op));
+      const g = new GuardedApplier(w, applyOp, guard.reserveBytes > 0 ? new DiskGuard(guard.dir, guard.reserveBytes) : null, (f) => q.onFault({ kind: f.kind, message: f.message }));
+      q.backend = new InlineBackend(w, g, (bytes, err, op, count) => q.done(bytes, err, op, count), (seq) => q.qopts.onCheckpoint?.(seq));
       return q;
     }
     const worker = startWorker();
@@ -129,13 +156,13 @@ export class WriterQueue {
       worker.on("message", onMsg);
       worker.on("error", onErr);
       worker.on("exit", onExit);
-      worker.postMessage({ op: "create", opts: serializeOpts(writerOpts) });
+      worker.postMessage({ op: "create", opts: serializeOpts(writerOpts), guard });
     }).catch(async (e) => {
       await worker.terminate();
       throw e;
     });
     const q = new WriterQueue(ready, qopts);
-    q.backend = new WorkerBackend(worker, (bytes, err, op, count) => q.done(bytes, err, op, count), (e) => q.fail(e));
+    q.backend = new WorkerBackend(worker, (bytes, err, op, count) => q.done(bytes, err, op, count), (e) => q.fail(e), (f) => q.onFault(f), (seq) => q.qopts.onCheckpoint?.(seq));
     return q;
   }
 
@@ -177,6 +204,12 @@ export class WriterQueue {
     this.enqueue({ op: "addStream", spec });
   }
 
+  /** Flush after everything queued so far, then call onCheckpoint(seq). */
+  checkpoint(seq: number): void {
+    this.assertUsable();
+    this.enqueue({ op: "checkpoint", seq });
+  }
+
   /** Ask for a flush after everything queued so far. */
   flush(): void {
     this.assertUsable();
@@ -190,14 +223,21 @@ export class WriterQueue {
     return new Promise((resolve, reject) => this.waiters.push({ limitBytes, limitCount, resolve, reject }));
   }
 
-  /** Resolves when everything queued has been written. */
+  /** Resolves when everything queued has been written (or is held by a write fault). */
   drain(): Promise<void> {
     if (this.fatal) return Promise.reject(this.fatal);
-    if (this.count === 0) return Promise.resolve();
-    return new Promise((resolve, reject) => this.waiters.push({ limitBytes: 1, limitCount: 1, resolve, reject }));
+    if (this.count === 0 || this.stalled) return Promise.resolve();
+    return new Promise((resolve, reject) => this.waiters.push({ limitBytes: 1, limitCount: 1, resolve, reject, drain: true }));
   }
 
-  /** Drain, then close the run (see NexusWriter.close). Returns the writer's result and counters. */
+  /** Try the writes held since a fault again (a new fault calls onFault again). */
+  retry(): void {
+    if (!this.stalled || this.fatal || this.closing) return;
+    this.stalled = null;
+    this.backend.retry();
+  }
+
+  /** Drain, then close the run (see NexusWriter.close). Held rows (write fault) are dropped and masked. */
   async close(summary: CloseSummary): Promise<CloseResult & { stats: WriterStats; errors: number }> {
     this.assertUsable();
     await this.drain();
@@ -242,6 +282,15 @@ export class WriterQueue {
     }
   }
 
+  private onFault(f: { kind: "disk-full" | "io"; message: string }): void {
+    this.stalled = f;
+    // a drain waits for nothing more: the held ops are written by retry() or dropped by close()
+    const still: typeof this.waiters = [];
+    for (const w of this.waiters) (w.drain ? w.resolve() : still.push(w));
+    this.waiters = still;
+    this.qopts.onFault?.(f);
+  }
+
   private fail(e: Error): void {
     this.fatal = e;
     for (const w of this.waiters) w.reject(e);
@@ -258,8 +307,17 @@ class InlineBackend implements Backend {
 
   constructor(
     private readonly w: NexusWriter,
-    private readonly done: (bytes: number, err: Error | undefined, op: { key?: string; trigger?: number; op: string }) => void,
+    private readonly g: GuardedApplier,
+    private readonly done: (bytes: number, err: Error | undefined, op: { key?: string; trigger?: number; op: string }, count?: number) => void,
+    private readonly checkpoint: (seq: number) => void,
   ) {}
+
+  retry(): void {
+    const r = this.g.retry();
+    for (const { op, err } of r.refused) this.done(0, err, describe(op), 0);
+    this.done(r.applied.reduce((a, o) => a + opBytes(o), 0), undefined, { op: "retry" }, r.applied.length);
+    for (const op of r.applied) if (op.op === "checkpoint") this.checkpoint(op.seq);
+  }
 
   send(op: QueueOp): void {
     this.q.push(op);
@@ -279,13 +337,9 @@ class InlineBackend implements Backend {
     while (this.head < this.q.length) {
       const op = this.q[this.head]!;
       this.q[this.head++] = undefined as never;
-      let err: Error | undefined;
-      try {
-        applyOp(this.w, op);
-      } catch (e) {
-        err = e as Error;
-      }
-      this.done(opBytes(op), err, describe(op));
+      const r = this.g.apply(op);
+      if (r.applied) this.done(opBytes(op), r.refused, describe(op));
+      if (r.applied && !r.refused && op.op === "checkpoint" && !this.g.fault) this.checkpoint(op.seq);
       if (performance.now() - t0 > 2) break;
     }
     if (this.head > 1024 && this.head * 2 > this.q.length) {
@@ -302,7 +356,9 @@ class InlineBackend implements Backend {
 
   async close(summary: CloseSummary) {
     if (this.head < this.q.length) await new Promise<void>((r) => (this.idle = r));
-    const result = this.w.close(summary);
+    const dropped = this.g.dropHeld();
+    if (dropped.length) this.done(dropped.reduce((a, o) => a + opBytes(o), 0), undefined, { op: "drop" }, dropped.length);
+    const result = this.g.closeWriter(() => this.w.close(summary));
     return { result, stats: { ...this.w.stats } };
   }
 
@@ -322,9 +378,13 @@ class WorkerBackend implements Backend {
     private readonly worker: Worker,
     done: (bytes: number, err: Error | undefined, op: { key?: string; trigger?: number; op: string }, count?: number) => void,
     private readonly fatal: (e: Error) => void,
+    fault: (f: { kind: "disk-full" | "io"; message: string }) => void,
+    checkpoint: (seq: number) => void,
   ) {
     worker.on("message", (m: WorkerReply) => {
-      if (m.type === "done") {
+      if (m.type === "fault") fault({ kind: m.kind, message: m.message });
+      else if (m.type === "checkpoint") checkpoint(m.seq);
+      else if (m.type === "done") {
         for (const e of m.errors ?? []) {
           const err = new Error(e.message);
           err.name = e.name;
@@ -406,7 +466,14 @@ class WorkerBackend implements Backend {
   private closeWaiter: { resolve: (v: { result: CloseResult; stats: WriterStats }) => void; reject: (e: Error) => void } | null = null;
   private exited = false;
 
+  retry(): void {
+    if (this.exited) return;
+    this.post(); // ops gathered so far go first (they are held behind the fault, in order)
+    this.worker.postMessage({ op: "retry" });
+  }
+
   close(summary: CloseSummary) {
+    this.post();
     return new Promise<{ result: CloseResult; stats: WriterStats }>((resolve, reject) => {
       if (this.exited) return reject(new Error("writer worker is gone"));
       this.closeWaiter = { resolve, reject };
@@ -437,6 +504,7 @@ export function applyOp(w: NexusWriter, op: QueueOp): void {
       w.addStream(op.spec);
       return;
     case "flush":
+    case "checkpoint":
       w.flush();
       return;
   }
@@ -467,8 +535,32 @@ function startWorker(): Worker {
   } catch {
     /* not available (e.g. under a test runner's transform): tsx loads it */
   }
+  // the HDF5 error-stack filter of h5-quiet.ts (same rule: fd-2 writes from "HDF5-DIAG" to the end of the turn)
   const code = `
     const { workerData } = require("node:worker_threads");
+    if (process.env.DONKI_HDF5_DIAG !== "1") {
+      const fs = require("node:fs");
+      const state = { lines: [], inStack: false };
+      globalThis.__donkiHdf5Quiet = state;
+      const orig = fs.writeSync;
+      fs.writeSync = function (fd, buf, ...rest) {
+        if (fd === 2 && (ArrayBuffer.isView(buf) || typeof buf === "string")) {
+          const off = typeof rest[0] === "number" ? rest[0] : 0;
+          const len = typeof rest[1] === "number" ? rest[1] : typeof buf === "string" ? 0 : buf.byteLength - off;
+          const text = typeof buf === "string" ? buf : Buffer.from(buf.buffer, buf.byteOffset + off, Math.min(len, 64)).toString("utf8");
+          if (state.inStack || text.startsWith("HDF5-DIAG")) {
+            if (!state.inStack) {
+              state.inStack = true;
+              setImmediate(() => (state.inStack = false));
+            }
+            state.lines.push(text);
+            if (state.lines.length > 200) state.lines.shift();
+            return typeof buf === "string" ? Buffer.byteLength(buf) : len;
+          }
+        }
+        return orig.call(this, fd, buf, ...rest);
+      };
+    }
     (workerData.h5url ? import(workerData.h5url).then((m) => m.default.ready) : Promise.resolve())
       .then(() => import(workerData.tsxApi))
       .then((m) => (m.register ?? m.default.register)())

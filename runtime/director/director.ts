@@ -16,14 +16,15 @@ import {
   type Done,
   type Hello,
   type Ready,
-  type RunStatus,
 } from "../protocol/messages.ts";
+import type { RunEnd, RunOutcome, RunStatus, StreamGap } from "../protocol/run-status.ts";
 import { Outbox } from "../transport/outbox.ts";
 import { ZapAuthenticator, type CurveServerConfig } from "../transport/curve.ts";
 import { silentLogger, type Logger } from "../log.ts";
 import { PriorityBarrier, type BarrierMember } from "./barrier.ts";
+import { DTYPE_BYTES } from "../devices/common.ts";
 import { PlayerRegistry, type PlayerEntry } from "./registry.ts";
-import type { DataSink } from "./sink.ts";
+import type { DataSink, WriteFault } from "./sink.ts";
 
 export type FaultPolicy = "pause" | "retry" | "abort";
 
@@ -46,6 +47,11 @@ export interface TriggerParams {
 export interface RunPlan {
   /** Number of the last trigger (the run's size); null runs until stopped. */
   triggers: number | null;
+  /**
+   * The scan's own size when `triggers` stops it earlier (`donki run --triggers 50` of a 576-point raster): the file
+   * and the end record say "50 of 576 planned" and the run ends as stopped, not completed. Default: `triggers`.
+   */
+  plannedTotal?: number | null;
   /** First trigger number (default 1; a resumed run starts at its first missing trigger). */
   startTrigger?: number;
   params?: (trig: number) => TriggerParams;
@@ -68,20 +74,25 @@ export interface RunPlan {
   onTrigger?: (trig: number, simTime: number) => void;
   /** Stop after this many wall-clock ms (for time series "run for an hour"); undefined = no limit. */
   maxWallMs?: number;
+  /** What a write fault of the sink does: pause the run (default; `resume` retries the writes) or abort it. */
+  onWriteError?: "pause" | "abort";
 }
 
 export interface FaultRecord {
   trig: number;
   lvl: number;
   player: string;
-  kind: "timeout" | "lost" | "error";
+  kind: "timeout" | "lost" | "error" | "write";
   message: string;
   action: "pause" | "retry" | "abort";
 }
 
 export interface RunResult {
   runId: string;
+  /** The same as end.status (kept flat for callers). */
   status: RunStatus;
+  /** The end-of-run record, as the file, the event stream and the CLI tell it. */
+  end: RunEnd;
   /** Number of triggers that completed every level in this run. */
   triggers: number;
   firstTrigger: number;
@@ -110,6 +121,13 @@ export interface DirectorOptions {
   progressEventMs?: number;
   curve?: CurveServerConfig;
   log?: Logger;
+  /**
+   * Largest row (one trigger of one stream, bytes) a player may declare; a bigger declaration is refused at
+   * registration with an error to that player (default 512 MiB: one such row cannot sink the file).
+   */
+  maxRowBytes?: number;
+  /** Every event published on the event stream, in this process too (the CLI prints faults from it). */
+  onEvent?: (topic: string, body: Record<string, unknown>) => void;
 }
 
 export class RunFailed extends Error {
@@ -119,7 +137,13 @@ export class RunFailed extends Error {
   }
 }
 
-class RunInterrupted extends Error {}
+/** A wait ended by stop() or abort() (not a failure). */
+export class RunInterrupted extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "RunInterrupted";
+  }
+}
 
 interface Waiter {
   cond: () => boolean;
@@ -175,6 +199,12 @@ export class Director {
   private lastHbSent = 0;
   private postSeqs = new Map<string, number>();
   private readonly sinkClosed = new Set<string>();
+  /** Why the run was stopped (operator, signal), for the end record. */
+  private stopReason: string | undefined;
+  /** stop() arrived before run() started: the run ends as stopped without a trigger. */
+  private preRunStop: string | null = null;
+  /** The last write fault of this run that was not cleared by a successful retry. */
+  private writeFaultMessage: string | null = null;
 
   constructor(opts: DirectorOptions = {}) {
     const given = Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) as DirectorOptions;
@@ -305,6 +335,18 @@ export class Director {
 
   private onHello(id: Buffer, h: Hello): void {
     const now = performance.now();
+    const maxRow = this.opts.maxRowBytes ?? 512 * 2 ** 20;
+    for (const s of h.streams) {
+      const bytes = s.shape.reduce((a, b) => a * b, 1) * (DTYPE_BYTES[s.dtype] ?? 8);
+      if (!(bytes <= maxRow)) {
+        const reason = `player '${h.name}': stream '${s.name}' declares ${s.dtype} [${s.shape.join(", ")}] = ${bytes} bytes per trigger, over the limit of ${maxRow} bytes (output.maxRowMB); not registered`;
+        this.counters.malformed++;
+        this.log.warn({ player: h.name, stream: s.name, bytes, maxRow }, reason);
+        this.emit("protocol", { peer: h.name, reason });
+        this.sendTo(id, { v: PROTOCOL_VERSION, type: "reject", reason });
+        return;
+      }
+    }
     const before = this.registry.get(h.name);
     const wasParticipating = before?.participating ?? false;
     const wasLost = before !== undefined && !before.alive;
@@ -499,6 +541,11 @@ export class Director {
 
   resume(): void {
     this.pauseReasons.delete("operator");
+    if (this.pauseReasons.delete("write")) {
+      // the writes held since the fault are tried again; a new fault pauses again
+      this.writeFaultMessage = null;
+      this.plan?.sink?.retry?.();
+    }
     const b = this.barrier;
     if (b) {
       for (const m of b.faulted()) {
@@ -509,11 +556,20 @@ export class Director {
     this.releaseGate();
   }
 
-  /** Finish the current trigger, then closeout. */
-  stop(): void {
-    if (this.runId === null) return;
+  /** Finish the current trigger, then closeout. Before the first trigger (planning), the run ends at once. */
+  stop(reason = "stopped by the operator"): void {
+    if (this.runId === null) {
+      // not running yet (e.g. waiting for a remote player to register): end that wait, and the run if it starts
+      this.preRunStop ??= reason;
+      this.failWaiters(new RunInterrupted(reason));
+      return;
+    }
     this.stopRequested = true;
+    this.stopReason ??= reason;
+    if (this.state === "planning") this.failWaiters(new RunInterrupted(reason));
     this.pauseReasons.delete("operator");
+    this.pauseReasons.delete("write"); // closeout closes the file with what was written; held rows are masked
+    for (const w of this.abortWaiters.splice(0)) w(); // a back-pressure wait ends too (a stalled writer never frees it)
     const hasFaultPause = [...this.pauseReasons].some((r) => r.startsWith("fault:"));
     if (hasFaultPause) this.barrier?.fail(new RunInterrupted("stopped while waiting for a faulted player"));
     if (this.state === "running" || this.state === "paused") this.setState("stopping", "stop requested");
@@ -573,7 +629,7 @@ export class Director {
 
   status(): DirectorStatus {
     const now = performance.now();
-    const paused = [...this.pauseReasons];
+    const paused = [...this.pauseReasons].map((r) => (r === "write" && this.writeFaultMessage ? `write error: ${this.writeFaultMessage}` : r));
     return {
       state: this.state,
       run: this.runId ?? undefined,
@@ -591,6 +647,7 @@ export class Director {
 
   /** Wait until the named players are registered (or the deadline passes). */
   async waitForPlayers(names: string[], timeoutMs: number): Promise<void> {
+    if (this.preRunStop) throw new RunInterrupted(this.preRunStop);
     await this.waitUntil(
       () => names.every((n) => this.registry.get(n)?.alive),
       timeoutMs,
@@ -616,13 +673,24 @@ export class Director {
     this.pauseReasons.clear();
     this.abortWaiters = [];
     this.levelPlanDirty = true;
-    let status: RunStatus = "completed";
+    let status: RunOutcome = "completed";
     let message: string | undefined;
     this.firstTrig = first;
     /** Last trigger number that completed every level. */
     let completed = first - 1;
     let sinkResult: unknown;
     let sinkOpen = false;
+    let finalStatus: RunStatus | null = null;
+    let gaps: StreamGap[] = [];
+    let file: string | undefined;
+    this.writeFaultMessage = null;
+    this.stopReason = undefined;
+    if (this.preRunStop) {
+      this.stopRequested = true;
+      this.stopReason = this.preRunStop;
+      this.preRunStop = null;
+    }
+    if (plan.sink) plan.sink.onWriteFault = (f) => this.onWriteFault(f);
     this.setState("planning");
     this.emit("run", { run, event: "started", triggers: plan.triggers });
     try {
@@ -636,6 +704,7 @@ export class Director {
         e.preFailed = undefined;
         e.participating = false;
       }
+      if (this.stopRequested) throw new RunInterrupted(this.stopReason ?? "stopped before the first trigger");
       if (plan.require?.length) {
         await this.waitUntil(
           () => plan.require!.every((n) => this.registry.get(n)?.alive),
@@ -652,12 +721,13 @@ export class Director {
         phaseMs,
         () => `planning: no 'ready' within ${phaseMs} ms from: ${starting.filter((e) => e.readyFor !== run && e.enabled).map((e) => e.name).join(", ")}`,
       );
+      if (this.stopRequested) throw new RunInterrupted(this.stopReason ?? "stopped before the first trigger");
       const failed = starting.filter((e) => e.preFailed !== undefined && e.enabled);
       if (failed.length) throw new RunFailed(`planning: ${failed.map((e) => e.preFailed).join("; ")}`);
       for (const e of starting) if (e.enabled) e.participating = true;
       if (plan.sink) {
         await plan.sink.open(
-          { runId: run, plannedTriggers: plan.triggers, startTime: new Date() },
+          { runId: run, plannedTriggers: plan.plannedTotal !== undefined ? plan.plannedTotal : plan.triggers, startTime: new Date() },
           starting.filter((e) => e.participating).flatMap((e) => e.streams.map((decl) => ({ player: e.name, decl }))),
         );
         sinkOpen = true;
@@ -677,7 +747,7 @@ export class Director {
             forget();
           }
         }
-        if (this.abortReason) break;
+        if (this.abortReason || this.stopRequested) break;
         const groups = this.boundary();
         if (groups.length === 0) throw new RunFailed(`trigger ${trig}: no enabled players left in the run`);
         this.issued = trig;
@@ -714,12 +784,31 @@ export class Director {
       if (this.abortReason) {
         status = "aborted";
         message = this.abortReason;
-      } else if (this.stopRequested) status = "stopped";
+      } else if (this.stopRequested) {
+        status = "stopped";
+        message = this.stopReason;
+      } else if (plan.triggers !== null && completed < plan.triggers) {
+        // ended before the planned end without an operator's stop (maxWallMs): stopped, not completed
+        status = "stopped";
+        message = `stopped after ${completed - first + 1} of ${plan.triggers - first + 1} planned triggers (time limit)`;
+      } else if (plan.plannedTotal != null && plan.triggers !== null && plan.triggers < plan.plannedTotal) {
+        status = "stopped";
+        message = `stopped after trigger ${completed} of ${plan.plannedTotal} planned (trigger limit)`;
+      }
     } catch (e) {
-      status = this.abortReason ? "aborted" : "failed";
-      message = this.abortReason ?? (e as Error).message;
-      this.log.error({ run, err: message }, "run failed");
+      if (this.abortReason) {
+        status = "aborted";
+        message = this.abortReason;
+      } else if (this.stopRequested && e instanceof RunInterrupted) {
+        status = "stopped";
+        message = this.stopReason ?? (e as Error).message;
+      } else {
+        status = "failed";
+        message = (e as Error).message;
+        this.log.error({ run, err: message }, "run failed");
+      }
     }
+    if (this.writeFaultMessage && !message?.includes(this.writeFaultMessage)) message = [message, `write error: ${this.writeFaultMessage}`].filter(Boolean).join("; ");
 
     // ---- closeout (best effort, every wait bounded)
     this.setState("closeout", message);
@@ -736,11 +825,15 @@ export class Director {
       }
       this.sinkClosed.add(run);
       try {
-        sinkResult = await plan.sink.close({ status, lastTrigger: completed, message });
+        const rep = await plan.sink.close({ status, lastTrigger: completed, lastIssued: Math.max(this.issued, completed), message });
+        sinkResult = rep;
+        if (rep && rep.status) finalStatus = rep.status;
+        if (rep && rep.gaps) gaps = rep.gaps;
+        if (rep && rep.file) file = rep.file;
       } catch (e) {
         this.log.error({ err: (e as Error).message }, "closing the data sink failed");
         message = (message ? message + "; " : "") + `closing the data file failed: ${(e as Error).message}`;
-        if (status === "completed") status = "failed";
+        if (status === "completed") finalStatus = "failed";
       }
     }
     const players = this.registry.all().filter((e) => e.participating).map((e) => e.name);
@@ -748,8 +841,25 @@ export class Director {
       e.participating = false;
       if (e.leaving) this.removePlayer(e);
     }
-    const result: RunResult = { runId: run, status, triggers: completed - first + 1, firstTrigger: first, lastTrigger: completed, simTime: this.simTime, wallMs: performance.now() - t0, faults: this.faults, message, players, sink: sinkResult };
-    this.emit("run", { run, event: "ended", status, triggers: completed, message });
+    const end: RunEnd = {
+      run,
+      status: finalStatus ?? status,
+      reason: message,
+      firstTrigger: first,
+      lastTrigger: completed,
+      lastIssued: Math.max(this.issued, completed),
+      done: completed - first + 1,
+      planned: plan.plannedTotal !== undefined ? plan.plannedTotal : plan.triggers,
+      gaps,
+      file,
+    };
+    if (end.status === "completed-with-gaps") {
+      // the gaps are part of the reason, on every surface
+      const g = gaps.map((x) => `${x.stream} ${x.ranges}`).join("; ");
+      if (!end.reason?.includes("gaps:")) end.reason = [end.reason, `gaps: ${g}`].filter(Boolean).join("; ");
+    }
+    const result: RunResult = { runId: run, status: end.status, end, triggers: end.done, firstTrigger: first, lastTrigger: completed, simTime: this.simTime, wallMs: performance.now() - t0, faults: this.faults, message: end.reason, players, sink: sinkResult };
+    this.emit("run", { ...end, event: "ended", triggers: completed, message: end.reason });
     this.runId = null;
     this.plan = null;
     this.pauseReasons.clear();
@@ -863,6 +973,22 @@ export class Director {
     else {
       this.pauseReasons.add(`fault:${entry.name}`);
       this.updatePausedState(text);
+    }
+  }
+
+  /** A failure below the sink (disk full, I/O error): pause with the reason (resume retries) or abort. */
+  private onWriteFault(f: WriteFault): void {
+    if (this.runId === null) return;
+    this.writeFaultMessage = f.message;
+    const action = this.plan?.onWriteError === "abort" ? "abort" : "pause";
+    const rec: FaultRecord = { trig: this.issued, lvl: -1, player: "writer", kind: "write", message: f.message, action };
+    this.faults.push(rec);
+    this.log.info({ ...rec }, `write error: ${f.message}`); // the CLI prints one clear line from the event
+    this.emit("fault", { run: this.runId, ...rec });
+    if (action === "abort") this.abort(`write error: ${f.message}`);
+    else {
+      this.pauseReasons.add("write");
+      if (this.state === "running" || this.state === "paused") this.setState("paused", `write error: ${f.message}`);
     }
   }
 
@@ -1009,6 +1135,7 @@ export class Director {
   }
 
   private emit(topic: string, body: Record<string, unknown>): void {
+    this.opts.onEvent?.(topic, body);
     if (!this.eventOut) return;
     this.eventOut.send([topic, encode({ v: PROTOCOL_VERSION, type: topic, ...body })]);
   }

@@ -1,4 +1,5 @@
 import type { StreamDecl } from "../protocol/messages.ts";
+import type { RunOutcome, RunStatus, StreamGap } from "../protocol/run-status.ts";
 
 /** A stream as the Director knows it: which player declared it, and its declaration. */
 export interface StreamKey {
@@ -13,9 +14,27 @@ export interface RunDescription {
 }
 
 export interface SinkCloseInfo {
-  status: "completed" | "stopped" | "aborted" | "failed";
+  /** How the trigger loop ended (the sink derives completed-with-gaps from what it stored). */
+  status: RunOutcome;
+  /** Last trigger that completed every level. */
   lastTrigger: number;
+  /** Highest trigger issued. */
+  lastIssued: number;
   message?: string;
+}
+
+/** What the sink stored, as it tells it: the status it wrote and the gaps behind it. */
+export interface SinkCloseReport {
+  status: RunStatus;
+  gaps: StreamGap[];
+  file?: string;
+}
+
+/** A failure below the sink (disk full, I/O error): the run pauses or aborts (output.onWriteError). */
+export interface WriteFault {
+  /** "disk full: out/ (0 B free), writing ccd/frame row 312" */
+  message: string;
+  kind: "disk-full" | "io" | "journal";
 }
 
 /**
@@ -25,6 +44,10 @@ export interface SinkCloseInfo {
  */
 export interface DataSink {
   open(run: RunDescription, streams: StreamKey[]): Promise<void>;
+  /** Where the sink reports write faults (set by the Director before open). */
+  onWriteFault?: (f: WriteFault) => void;
+  /** Try the held writes again (after a write fault paused the run and the operator resumed). */
+  retry?(): void;
   addStream(stream: StreamKey): void;
   /** The player stopped taking part after `lastTrigger` (left, disabled): its rows after that are not expected. */
   endStreams?(player: string, lastTrigger: number): void;
@@ -36,5 +59,5 @@ export interface DataSink {
   whenCapacity(): Promise<void>;
   /** Rows still missing up to `lastTrigger` over all streams (closeout waits for 0 or its timeout). */
   missing(lastTrigger: number): number;
-  close(info: SinkCloseInfo): Promise<unknown>;
+  close(info: SinkCloseInfo): Promise<Partial<SinkCloseReport> | void>;
 }

@@ -29,7 +29,8 @@ export interface DeviceDecl {
   simulated: boolean;
 }
 
-export type RunStatus = "completed" | "stopped" | "aborted" | "failed";
+export type { RunStatus, RunOutcome, RunEnd, StreamGap } from "./run-status.ts";
+import type { RunOutcome } from "./run-status.ts";
 
 // ---- player -> director ----
 export interface Hello {
@@ -133,7 +134,7 @@ export interface Post {
   type: "post";
   run: string;
   seq: number;
-  status: RunStatus;
+  status: RunOutcome;
 }
 export interface AbortMsg {
   v: number;

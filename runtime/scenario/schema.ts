@@ -123,6 +123,16 @@ export const Output = z.strictObject({
   flushEverySeconds: z.number().min(0).default(2),
   rolloverTriggers: z.number().int().min(1).optional(),
   compression: z.enum(["none", "gzip"]).default("none"),
+  /** A write error (disk full, I/O error): pause the scan with the reason (resume retries) or abort it. */
+  onWriteError: z.enum(["pause", "abort"]).default("pause"),
+  /** Free space kept on the output disk: the writer pauses the scan before HDF5 would hit "disk full". */
+  reserveMB: z.number().min(0).default(8),
+  /** Largest declared row (one trigger of one stream) a player may register, MiB. */
+  maxRowMB: z.number().positive().default(512),
+  /** Write-ahead journal beside the scan file (donki recover). */
+  journal: z.boolean().default(true),
+  /** fdatasync of the journal at most this many seconds apart (power loss bound); 0 = after every trigger. */
+  journalSyncSeconds: z.number().min(0).default(1),
 });
 
 /** The beamline around the detectors, written as NXsource / NXmonochromator / NXsample (defaults: TWINMIC, Elettra). */
@@ -175,7 +185,7 @@ export const Scenario = z
     policy: Policy.default({ onFault: "pause", retries: 2, actionTimeout: 30 }),
     /** Allow priority changes between triggers (otherwise only between runs). */
     allowPriorityChange: z.boolean().default(false),
-    output: Output.default({ directory: "out", flushEveryTriggers: 50, flushEverySeconds: 2, compression: "none" }),
+    output: Output.default({ directory: "out", flushEveryTriggers: 50, flushEverySeconds: 2, compression: "none", onWriteError: "pause", reserveMB: 8, maxRowMB: 512, journal: true, journalSyncSeconds: 1 }),
     /** Heartbeat timing, milliseconds. */
     heartbeat: z.strictObject({ interval: z.number().int().min(10).default(500), timeout: z.number().int().min(50).default(3000) }).optional(),
   })

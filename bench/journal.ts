@@ -1,0 +1,85 @@
+/**
+ * Cost of the write-ahead journal (runtime/data/journal.ts), measured in one run with and without it:
+ * - frames: a player process pushes 1300x1340 uint16 frames (3.5 MB) through the Director into the NeXus file;
+ * - trigger rate: a player process pushes 10 float64 scalars per trigger.
+ * Runs alternate (off, on, off, on, ...) on the same Director and player processes; the best run of each mode is
+ * kept (the least disturbed by the other work of the machine). Goal: <= 5 % on frames, <= 10 % on triggers.
+ *   node --import tsx bench/journal.ts [--frames N] [--triggers N] [--rounds N]
+ */
+import * as fs from "node:fs";
+import * as os from "node:os";
+import { join, dirname } from "node:path";
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { Director } from "../runtime/director/director.ts";
+import { NexusSink } from "../runtime/data/nexus-sink.ts";
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const MB = 1e6;
+
+export interface JournalBenchResult {
+  frames: { n: number; offMBs: number; onMBs: number; cost: number };
+  triggers: { n: number; streams: number; offPerS: number; onPerS: number; cost: number };
+  rounds: number;
+  syncSeconds: number;
+}
+
+async function measure(script: string, opts: Record<string, string>, n: number, rounds: number, bytesPerTrigger: number): Promise<{ off: number; on: number }> {
+  const dir = fs.mkdtempSync(join(os.tmpdir(), "donki-bench-journal-"));
+  const d = new Director();
+  const ep = await d.start();
+  const args = [join(HERE, "../bin/donki.mjs"), "player", "--name", "p", "--level", "0", "--director", ep.player, "--script", join(HERE, script)];
+  for (const [k, v] of Object.entries(opts)) args.push("-o", `${k}=${v}`);
+  const child = spawn(process.execPath, args, { stdio: ["ignore", "ignore", "inherit"], env: { ...process.env, DONKI_LOG: "warn" } });
+  const best = { off: 0, on: 0 };
+  try {
+    await d.waitForPlayers(["p"], 30_000);
+    // run 0 warms up (JIT, page cache, the player's allocator) and is not counted
+    for (let r = 0; r <= rounds * 2; r++) {
+      const mode = r % 2 === 1 ? "off" : "on";
+      const sink = new NexusSink({
+        dir,
+        prefix: `j${mode}`,
+        run: { title: "journal benchmark", program: "donki", version: "bench", metadata: {} },
+        flushEveryTriggers: 100,
+        queue: { maxBytes: 64 * 1024 * 1024 },
+        journal: mode === "on" ? { syncSeconds: 1 } : false,
+      });
+      let t0 = 0;
+      const res = await d.run({ triggers: n, require: ["p"], sink, onTrigger: (t) => (t === 1 ? (t0 = performance.now()) : undefined) });
+      const s = (performance.now() - t0) / 1000; // includes draining the queue and closing the file
+      if (res.status !== "completed") throw new Error(`journal benchmark run: ${res.status} ${res.message ?? ""}`);
+      const rate = ((n - 1) * (bytesPerTrigger || 1)) / s;
+      if (r > 0) best[mode] = Math.max(best[mode], rate);
+      for (const f of fs.readdirSync(dir)) fs.rmSync(join(dir, f));
+    }
+  } finally {
+    child.kill("SIGTERM");
+    await d.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  return best;
+}
+
+export async function benchJournal(o: { frames?: number; triggers?: number; rounds?: number; log?: (s: string) => void } = {}): Promise<JournalBenchResult> {
+  const log = o.log ?? console.log;
+  const rounds = o.rounds ?? 3;
+  const nf = o.frames ?? 300;
+  const nt = o.triggers ?? 3000;
+  const frameBytes = 1300 * 1340 * 2;
+  const f = await measure("frame-player.ts", {}, nf, rounds, frameBytes);
+  const frames = { n: nf, offMBs: f.off / MB, onMBs: f.on / MB, cost: 1 - f.on / f.off };
+  log(`frames (3.5 MB):  without journal ${frames.offMBs.toFixed(0)} MB/s, with ${frames.onMBs.toFixed(0)} MB/s: cost ${(frames.cost * 100).toFixed(1)} % (goal <= 5 %)`);
+  const t = await measure("scalar-player.ts", { n: "10" }, nt, rounds, 0);
+  const triggers = { n: nt, streams: 10, offPerS: t.off, onPerS: t.on, cost: 1 - t.on / t.off };
+  log(`triggers (10 scalars each): without journal ${triggers.offPerS.toFixed(0)}/s, with ${triggers.onPerS.toFixed(0)}/s: cost ${(triggers.cost * 100).toFixed(1)} % (goal <= 10 %)`);
+  return { frames, triggers, rounds, syncSeconds: 1 };
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const arg = (k: string) => {
+    const i = process.argv.indexOf(k);
+    return i > 0 ? Number(process.argv[i + 1]) : undefined;
+  };
+  await benchJournal({ frames: arg("--frames"), triggers: arg("--triggers"), rounds: arg("--rounds") });
+}

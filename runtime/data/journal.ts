@@ -1,0 +1,325 @@
+/**
+ * Write-ahead journal of a scan (format: docs/data-format.md, "Journal").
+ *
+ * Every row the Director accepts is appended here before the writer queue takes it, and a trigger's DONE record is
+ * written (to the OS: one write(2), no buffering in this process) before the trigger counts as done in the event
+ * stream, the progress and the status. A killed process therefore loses nothing the event stream reported done;
+ * `donki recover FILE` replays the journal into the scan's file. fdatasync runs at most `syncSeconds` apart (power
+ * loss bound; 0 = after every trigger).
+ *
+ * The journal lives beside the file in segments `<file>.journal-NNNNNN`. When a segment is full, the next one is
+ * opened and a checkpoint goes through the writer queue behind the rows of the old segment: once the writer has
+ * applied and flushed them to the HDF5 file, the old segment is deleted. So the journal holds only what the file
+ * may not have yet (at most ~2 segments).
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { crc32 } from "node:zlib";
+
+export const JOURNAL_MAGIC = "DONKIJNL";
+export const JOURNAL_VERSION = 1;
+
+/** Record types. */
+export const Rec = { Header: 0, Stream: 1, Row: 2, Done: 3 } as const;
+type Rec = (typeof Rec)[keyof typeof Rec];
+
+/** Record frame: u32 body length, u32 CRC-32 of (type byte + body), u8 type, body. Little-endian. */
+const FRAME = 9;
+/** Rows up to this size are copied into the pending buffer and written with the trigger's DONE record. */
+const SMALL = 64 * 1024;
+
+export interface JournalHeader {
+  file: string;
+  runId: string;
+  firstTrigger: number;
+  created: string;
+}
+
+export interface JournalStream {
+  key: string;
+  dtype: string;
+  shape: number[];
+}
+
+export const segmentPath = (file: string, k: number) => `${file}.journal-${String(k).padStart(6, "0")}`;
+
+/** The journal segments of `file`, in order. */
+export function journalSegments(file: string): string[] {
+  const dir = path.dirname(path.resolve(file));
+  const base = path.basename(file) + ".journal-";
+  let names: string[] = [];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return [];
+  }
+  return names
+    .filter((n) => n.startsWith(base) && /^\d{6}$/.test(n.slice(base.length)))
+    .sort()
+    .map((n) => path.join(dir, n));
+}
+
+function frame(type: Rec, bodyLen: number, crcOf: Uint8Array[]): Buffer {
+  const h = Buffer.allocUnsafe(FRAME);
+  h.writeUInt32LE(bodyLen, 0);
+  let c = crc32(Buffer.of(type));
+  for (const b of crcOf) c = crc32(b, c);
+  h.writeUInt32LE(c >>> 0, 4);
+  h.writeUInt8(type, 8);
+  return h;
+}
+
+export class JournalWriter {
+  private fd: number;
+  private seg = 1;
+  private segBytes = 0;
+  private readonly keys = new Map<string, number>();
+  private readonly streamRecs: Buffer[] = [];
+  private pending: Buffer;
+  private pendingLen = 0;
+  private syncTimer: NodeJS.Timeout | null = null;
+  private dirty = false;
+  private syncing = false;
+  private closed = false;
+  /** Bytes appended since the journal opened (benchmarks). */
+  bytes = 0;
+
+  constructor(
+    readonly file: string,
+    private readonly header: JournalHeader,
+    private readonly o: { syncSeconds: number; segmentBytes?: number; guard?: { reserve(n: number, what: string): void } },
+  ) {
+    this.pending = Buffer.allocUnsafe(1 << 20);
+    // a journal re-opened in the same run (after a write fault) continues after the segments already there
+    const have = journalSegments(file);
+    if (have.length) this.seg = Number(have[have.length - 1]!.slice(-6)) + 1;
+    this.fd = this.openSegment(this.seg);
+    if (o.syncSeconds > 0) {
+      this.syncTimer = setInterval(() => this.syncSoon(), o.syncSeconds * 1000);
+      this.syncTimer.unref();
+    }
+  }
+
+  get segment(): number {
+    return this.seg;
+  }
+
+  private openSegment(k: number): number {
+    const fd = fs.openSync(segmentPath(this.file, k), "wx");
+    const magic = Buffer.alloc(12);
+    magic.write(JOURNAL_MAGIC, 0, "latin1");
+    magic.writeUInt32LE(JOURNAL_VERSION, 8);
+    const hb = Buffer.from(JSON.stringify({ ...this.header, segment: k }));
+    const parts = [magic, frame(Rec.Header, hb.length, [hb]), hb, ...this.streamRecs];
+    fs.writevSync(fd, parts);
+    this.segBytes = parts.reduce((a, b) => a + b.length, 0);
+    return fd;
+  }
+
+  /** Declare a stream (before its first row). */
+  stream(s: JournalStream): void {
+    if (this.keys.has(s.key)) return;
+    this.keys.set(s.key, this.keys.size);
+    const body = Buffer.from(JSON.stringify({ ...s, index: this.keys.size - 1 }));
+    const rec = Buffer.concat([frame(Rec.Stream, body.length, [body]), body]);
+    this.streamRecs.push(rec); // repeated at the top of every segment: each segment reads on its own
+    this.append([rec]);
+  }
+
+  /** One row of one stream (the bytes are written or copied before this returns: the caller keeps `data`). */
+  row(key: string, trig: number, data: Uint8Array): void {
+    const idx = this.keys.get(key);
+    if (idx === undefined) throw new Error(`journal: stream ${key} was not declared`);
+    const bodyLen = 6 + data.byteLength;
+    if (data.byteLength > SMALL) {
+      const head = Buffer.allocUnsafe(6);
+      head.writeUInt32LE(trig, 0);
+      head.writeUInt16LE(idx, 4);
+      this.flushPending();
+      this.write([frame(Rec.Row, bodyLen, [head, data]), head, data]);
+      return;
+    }
+    // small row: built in place in the pending buffer, no allocation; type byte + body are contiguous there, so
+    // the CRC is one pass over them
+    this.ensurePending(FRAME + bodyLen);
+    const p = this.pending;
+    const off = this.pendingLen;
+    p.writeUInt32LE(bodyLen, off);
+    p.writeUInt8(Rec.Row, off + 8);
+    p.writeUInt32LE(trig, off + 9);
+    p.writeUInt16LE(idx, off + 13);
+    p.set(data, off + 15);
+    p.writeUInt32LE(crc32(p.subarray(off + 8, off + FRAME + bodyLen)) >>> 0, off + 4);
+    this.pendingLen += FRAME + bodyLen;
+  }
+
+  /** Trigger `trig` completed every level: its rows and this record reach the OS before this returns. */
+  done(trig: number): void {
+    this.ensurePending(FRAME + 12);
+    const p = this.pending;
+    const off = this.pendingLen;
+    p.writeUInt32LE(12, off);
+    p.writeUInt8(Rec.Done, off + 8);
+    p.writeUInt32LE(trig, off + 9);
+    p.writeDoubleLE(Date.now(), off + 13);
+    p.writeUInt32LE(crc32(p.subarray(off + 8, off + FRAME + 12)) >>> 0, off + 4);
+    this.pendingLen += FRAME + 12;
+    this.flushPending();
+    if (this.o.syncSeconds === 0) fs.fdatasyncSync(this.fd);
+  }
+
+  /** Start a new segment when the current one is over its size; returns the number of the segment it closed. */
+  rotateIfFull(): number | null {
+    if (this.segBytes < (this.o.segmentBytes ?? 64 * 2 ** 20)) return null;
+    this.flushPending();
+    const old = this.seg;
+    fs.fdatasyncSync(this.fd);
+    fs.closeSync(this.fd);
+    this.seg++;
+    this.fd = this.openSegment(this.seg);
+    return old;
+  }
+
+  /** The writer has the rows of segment `k` (and every earlier one) in the file: delete them. */
+  release(k: number): void {
+    for (const p of journalSegments(this.file)) {
+      const n = Number(p.slice(p.lastIndexOf("-") + 1));
+      if (n <= k && n !== this.seg) fs.rmSync(p, { force: true });
+    }
+  }
+
+  /** Write what is pending and stop; `remove`: the file is final, delete every segment. */
+  close(remove: boolean): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.syncTimer) clearInterval(this.syncTimer);
+    try {
+      this.flushPending();
+      fs.fdatasyncSync(this.fd);
+    } finally {
+      fs.closeSync(this.fd);
+    }
+    if (remove) for (const p of journalSegments(this.file)) fs.rmSync(p, { force: true });
+  }
+
+  private ensurePending(n: number): void {
+    if (this.pendingLen + n <= this.pending.length) return;
+    this.flushPending();
+    if (n > this.pending.length) this.pending = Buffer.allocUnsafe(n);
+  }
+
+  private flushPending(): void {
+    if (!this.pendingLen) return;
+    const b = this.pending.subarray(0, this.pendingLen);
+    this.pendingLen = 0;
+    this.write([b]);
+  }
+
+  private append(parts: Uint8Array[]): void {
+    this.flushPending();
+    this.write(parts);
+  }
+
+  private write(parts: Uint8Array[]): void {
+    let n = 0;
+    for (const p of parts) n += p.byteLength;
+    // the journal must not eat the space the HDF5 file needs to close (the same reserve as the writer's)
+    this.o.guard?.reserve(n, "the journal");
+    let done = fs.writevSync(this.fd, parts);
+    // a short write (rare: signals, huge vectors): finish it
+    while (done < n) {
+      const all = Buffer.concat(parts.map((p) => Buffer.from(p.buffer, p.byteOffset, p.byteLength)));
+      done += fs.writeSync(this.fd, all, done);
+    }
+    this.segBytes += n;
+    this.bytes += n;
+    this.dirty = true;
+  }
+
+  private syncSoon(): void {
+    if (!this.dirty || this.syncing || this.closed) return;
+    this.dirty = false;
+    this.syncing = true;
+    fs.fdatasync(this.fd, () => (this.syncing = false));
+  }
+}
+
+// ------------------------------------------------------------------ reading
+
+export interface JournalRow {
+  key: string;
+  trig: number;
+  data: Uint8Array;
+}
+
+export interface JournalContent {
+  header: JournalHeader | null;
+  streams: Map<string, JournalStream>;
+  rows: JournalRow[];
+  /** Trigger -> wall-clock ms of its DONE record. */
+  done: Map<number, number>;
+  /** A record that did not check (torn by a crash, or damaged): where reading stopped. */
+  torn: Array<{ segment: string; offset: number; reason: string }>;
+  segments: string[];
+}
+
+/** Read every segment of `file`'s journal; a torn or damaged record ends its segment (reported in `torn`). */
+export function readJournal(file: string): JournalContent {
+  const out: JournalContent = { header: null, streams: new Map(), rows: [], done: new Map(), torn: [], segments: journalSegments(file) };
+  for (const seg of out.segments) {
+    const buf = fs.readFileSync(seg);
+    if (buf.length < 12 || buf.toString("latin1", 0, 8) !== JOURNAL_MAGIC) {
+      out.torn.push({ segment: seg, offset: 0, reason: "not a donki journal (bad magic)" });
+      continue;
+    }
+    const ver = buf.readUInt32LE(8);
+    if (ver !== JOURNAL_VERSION) throw new Error(`${seg}: journal version ${ver}, this donki reads version ${JOURNAL_VERSION}`);
+    const byIndex = new Map<number, string>();
+    let off = 12;
+    while (off < buf.length) {
+      if (off + FRAME > buf.length) {
+        out.torn.push({ segment: seg, offset: off, reason: "torn record header" });
+        break;
+      }
+      const len = buf.readUInt32LE(off);
+      const crc = buf.readUInt32LE(off + 4);
+      const type = buf.readUInt8(off + 8);
+      if (off + FRAME + len > buf.length) {
+        out.torn.push({ segment: seg, offset: off, reason: `torn record (${len} bytes announced, ${buf.length - off - FRAME} present)` });
+        break;
+      }
+      const body = buf.subarray(off + FRAME, off + FRAME + len);
+      if ((crc32(body, crc32(Buffer.of(type))) >>> 0) !== crc) {
+        out.torn.push({ segment: seg, offset: off, reason: "checksum mismatch" });
+        break;
+      }
+      off += FRAME + len;
+      switch (type) {
+        case Rec.Header:
+          out.header ??= JSON.parse(body.toString("utf8")) as JournalHeader;
+          break;
+        case Rec.Stream: {
+          const s = JSON.parse(body.toString("utf8")) as JournalStream & { index: number };
+          byIndex.set(s.index, s.key);
+          out.streams.set(s.key, { key: s.key, dtype: s.dtype, shape: s.shape });
+          break;
+        }
+        case Rec.Row: {
+          const key = byIndex.get(body.readUInt16LE(4));
+          if (key === undefined) {
+            out.torn.push({ segment: seg, offset: off, reason: "row of an undeclared stream" });
+            break;
+          }
+          out.rows.push({ key, trig: body.readUInt32LE(0), data: body.subarray(6) });
+          break;
+        }
+        case Rec.Done:
+          out.done.set(body.readUInt32LE(0), body.readDoubleLE(4));
+          break;
+        default:
+          out.torn.push({ segment: seg, offset: off, reason: `unknown record type ${type}` });
+      }
+    }
+  }
+  return out;
+}
