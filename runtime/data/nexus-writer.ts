@@ -705,12 +705,15 @@ export class NexusWriter {
         }
       });
     }
+    attempt("(end_time)", () => {
+      if (!getDataset(entry, "end_time")) strDataset(entry, "end_time", nowIso());
+    });
+    // the layout's close-time part (default plot, subentry links to end_time ...) once the entry's fields exist
     if (atEnd && summary && !this.master) {
       attempt("(layout at close)", () => applyClose(f, this.layout("single"), this.classOf, this.opts.run, this.rowSource(df.first, df.first + extent - 1)));
     }
     this.unfinalised.push(...failed);
     attempt("(end)", () => {
-      if (!getDataset(entry, "end_time")) strDataset(entry, "end_time", nowIso());
       setAttr(entry, "last_trigger", df.first + extent - 1, "<q");
       setAttr(entry, "complete", allComplete ? 1 : 0, "<i");
       if (failed.length) setAttr(entry, "unfinalised", failed.map((x) => `${x.stream}: ${x.error}`));
@@ -891,7 +894,8 @@ export class NexusWriter {
 }
 
 /** One row converted between stored types (integer targets: rounded, clamped, NaN -> 0). */
-function convertRow(data: Uint8Array, from: StreamSpec["dtype"], to: StreamSpec["dtype"]): Uint8Array {
+/** A row converted from the stream's declared dtype to the one the layout stores (e.g. monitor counts as uint32). */
+export function convertRow(data: Uint8Array, from: StreamSpec["dtype"], to: StreamSpec["dtype"]): Uint8Array {
   const src = viewAs(data, from);
   const out = new TYPED_CTOR[to](src.length);
   const int = !(to === "float32" || to === "float64");

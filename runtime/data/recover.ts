@@ -7,6 +7,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { convertRow } from "./nexus-writer.ts";
 import { type Dataset, type Group, type H5File, TYPED_CTOR, attrValue, getDataset, getGroup, h5ready, h5wasm, setAttr, strDataset, toRanges, viewAs } from "./h5util.ts";
 import { journalSegments, readJournal } from "./journal.ts";
 import type { DType } from "./types.ts";
@@ -145,11 +146,17 @@ export async function recoverScan(file: string): Promise<RecoverReport> {
         already++;
         continue;
       }
-      if (r.data.byteLength !== s.rowBytes) {
+      let data = r.data;
+      // the layout may store a stream in another dtype than declared (monitor counts as uint32): convert as the writer does
+      const declared = j.streams.get(r.key)?.dtype as DType | undefined;
+      if (declared && declared !== s.dtype && data.byteLength === (s.rowBytes / TYPED_CTOR[s.dtype].BYTES_PER_ELEMENT) * TYPED_CTOR[declared].BYTES_PER_ELEMENT) {
+        data = convertRow(data, declared, s.dtype);
+      }
+      if (data.byteLength !== s.rowBytes) {
         unplaced++;
         continue;
       }
-      s.ds.write_slice([[row, row + 1]], viewAs(r.data, s.dtype));
+      s.ds.write_slice([[row, row + 1]], viewAs(data, s.dtype));
       s.m[row] = 1;
       replayed++;
     }
