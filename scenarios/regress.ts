@@ -19,7 +19,7 @@ import * as catalogue from "../drivers/registry.ts";
 const HERE = dirname(fileURLToPath(import.meta.url));
 
 /** The scenarios checked in CI (all shipped ones that run in virtual time in a few seconds). */
-export const REGRESSION_SCENARIOS = ["fast-scan", "twinmic-raster", "temperature-series", "ccd-dark-flat", "xml-players-scan"];
+export const REGRESSION_SCENARIOS = ["fast-scan", "twinmic-raster", "temperature-series", "ccd-dark-flat", "xml-players-scan", "python-centroid"];
 
 export interface Golden {
   scenario: string;
