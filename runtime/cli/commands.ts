@@ -38,6 +38,15 @@ export interface RunCommandOptions {
   controlPort?: number;
   eventPort?: number;
   waitS?: number;
+  insecure?: boolean;
+  tokenFile?: string;
+  maxRowMb?: number;
+}
+
+/** True for an address only this host can reach (127.0.0.0/8, ::1, localhost). */
+export function isLoopback(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, "").toLowerCase();
+  return h === "localhost" || h === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
 }
 
 export async function runCommand(file: string, o: RunCommandOptions, catalogue: DeviceCatalogue, directorOnly: boolean): Promise<number> {
@@ -55,6 +64,21 @@ export async function runCommand(file: string, o: RunCommandOptions, catalogue: 
     curve = await curveServer(o.curve, o.authorized);
   } catch (e) {
     process.stderr.write(`donki: ${(e as Error).message}\n`);
+    return EXIT.badInput;
+  }
+  // remote mode is authenticated: a socket reachable from other hosts needs CURVE, or an explicit --insecure
+  const host = o.host ?? "127.0.0.1";
+  if (!isLoopback(host) && !curve) {
+    if (!o.insecure) {
+      process.stderr.write(
+        `donki: --bind ${host} makes the Director reachable from other hosts: that needs CURVE (--curve KEYFILE --authorized FILE; see README "Remote players and CURVE"), or --insecure to accept the risk\n`,
+      );
+      return EXIT.badInput;
+    }
+    process.stderr.write(`donki: WARNING: INSECURE: bound to ${host} without CURVE: anyone who can reach this host can read the status and drive the scan\n`);
+  }
+  if (o.maxRowMb !== undefined && !(o.maxRowMb > 0)) {
+    process.stderr.write(`donki: --max-row-mb must be a positive number, got ${o.maxRowMb}\n`);
     return EXIT.badInput;
   }
   const log = createLogger("donki", process.env.DONKI_LOG ?? "warn");
@@ -117,9 +141,13 @@ export async function runCommand(file: string, o: RunCommandOptions, catalogue: 
       maxTriggers: o.triggers,
       resume: o.resume,
       curve,
-      onReady: (ep, d) => {
+      insecure: !isLoopback(host) && !curve,
+      tokenFile: o.tokenFile,
+      maxRowBytes: o.maxRowMb !== undefined ? Math.round(o.maxRowMb * 1024 * 1024) : undefined,
+      onReady: (ep, d, tokenFile) => {
         director = d;
         if (directorOnly || process.env.DONKI_SHOW_ENDPOINTS) process.stderr.write(`donki director: players -> ${ep.player}  control -> ${ep.control}  events -> ${ep.events}\n`);
+        if (tokenFile) process.stderr.write(`donki: run token for remote players in ${tokenFile} (donki player --token-file ${tokenFile})\n`);
       },
       onProgress: (t, total, sim) => {
         if (!showBar) return;
@@ -161,11 +189,15 @@ export async function runCommand(file: string, o: RunCommandOptions, catalogue: 
   return st === "completed" ? EXIT.ok : st === "stopped" ? EXIT.stopped : EXIT.failed;
 }
 
-const CMDS = ["status", "pause", "resume", "stop", "abort", "disable", "enable", "priority"];
+const CMDS = ["status", "pause", "resume", "stop", "abort", "disable", "enable", "priority", "admit"];
 
 export async function ctlCommand(cmd: string, o: { control: string; player?: string; level?: number; curveServerKey?: string; curveKeyFile?: string; timeout?: number }): Promise<number> {
   if (!CMDS.includes(cmd)) {
     process.stderr.write(`donki ctl: unknown command '${cmd}' (one of ${CMDS.join(", ")})\n`);
+    return EXIT.badInput;
+  }
+  if (cmd === "admit" && !o.player) {
+    process.stderr.write("donki ctl: 'admit' needs the player's name: donki ctl admit NAME --control ENDPOINT\n");
     return EXIT.badInput;
   }
   if ((cmd === "disable" || cmd === "enable" || cmd === "priority") && !o.player) {

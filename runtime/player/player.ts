@@ -72,6 +72,8 @@ export interface PlayerOptions {
   log?: Logger;
   /** Registration deadline for start(). Default 10 s. */
   registerTimeoutMs?: number;
+  /** The run's credential without CURVE (`donki run` hands it out; docs/protocol.md "Admission"). */
+  token?: string;
 }
 
 export function fromAction(action: ActionFn, streams: StreamDecl[] = []): PlayerBehaviour {
@@ -129,11 +131,16 @@ export class Player {
   /** Counters for tests and status. */
   readonly counters = { malformed: 0, actions: 0, errors: 0, directorErrors: 0 };
   lastDirectorError: string | null = null;
+  /** The level the Director applies (the declared one unless the scenario pins another). */
+  appliedLevel: number;
+  /** The Director's notice at registration (e.g. the declared level was overridden), if any. */
+  notice: string | null = null;
   onFatal: (e: Error) => void = () => {};
 
   constructor(private readonly opts: PlayerOptions) {
     this.name = opts.name;
     this.level = opts.level;
+    this.appliedLevel = opts.level;
     this.b = opts.behaviour;
     this.streams = opts.behaviour.streams ?? [];
     this.streamMap = new Map(this.streams.map((s) => [s.name, s]));
@@ -217,6 +224,7 @@ export class Player {
       pid: process.pid,
       host: hostname(),
       join: this.opts.join ?? "next-trigger",
+      ...(this.opts.token !== undefined ? { token: this.opts.token } : {}),
     });
   }
 
@@ -260,6 +268,9 @@ export class Player {
       case "welcome":
         this.registered = true;
         this.hbTimeoutMs = m.hbTimeout;
+        if (m.level !== undefined) this.appliedLevel = m.level;
+        if (m.notice && m.notice !== this.notice) this.log.warn({ declared: this.level, level: this.appliedLevel }, m.notice);
+        this.notice = m.notice ?? null;
         this.log.info({ session: m.session }, "registered with the director");
         this.welcomeWaiter?.resolve();
         this.welcomeWaiter = null;

@@ -99,8 +99,12 @@ export const Fault = z.strictObject({
 
 export const PlayerDef = z.strictObject({
   name,
-  /** Priority level: 0 acts first; -1 disables the player. */
-  level: z.number().int().min(-1),
+  /**
+   * Priority level: 0 acts first; -1 disables the player. A local player needs one; a remote player (host other
+   * than local) may leave it out (the level its hello declares applies) or pin it for this scan (the pinned one
+   * applies and a different declared level is reported).
+   */
+  level: z.number().int().min(-1).optional(),
   /** sim:pi-stage, sim:pi-ccd, sim:andor-ixon, sim:dante, sim:temperature, sim:io, pi-gcs, ... or script:path.ts */
   device: z.string().min(1),
   /** Device settings (exposure, binning, rois, host, port ...). */
@@ -111,6 +115,9 @@ export const PlayerDef = z.strictObject({
   policy: PartialPolicy.optional(),
   /** Fault injection for twins (tests, rehearsals). */
   faults: z.array(Fault).optional(),
+}).superRefine((p, ctx) => {
+  if (p.level === undefined && p.host === "local")
+    ctx.addIssue({ code: "custom", path: ["level"], message: "a local player needs a level (only a remote player, host other than local, may leave it to its hello)" });
 });
 
 export const Output = z.strictObject({
