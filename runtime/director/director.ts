@@ -168,6 +168,9 @@ export class Director {
   /** Per-peer limits: registrations (hello) and control requests. */
   private readonly helloLimit = new RateLimiter(20, 40);
   private readonly controlLimit = new RateLimiter(200, 400);
+  /** Refusal log lines overall (a storm of distinct names must not flood the log): 20 at once, then 1 per second. */
+  private readonly refusalLogLimit = new RateLimiter(1, 20, 1);
+  private refusalsNotLogged = 0;
   readonly session = Math.random().toString(36).slice(2, 10);
   endpoints = { player: "", inproc: "", control: "", events: "" };
 
@@ -293,20 +296,22 @@ export class Director {
 
   private onPlayerMessage(frames: Buffer[]): void {
     const id = frames[0];
+    // a peer that is not registered may only register, at a bounded rate: a flood costs no decoding
+    if (!this.registry.byRoutingId(id) && !this.helloLimit.take(id.toString("latin1"), performance.now())) {
+      this.counters.rateLimited++;
+      return;
+    }
     const d = decodeFromPlayer(frames, 1);
     if (d instanceof ProtocolError) {
       this.counters[d.kind]++;
       const peer = this.registry.byRoutingId(id)?.name ?? `peer ${id.toString("hex")}`;
       // a registration that fails the checks gets `reject` (docs/protocol.md): the peer stops instead of retrying
       const isHello = d.kind === "badVersion" || d.msgType === "hello";
-      if (isHello && !this.helloLimit.take(id.toString("latin1"), performance.now())) {
-        this.counters.rateLimited++;
-        return;
-      }
-      if (this.refusedLog.shouldLog(`${d.kind}:${peer}:${d.message}`, performance.now()) !== null) {
-        this.log.warn({ peer, reason: d.message }, "rejected a message");
+      if (this.refusedLog.shouldLog(`${d.kind}:${peer}:${d.message}`, performance.now()) !== null && this.mayLogRefusal()) {
+        this.log.warn({ peer, reason: d.message, ...this.notLogged() }, "rejected a message");
         this.emit("protocol", { peer, reason: d.message });
       }
+      if (isHello) this.counters.refused++;
       if (isHello) this.sendTo(id, { v: PROTOCOL_VERSION, type: "reject", code: d.kind === "badVersion" ? "bad-version" : "bad-hello", reason: d.message });
       else this.sendTo(id, { v: PROTOCOL_VERSION, type: "error", reason: d.message });
       return;
@@ -339,7 +344,8 @@ export class Director {
 
   private onHello(id: Buffer, h: Hello): void {
     const now = performance.now();
-    if (!this.helloLimit.take(id.toString("latin1"), now)) {
+    // a registered peer re-sending hello (re-registration) is limited too; an unregistered one was limited above
+    if (this.registry.byRoutingId(id) && !this.helloLimit.take(id.toString("latin1"), now)) {
       this.counters.rateLimited++;
       return;
     }
@@ -381,9 +387,22 @@ export class Director {
     this.counters.refused++;
     this.sendTo(id, { v: PROTOCOL_VERSION, type: "reject", code: r.code, reason: r.reason });
     const suppressed = this.refusedLog.shouldLog(`${r.code}:${h.name.slice(0, 64)}`, now);
-    if (suppressed === null) return;
-    this.log.warn({ player: h.name, host: h.host, pid: h.pid, code: r.code, ...(suppressed ? { suppressed } : {}) }, `registration refused: ${r.reason}`);
+    if (suppressed === null || !this.mayLogRefusal()) return;
+    this.log.warn({ player: h.name, host: h.host, pid: h.pid, code: r.code, ...(suppressed ? { suppressed } : {}), ...this.notLogged() }, `registration refused: ${r.reason}`);
     this.emit("protocol", { peer: h.name, reason: `registration refused: ${r.reason}`, code: r.code });
+  }
+
+  private mayLogRefusal(): boolean {
+    if (this.refusalLogLimit.take("all", performance.now())) return true;
+    this.refusalsNotLogged++;
+    return false;
+  }
+
+  /** How many refusals went unlogged since the last logged one (the log says so once it logs again). */
+  private notLogged(): { notLogged?: number } {
+    const n = this.refusalsNotLogged;
+    this.refusalsNotLogged = 0;
+    return n ? { notLogged: n } : {};
   }
 
   private onBack(entry: PlayerEntry): void {
