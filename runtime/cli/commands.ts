@@ -191,7 +191,7 @@ export async function runCommand(file: string, o: RunCommandOptions, catalogue: 
 
 const CMDS = ["status", "pause", "resume", "stop", "abort", "disable", "enable", "priority", "admit"];
 
-export async function ctlCommand(cmd: string, o: { control: string; player?: string; level?: number; curveServerKey?: string; curveKeyFile?: string; timeout?: number }): Promise<number> {
+export async function ctlCommand(cmd: string, o: { control?: string; events?: string; player?: string; level?: number; curveServerKey?: string; curveKeyFile?: string; timeout?: number }): Promise<number> {
   if (!CMDS.includes(cmd)) {
     process.stderr.write(`donki ctl: unknown command '${cmd}' (one of ${CMDS.join(", ")})\n`);
     return EXIT.badInput;
@@ -213,6 +213,25 @@ export async function ctlCommand(cmd: string, o: { control: string; player?: str
     curve = await curveClient(o.curveServerKey, o.curveKeyFile);
   } catch (e) {
     process.stderr.write(`donki ctl: ${(e as Error).message}\n`);
+    return EXIT.badInput;
+  }
+  if (o.events && cmd === "status") {
+    // observers: the Director publishes its status once a second on the event stream
+    const { EventStream } = await import("../control/client.ts");
+    const ev = new EventStream(o.events, ["status"], curve);
+    try {
+      const e = await ev.next((x) => x.topic === "status", o.timeout ?? 5000);
+      process.stdout.write(JSON.stringify(e.body.status, null, 2) + "\n");
+      return EXIT.ok;
+    } catch (e) {
+      process.stderr.write(`donki ctl: no status event from ${o.events}: ${(e as Error).message}\n`);
+      return EXIT.failed;
+    } finally {
+      ev.close();
+    }
+  }
+  if (!o.control) {
+    process.stderr.write(`donki ctl: give --control ENDPOINT${cmd === "status" ? " (or --events ENDPOINT)" : ""}\n`);
     return EXIT.badInput;
   }
   const c = new ControlClient(o.control, curve);
@@ -302,7 +321,7 @@ async function curveServer(keyFile?: string, authorized?: string) {
   if (!keyFile && !authorized) return undefined;
   if (!keyFile || !authorized) throw new Error("CURVE needs both --curve KEYFILE (the Director's keys) and --authorized FILE (public keys allowed in)");
   const { readFileSync } = await import("node:fs");
-  const { readKeyFile, readAuthorizedKeys } = await import("../transport/curve.ts");
+  const { readKeyFile, readAuthorizedKeyRoles } = await import("../transport/curve.ts");
   const read = (f: string) => {
     try {
       return readFileSync(f, "utf8");
@@ -310,7 +329,11 @@ async function curveServer(keyFile?: string, authorized?: string) {
       throw new Error(`${f}: ${(e as Error).message}`);
     }
   };
-  return { ...readKeyFile(keyFile, read(keyFile)), authorizedKeys: readAuthorizedKeys(authorized, read(authorized)) };
+  const authorizedKeys = readAuthorizedKeyRoles(authorized, read(authorized));
+  const legacy = authorizedKeys.filter((k) => k.role === "any").length;
+  if (legacy)
+    process.stderr.write(`donki: ${authorized}: ${legacy} key(s) without a role may register players AND control the scan; give each key a role (player, operator, observer; see README)\n`);
+  return { ...readKeyFile(keyFile, read(keyFile)), authorizedKeys };
 }
 
 /** A client's CURVE settings from --curve-server-key Z85 and --curve-key-file FILE. */

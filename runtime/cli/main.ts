@@ -181,12 +181,13 @@ export async function main(argv: string[], catalogue: DeviceCatalogue): Promise<
     .description("drive a running Director through its control socket")
     .argument("<command>", "status | pause | resume | stop | abort | disable | enable | priority | admit")
     .argument("[name]", "player name (admit NAME; same as --player)")
-    .requiredOption("--control <endpoint>", "Director control endpoint, e.g. tcp://127.0.0.1:5571")
+    .option("--control <endpoint>", "Director control endpoint, e.g. tcp://127.0.0.1:5571")
     .option("--player <name>", "player (disable, enable, priority)")
     .option("--level <n>", "new level (priority)", int("level"))
     .option("--curve-server-key <z85>", "the Director's CURVE public key (when it runs with --curve)")
     .option("--curve-key-file <file>", "this client's CURVE key file (its public key must be authorised)")
     .option("--timeout <ms>", "how long to wait for the Director's reply", int("timeout"), 5000)
+    .option("--events <endpoint>", "status only: read it from the event stream (an observer key has no access to control)")
     .action(async (cmd: string, name: string | undefined, o) => {
       const { ctlCommand } = await import("./commands.ts");
       process.exit(await ctlCommand(cmd, { ...o, player: o.player ?? name }));

@@ -154,7 +154,7 @@ export async function runScenario(sc: LoadedScenario, o: RunOptions): Promise<Sc
   mkdirSync(outDir, { recursive: true });
   // with CURVE, the local players get a key pair of their own, authorised for this run only
   const localKeys = o.curve ? newKeyPair() : undefined;
-  const curve = o.curve && localKeys ? { ...o.curve, authorizedKeys: [...o.curve.authorizedKeys, localKeys.publicKey] } : undefined;
+  const curve = o.curve && localKeys ? { ...o.curve, authorizedKeys: [...o.curve.authorizedKeys, { key: localKeys.publicKey, role: "player" as const }] } : undefined;
   const playerCurve = o.curve && localKeys ? { serverKey: o.curve.publicKey, keys: localKeys } : undefined;
   // admission: the scenario's players (others only when an operator admits them by name); without CURVE every
   // hello carries this run's random token (local players get it through the environment, remote ones from a file)

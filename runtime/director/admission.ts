@@ -6,6 +6,7 @@
 import { randomBytes, timingSafeEqual } from "node:crypto";
 import { byteSize } from "../protocol/codec.ts";
 import type { Hello } from "../protocol/messages.ts";
+import { checkHelloProof, normaliseKeys, type AuthorizedKey } from "../transport/roles.ts";
 
 /** Environment variable through which `donki run` hands the run token to the players it starts. */
 export const TOKEN_ENV = "DONKI_RUN_TOKEN";
@@ -27,6 +28,8 @@ export interface AdmissionOptions {
   pinnedLevels?: Record<string, number>;
   /** Largest declared row, bytes (default DEFAULT_MAX_ROW_BYTES). */
   maxRowBytes?: number;
+  /** Under CURVE: the Director's keys and the authorised keys with roles (name-limited player keys need a proof). */
+  curve?: { publicKey: string; secretKey: string; authorizedKeys: ReadonlyArray<string | AuthorizedKey> };
 }
 
 export type RefusalCode = "bad-token" | "not-admitted" | "row-too-large" | "bad-hello" | "role" | "registry-full";
@@ -46,8 +49,15 @@ export class Admission {
   private readonly names: Set<string> | null;
   readonly pinned: Record<string, number>;
   readonly maxRowBytes: number;
+  private readonly curve: AdmissionOptions["curve"];
+  private readonly curveKeys: Map<string, AuthorizedKey>;
+  /** Some player key is limited to names: every hello must prove which key sends it. */
+  private readonly needsProof: boolean;
 
   constructor(o: AdmissionOptions = {}) {
+    this.curve = o.curve;
+    this.curveKeys = new Map(normaliseKeys(o.curve?.authorizedKeys ?? []).map((k) => [k.key, k]));
+    this.needsProof = [...this.curveKeys.values()].some((k) => k.names !== undefined);
     this.token = o.token !== undefined ? Buffer.from(o.token, "utf8") : null;
     this.names = o.names ? new Set(o.names) : null;
     this.pinned = { ...(o.pinnedLevels ?? {}) };
@@ -77,6 +87,13 @@ export class Admission {
       const given = typeof h.token === "string" ? Buffer.from(h.token, "utf8") : null;
       if (!given) return { code: "bad-token", reason: `player '${h.name}': this run needs its token in the hello ('token' field; donki player --token-file FILE or ${TOKEN_ENV})` };
       if (given.length !== this.token.length || !timingSafeEqual(given, this.token)) return { code: "bad-token", reason: `player '${h.name}': wrong run token` };
+    }
+    if (this.needsProof && this.curve) {
+      const k = typeof h.key === "string" ? this.curveKeys.get(h.key) : undefined;
+      if (!k || typeof h.proof !== "string" || !checkHelloProof(this.curve.secretKey, this.curve.publicKey, k.key, h.name, h.proof))
+        return { code: "role", reason: `player '${h.name}': this Director limits player keys to names, so a hello must carry its CURVE 'key' and 'proof' (docs/protocol.md)` };
+      if (k.role !== "player" && k.role !== "any") return { code: "role", reason: `player '${h.name}': key ${k.key} has role ${k.role}, not player` };
+      if (k.names && !k.names.includes(h.name)) return { code: "role", reason: `player '${h.name}': key ${k.key} may register only ${k.names.join(", ")}` };
     }
     if (!this.isAdmitted(h.name))
       return { code: "not-admitted", reason: `player '${h.name}' is not in this run's scenario (an operator can admit it: donki ctl admit ${h.name})` };

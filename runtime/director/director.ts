@@ -201,7 +201,7 @@ export class Director {
     const given = Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) as DirectorOptions;
     this.opts = { host: "127.0.0.1", hbIntervalMs: 500, hbTimeoutMs: 3000, tickMs: 50, progressEventMs: 50, ...given };
     this.log = opts.log ?? silentLogger;
-    this.admission = new Admission(opts.admission);
+    this.admission = new Admission({ ...opts.admission, curve: opts.curve });
   }
 
   // ------------------------------------------------------------------ lifecycle
@@ -209,16 +209,19 @@ export class Director {
   async start(): Promise<typeof this.endpoints> {
     const { host, curve } = this.opts;
     if (curve) {
-      this.zap = new ZapAuthenticator(curve.authorizedKeys, (key, address) => {
-        this.log.warn({ key, address }, "CURVE: refused a client whose public key is not authorised");
-        this.emit("protocol", { peer: address, reason: `CURVE key ${key} not authorised` });
+      this.zap = new ZapAuthenticator(curve.authorizedKeys, (key, address, channel, known) => {
+        if (!this.mayLogRefusal()) return;
+        const reason = known ? `CURVE key ${key} has no role that uses the ${channel} socket` : `CURVE key ${key} not authorised`;
+        this.log.warn({ key, address, channel, ...this.notLogged() }, known ? "CURVE: refused a key on a socket its role does not use" : "CURVE: refused a client whose public key is not authorised");
+        this.emit("protocol", { peer: address, reason });
       });
       await this.zap.start();
-      for (const s of [this.players, this.control, this.events]) {
+      const sockets: Array<[zmq.Router | zmq.Publisher, "player" | "control" | "events"]> = [[this.players, "player"], [this.control, "control"], [this.events, "events"]];
+      for (const [s, channel] of sockets) {
         s.curveServer = true;
         s.curveSecretKey = curve.secretKey;
         s.curvePublicKey = curve.publicKey;
-        s.zapDomain = this.zap.domain;
+        s.zapDomain = this.zap.domain(channel);
       }
     }
     // bounds against any peer: no frame bigger than the largest row a player may declare (plus room for headers);
@@ -1076,8 +1079,15 @@ export class Director {
     this.waiters.clear();
   }
 
+  private lastStatusEvent = 0;
+
   private tick(): void {
     const now = performance.now();
+    // the status as an event, once a second: observers (event stream only) see what `status` would answer
+    if (now - this.lastStatusEvent >= 1000) {
+      this.lastStatusEvent = now;
+      this.emit("status", { status: this.status() });
+    }
     if (now - this.lastHbSent >= this.opts.hbIntervalMs) {
       this.lastHbSent = now;
       const hb = encode({ v: PROTOCOL_VERSION, type: "hb" });

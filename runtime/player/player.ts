@@ -12,6 +12,7 @@ import { PROTOCOL_VERSION, type DataRow, type DeviceDecl, type DirectorToPlayer,
 import { TYPED_ARRAY } from "../devices/common.ts";
 import { Outbox } from "../transport/outbox.ts";
 import type { CurveClientConfig } from "../transport/curve.ts";
+import { helloProof } from "../transport/roles.ts";
 import { silentLogger, type Logger } from "../log.ts";
 
 export type DataValue = ArrayBufferView | number | number[];
@@ -210,6 +211,20 @@ export class Player {
   }
 
   private lastHello = 0;
+  private proofCache: string | null | undefined;
+
+  /** Under CURVE, proof that this process holds its key's secret (lets the Director apply name-limited roles). */
+  private get proof(): string | null {
+    if (this.proofCache === undefined) {
+      const c = this.opts.curve;
+      try {
+        this.proofCache = c ? helloProof(c.secretKey, c.publicKey, c.serverKey, this.name) : null;
+      } catch {
+        this.proofCache = null; // a malformed key: the CURVE handshake reports it
+      }
+    }
+    return this.proofCache;
+  }
 
   private sendHello(): void {
     this.lastHello = performance.now();
@@ -225,6 +240,7 @@ export class Player {
       host: hostname(),
       join: this.opts.join ?? "next-trigger",
       ...(this.opts.token !== undefined ? { token: this.opts.token } : {}),
+      ...(this.proof ? { key: this.opts.curve!.publicKey, proof: this.proof } : {}),
     });
   }
 

@@ -135,7 +135,7 @@ export function decodeFromPlayer(frames: Buffer[], offset = 0): DecodedFromPlaye
       break;
     case "hello":
       err =
-        need(h, { name: isStr, level: isInt, instance: isStr, pid: isInt, host: isStr, device: isMap }, { token: isStr }) ??
+        need(h, { name: isStr, level: isInt, instance: isStr, pid: isInt, host: isStr, device: isMap }, { token: isStr, key: isStr, proof: isStr }) ??
         checkStreams(h.streams) ??
         (h.join !== "next-trigger" && h.join !== "next-run" ? "'hello' field 'join' must be 'next-trigger' or 'next-run'" : null) ??
         (!/^[A-Za-z0-9_.-]{1,64}$/.test(h.name as string) ? `player name '${String(h.name)}' is not valid (1-64 of letters, digits, _ . -)` : null) ??

@@ -45,6 +45,9 @@ export interface Hello {
   join: "next-trigger" | "next-run";
   /** The run's credential (without CURVE): 32 hex characters handed out by `donki run` (docs/protocol.md "Admission"). */
   token?: string;
+  /** Under CURVE: this player's public key (Z85) and `proof` of holding its secret (needed for name-limited keys). */
+  key?: string;
+  proof?: string;
 }
 export interface Ready {
   v: number;
