@@ -95,28 +95,30 @@ describe.skipIf(!pyOk)("admission: a run admits only its players", () => {
     const pid = d.child.pid!;
     const c = new ControlClient(control);
     try {
+      const heap0 = (await c.status()).memory!.heapUsedMB;
       const rss0 = rssKb(pid);
-      // without the token, then with it (names the scenario does not have), over 500 connections
+      // without the token, then with it (names the scenario does not have), then again, over 500 connections
       const r1 = await storm(player, 20_000, 500);
       const rss1 = rssKb(pid);
       const r2 = await storm(player, 20_000, 500, { token });
-      const rss2 = rssKb(pid);
-      expect((r1.reject ?? 0) + (r2.reject ?? 0)).toBeGreaterThan(1000);
-      expect(r1.welcome ?? 0).toBe(0);
-      expect(r2.welcome ?? 0).toBe(0);
+      const r3 = await storm(player, 20_000, 500, { token });
+      const rss3 = rssKb(pid);
+      expect((r1.reject ?? 0) + (r2.reject ?? 0) + (r3.reject ?? 0)).toBeGreaterThan(1000);
+      expect((r1.welcome ?? 0) + (r2.welcome ?? 0) + (r3.welcome ?? 0)).toBe(0);
       const reply = await c.request("status");
       const bytes = JSON.stringify(reply).length;
       const st = reply.status!;
       expect(st.players.length).toBe(0);
-      expect(st.counters.refused + st.counters.rateLimited).toBeGreaterThanOrEqual(40_000);
+      expect(st.counters.refused + st.counters.rateLimited).toBeGreaterThanOrEqual(60_000);
       expect(bytes).toBeLessThan(4096);
       // the log is not flooded: a burst of refusal lines, then about one per second
       expect(d.err.filter((l) => /registration refused/.test(l)).length).toBeLessThan(200);
-      // generous bounds (figures in docs/benchmarks.md): the first storm grows libzmq's and V8's pools, a second
-      // one of the same size must not grow the process much further (nothing per name is kept)
-      process.stderr.write(`storm: RSS ${rss0} -> ${rss1} -> ${rss2} kB; status reply ${bytes} bytes; ${JSON.stringify(st.counters)}\n`);
-      expect(rss1 - rss0).toBeLessThan(300 * 1024);
-      expect(rss2 - rss1).toBeLessThan(48 * 1024);
+      // nothing is kept per name: the JavaScript heap in use stays where it was (the registry of the issue grew it by
+      // ~3 kB a name); the resident set grows with libzmq's buffers for 500 simultaneous connections, kept by
+      // malloc, and levels off (generous bounds; figures in docs/benchmarks.md)
+      process.stderr.write(`storm: RSS ${rss0} -> ${rss1} -> ${rss3} kB; heap ${heap0} -> ${st.memory!.heapUsedMB} MiB; status reply ${bytes} bytes; ${JSON.stringify(st.counters)}\n`);
+      expect(st.memory!.heapUsedMB - heap0).toBeLessThan(24);
+      expect(rss3 - rss0).toBeLessThan(400 * 1024);
     } finally {
       c.close();
     }

@@ -46,7 +46,7 @@ export function newRunToken(): string {
 
 export class Admission {
   private readonly token: Buffer | null;
-  private readonly names: Set<string> | null;
+  private readonly admittedNames: Set<string> | null;
   readonly pinned: Record<string, number>;
   readonly maxRowBytes: number;
   private readonly curve: AdmissionOptions["curve"];
@@ -59,7 +59,7 @@ export class Admission {
     this.curveKeys = new Map(normaliseKeys(o.curve?.authorizedKeys ?? []).map((k) => [k.key, k]));
     this.needsProof = [...this.curveKeys.values()].some((k) => k.names !== undefined);
     this.token = o.token !== undefined ? Buffer.from(o.token, "utf8") : null;
-    this.names = o.names ? new Set(o.names) : null;
+    this.admittedNames = o.names ? new Set(o.names) : null;
     this.pinned = { ...(o.pinnedLevels ?? {}) };
     this.maxRowBytes = o.maxRowBytes ?? DEFAULT_MAX_ROW_BYTES;
   }
@@ -69,16 +69,21 @@ export class Admission {
   }
 
   get open(): boolean {
-    return this.names === null;
+    return this.admittedNames === null;
+  }
+
+  /** The names admitted (null: any). */
+  get names(): ReadonlySet<string> | null {
+    return this.admittedNames;
   }
 
   /** Let a player the scenario does not name register (operator: `donki ctl admit NAME`). */
   admit(name: string): void {
-    this.names?.add(name);
+    this.admittedNames?.add(name);
   }
 
   isAdmitted(name: string): boolean {
-    return this.names === null || this.names.has(name);
+    return this.admittedNames === null || this.admittedNames.has(name);
   }
 
   /** null when the hello may register; otherwise why not (sent to the peer in a `reject`). */

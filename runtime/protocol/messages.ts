@@ -228,6 +228,8 @@ export interface DirectorStatus {
   playersNotListed?: number;
   counters: DirectorCounters;
   pausedBecause?: string;
+  /** The Director process's memory, MiB (resident set; JavaScript heap in use). */
+  memory?: { rssMB: number; heapUsedMB: number };
   /** Present (true) when a socket is bound to a non-loopback address without CURVE (--insecure). */
   insecure?: boolean;
 }
