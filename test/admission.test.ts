@@ -9,7 +9,7 @@ import { promisify } from "node:util";
 import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { Director } from "../runtime/director/director.ts";
-import { ControlClient } from "../runtime/control/client.ts";
+import { ControlClient, EventStream } from "../runtime/control/client.ts";
 import { readRunSummary } from "../runtime/data/reader.ts";
 import { FIXTURES, killAllAndWait, reportedEndpoints, sleep, startProcess, tempDir, until } from "./helpers/procs.ts";
 
@@ -123,6 +123,30 @@ describe.skipIf(!pyOk)("admission: a run admits only its players", () => {
       c.close();
     }
   }, 240_000);
+});
+
+describe("remote mode is authenticated", () => {
+  it("--bind to a non-loopback address without CURVE refuses to start (exit 2); --insecure starts with a warning, in status and events", async () => {
+    const out = tempDir();
+    const args = ["director", "test/fixtures/scenarios/slow-scan.yaml", "--bind", "0.0.0.0", "--port", "0", "--control-port", "0", "--event-port", "0", "--out", out, "--no-progress", "--wait", "60"];
+    const refused = spawnSync(process.execPath, [join(FIXTURES, "../../bin/donki.mjs"), ...args], { encoding: "utf8", timeout: 60_000 });
+    expect(refused.status).toBe(2);
+    expect(refused.stderr).toMatch(/--bind 0\.0\.0\.0 .*needs CURVE.*--insecure/);
+    const d = startProcess([...args, "--insecure"]);
+    const { control, events } = await reportedEndpoints(d);
+    expect(d.err.join("\n")).toMatch(/WARNING: INSECURE: bound to 0\.0\.0\.0 without CURVE/);
+    const local = (ep: string) => ep.replace("0.0.0.0", "127.0.0.1");
+    const c = new ControlClient(local(control));
+    const ev = new EventStream(local(events), ["status", "security"]);
+    try {
+      expect((await c.status()).insecure).toBe(true);
+      const e = await ev.next((x) => x.topic === "status", 10_000);
+      expect((e.body.status as { insecure?: boolean }).insecure).toBe(true);
+    } finally {
+      c.close();
+      ev.close();
+    }
+  }, 120_000);
 });
 
 describe.skipIf(!pyOk)("bounds in an open registry (library use)", () => {
