@@ -3,7 +3,7 @@
  * control socket and event stream. Wire format: docs/protocol.md.
  */
 import * as zmq from "zeromq";
-import { byteSize, decodeControl, decodeFromPlayer, encode, ProtocolError } from "../protocol/codec.ts";
+import { decodeControl, decodeFromPlayer, encode, ProtocolError } from "../protocol/codec.ts";
 import {
   PROTOCOL_VERSION,
   type Ack,
@@ -23,7 +23,7 @@ import { ZapAuthenticator, type CurveServerConfig } from "../transport/curve.ts"
 import { silentLogger, type Logger } from "../log.ts";
 import { PriorityBarrier, type BarrierMember } from "./barrier.ts";
 import { PlayerRegistry, type PlayerEntry } from "./registry.ts";
-import { Admission, OnceLog, RateLimiter, fmtBytes, type AdmissionOptions, type Refusal } from "./admission.ts";
+import { Admission, OnceLog, RateLimiter, type AdmissionOptions, type Refusal } from "./admission.ts";
 import type { DataSink } from "./sink.ts";
 
 export type FaultPolicy = "pause" | "retry" | "abort";
@@ -227,7 +227,9 @@ export class Director {
       }
     }
     // bounds against any peer: no frame bigger than the largest row a player may declare (plus room for headers);
-    // ZeroMQ drops the connection of a peer that sends more, before the frame is taken into memory
+    // ZeroMQ drops the connection of a peer that sends more, before the frame is taken into memory. The limit is
+    // fixed at bind (a listener keeps the options it was bound with), so it derives from the row limit
+    // (--max-row-mb), which every declared row must respect, not from the rows declared later
     this.players.maxMessageSize = this.admission.maxRowBytes + MESSAGE_MARGIN;
     this.control.maxMessageSize = MAX_CONTROL_BYTES;
     this.events.maxMessageSize = 4096;
@@ -356,14 +358,6 @@ export class Director {
     }
     const refusal = this.admission.check(h) ?? (!this.registry.get(h.name) && this.registry.size >= MAX_REGISTRY ? { code: "registry-full" as const, reason: `the Director already has ${MAX_REGISTRY} registered players` } : null);
     if (refusal) return this.refuse(id, h, refusal, now);
-    // a row bigger than the limit this connection was made under (tightened once every player had registered):
-    // its data could never pass; the limit is raised again for a restarted player
-    const largest = h.streams.reduce((m, d) => Math.max(m, byteSize(d.dtype, d.shape)), 0);
-    const limit = (this.players.maxMessageSize ?? 0) - MESSAGE_MARGIN;
-    if (largest > limit && limit < this.admission.maxRowBytes) {
-      this.players.maxMessageSize = this.admission.maxRowBytes + MESSAGE_MARGIN;
-      return this.refuse(id, h, { code: "row-too-large", reason: `player '${h.name}' declares a row of ${fmtBytes(largest)}, more than the ${fmtBytes(limit)} its connection allows (the largest row declared when every player had registered); the limit is raised again: restart the player` }, now);
-    }
     const before = this.registry.get(h.name);
     const wasParticipating = before?.participating ?? false;
     const wasLost = before !== undefined && !before.alive;
@@ -388,31 +382,11 @@ export class Director {
       this.onBack(entry);
     }
     this.levelPlanDirty = true;
-    if (added || newInstance) this.fitMessageSize();
     const runActive = this.runId !== null && (this.state === "running" || this.state === "paused" || this.state === "planning" || this.state === "stopping");
     if (runActive && newInstance && (wasParticipating || entry.join === "next-trigger") && entry.level >= 0 && entry.enabled) {
       this.sendPre(entry);
     }
     this.poke();
-  }
-
-  /**
-   * Once every player the run admits has registered, new connections on the player socket take no frame larger
-   * than the largest row declared plus a margin (ZeroMQ applies the limit to connections made from then on: a
-   * reconnecting player fits, a stranger gets the tight bound). Admitting another name restores the configured one.
-   */
-  private fitMessageSize(): void {
-    const names = this.admission.names;
-    let want = this.admission.maxRowBytes + MESSAGE_MARGIN;
-    if (names && [...names].every((n) => this.registry.get(n))) {
-      let largest = 0;
-      for (const e of this.registry.all()) for (const d of e.streams) largest = Math.max(largest, byteSize(d.dtype, d.shape));
-      want = Math.min(want, largest + MESSAGE_MARGIN);
-    }
-    if (this.players.maxMessageSize !== want) {
-      this.players.maxMessageSize = want;
-      this.log.info({ maxMessageSize: want }, "player socket message size limit");
-    }
   }
 
   /** Refuse a registration: `reject` to the peer, counted, logged once per reason and name (rate-limited). */
@@ -695,7 +669,6 @@ export class Director {
     if (!/^[A-Za-z0-9_.-]{1,64}$/.test(name)) throw new Error(`player name '${name}' is not valid (1-64 of letters, digits, _ . -)`);
     if (this.admission.isAdmitted(name)) return;
     this.admission.admit(name);
-    this.fitMessageSize();
     this.log.warn({ player: name }, "operator admitted a player the scenario does not name");
     this.emit("player", { name, event: "admitted", level: -1 });
   }
