@@ -8,7 +8,10 @@ import { execFile, execFileSync, spawnSync } from "node:child_process";
 import { promisify } from "node:util";
 import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
+import * as zmq from "zeromq";
+import { Packr } from "msgpackr";
 import { Director } from "../runtime/director/director.ts";
+import { encode } from "../runtime/protocol/codec.ts";
 import { ControlClient, EventStream } from "../runtime/control/client.ts";
 import { readRunSummary } from "../runtime/data/reader.ts";
 import { FIXTURES, killAllAndWait, reportedEndpoints, sleep, startProcess, tempDir, until } from "./helpers/procs.ts";
@@ -185,6 +188,50 @@ describe.skipIf(!pyOk)("bounds in an open registry (library use)", () => {
 });
 
 describe("liveness: a late ack resumes the scan without an operator", () => {
+  it("a live player that never answers a timed-out request (its heartbeats go on) gets the trigger again after one more timeout", async () => {
+    const director = new Director({ hbIntervalMs: 100, hbTimeoutMs: 5000 });
+    const ep = await director.start();
+    const peer = new zmq.Dealer({ linger: 0 });
+    peer.connect(ep.player);
+    const send = (m: Record<string, unknown>) => peer.send(encode({ v: 1, ...m }));
+    const trigs: Array<{ trig: number; seq: number }> = [];
+    let closed = false;
+    const hb = setInterval(() => void send({ type: "hb" }).catch(() => {}), 100);
+    try {
+      await send({ type: "hello", name: "mute", level: 0, streams: [], device: { kind: "test", model: "raw", simulated: true }, instance: "m1", pid: 1, host: "test", join: "next-trigger" });
+      // a raw player: acts on every trigger except the first copy of trigger 2, which it drops without an ack
+      const loop = (async () => {
+        while (!closed) {
+          let f: Buffer[];
+          try {
+            f = await peer.receive();
+          } catch {
+            return;
+          }
+          const m = new Packr({ useRecords: false, mapsAsObjects: true }).unpack(f[0]) as Record<string, unknown>;
+          if (m.type === "pre") await send({ type: "ready", run: m.run, seq: m.seq, ok: true });
+          if (m.type === "post") await send({ type: "done", run: m.run, seq: m.seq, ok: true });
+          if (m.type === "trig") {
+            trigs.push({ trig: m.trig as number, seq: m.seq as number });
+            if (m.trig === 2 && trigs.filter((t) => t.trig === 2).length === 1) continue;
+            await send({ type: "ack", run: m.run, trig: m.trig, lvl: m.lvl, seq: m.seq, ok: true });
+          }
+        }
+      })();
+      const r = await director.run({ triggers: 4, require: ["mute"], policy: { actionTimeoutMs: 300 } });
+      expect(r.status).toBe("completed");
+      expect(trigs.map((t) => t.trig)).toEqual([1, 2, 2, 3, 4]);
+      expect(r.faults).toMatchObject([{ trig: 2, player: "mute", kind: "timeout", action: "pause" }]);
+      closed = true;
+      peer.close();
+      await loop;
+    } finally {
+      clearInterval(hb);
+      if (!closed) peer.close();
+      await director.close();
+    }
+  }, 60_000);
+
   it("a player frozen (SIGSTOP) past its action timeout and continued (SIGCONT): the trigger is re-sent and the scan completes by itself", async () => {
     const out = tempDir();
     const p = startProcess(["run", "test/fixtures/scenarios/late-ack-scan.yaml", "--out", out, "--no-progress", "--json"], { DONKI_SHOW_ENDPOINTS: "1" });

@@ -1129,6 +1129,14 @@ export class Director {
         if (m.state === "waiting" && now > m.deadline) {
           this.counters.timeouts++;
           this.onFault(m.entry, "timeout", `no ack within ${this.policyFor(m.entry.name).actionTimeoutMs} ms`);
+        } else if (m.state === "faulted" && m.fault?.startsWith("timeout") && m.entry.alive && m.entry.readyFor === b.run && !this.abortReason && !this.stopRequested) {
+          // timed out, still heartbeating, and no late ack within another action timeout (its cancelled request
+          // may have been dropped unanswered): it is healthy, so the trigger is re-sent, up to `retries` times
+          const p = this.policyFor(m.entry.name);
+          if (now > m.deadline + p.actionTimeoutMs && m.attempts <= Math.max(1, p.retries)) {
+            this.log.info({ player: m.entry.name, trig: b.trig, lvl: b.lvl }, "no late ack from a live player after its timeout: re-sending the trigger");
+            this.resend(m);
+          }
         }
       }
     }
