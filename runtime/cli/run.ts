@@ -5,7 +5,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { dirname, join, resolve, relative } from "node:path";
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { Director, type RunResult, type PlayerPolicy } from "../director/director.ts";
 import { NexusSink, type SinkResult } from "../data/nexus-sink.ts";
 import { Player, type PlayerBehaviour } from "../player/player.ts";
@@ -174,14 +174,16 @@ export async function runScenario(sc: LoadedScenario, o: RunOptions): Promise<Sc
     log: o.log.child({ component: "director" }),
   });
   const ep = await director.start();
-  // the token file lets remote players (donki player --token-file FILE) register; readable by this user only
+  // the token file lets remote players (donki player --token-file FILE) register, including one an operator admits
+  // later; readable by this user only; reported when the scenario has remote players (or a file was asked for)
   let tokenFile: string | undefined;
-  if (token && (o.noLocalPlayers || def.players.some((p) => p.host !== "local") || o.tokenFile)) {
+  if (token) {
     tokenFile = resolve(o.tokenFile ?? join(outDir, "donki-run.token"));
     rmSync(tokenFile, { force: true });
     writeFileSync(tokenFile, token + "\n", { mode: 0o600, flag: "wx" });
   }
-  o.onReady?.(ep, director, tokenFile);
+  const showToken = o.noLocalPlayers || def.players.some((p) => p.host !== "local") || o.tokenFile !== undefined;
+  o.onReady?.(ep, director, showToken ? tokenFile : undefined);
   const locals: LocalPlayer[] = [];
   const enabled = def.players.filter((p) => p.level === undefined || p.level >= 0);
   const scenarioDir = dirname(sc.path);
@@ -268,7 +270,16 @@ export async function runScenario(sc: LoadedScenario, o: RunOptions): Promise<Sc
   } finally {
     await Promise.all(locals.map((l) => l.stop().catch(() => l.kill())));
     await director.close();
-    if (tokenFile) rmSync(tokenFile, { force: true });
+    // removed unless another run has written its own there meanwhile
+    if (tokenFile && readIfExists(tokenFile)?.trim() === token) rmSync(tokenFile, { force: true });
+  }
+}
+
+function readIfExists(path: string): string | undefined {
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    return undefined;
   }
 }
 
