@@ -116,11 +116,12 @@ describe.skipIf(!pyOk)("admission: a run admits only its players", () => {
       expect(bytes).toBeLessThan(4096);
       // the log is not flooded: a burst of refusal lines, then about one per second
       expect(d.err.filter((l) => /registration refused/.test(l)).length).toBeLessThan(200);
-      // nothing is kept per name: the JavaScript heap in use stays where it was (the registry of the issue grew it by
-      // ~3 kB a name); the resident set grows with libzmq's buffers for 500 simultaneous connections, kept by
-      // malloc, and levels off (generous bounds; figures in docs/benchmarks.md)
+      // nothing is kept per name: the JavaScript heap in use (garbage not yet collected included) stays within
+      // 64 MB of where it was, where a registry keeping ~3 kB a name (the issue's) would add ~180 MB over 60,000;
+      // the resident set grows with libzmq's buffers for 500 simultaneous connections, kept by malloc, and levels
+      // off (generous bounds for a loaded machine; figures in docs/benchmarks.md)
       process.stderr.write(`storm: RSS ${rss0} -> ${rss1} -> ${rss3} kB; heap ${heap0} -> ${st.memory!.heapUsedMB} MiB; status reply ${bytes} bytes; ${JSON.stringify(st.counters)}\n`);
-      expect(st.memory!.heapUsedMB - heap0).toBeLessThan(24);
+      expect(st.memory!.heapUsedMB - heap0).toBeLessThan(64);
       expect(rss3 - rss0).toBeLessThan(400 * 1024);
     } finally {
       c.close();
