@@ -37,7 +37,19 @@ describe("CURVE key roles", () => {
     const [dk, op, ob, pl] = [key("director"), key("operator"), key("observer"), key("player")];
     const auth = join(dir, "authorized");
     writeFileSync(auth, `# beamline keys\n${op.pub} operator\n${ob.pub} observer\n${pl.pub} player:extra\n`);
-    const p = startProcess(["run", "test/fixtures/scenarios/slow-scan.yaml", "--out", dir, "--no-progress", "--curve", dk.file, "--authorized", auth], { DONKI_SHOW_ENDPOINTS: "1" });
+    // a scan without end (stopped by the operator below), whatever the machine's load
+    const sc = join(dir, "endless.yaml");
+    writeFileSync(sc, `title: endless scan for the roles test
+time: { scale: 0.2 }
+players:
+  - { name: stage, level: 0, device: sim:pi-stage }
+  - { name: io, level: 1, device: sim:io }
+sequence:
+  time: { count: null, fixed: { x: 50, y: 50 } }
+  dwell: 1.0
+output: { directory: out, prefix: roles }
+`);
+    const p = startProcess(["run", sc, "--out", dir, "--no-progress", "--curve", dk.file, "--authorized", auth], { DONKI_SHOW_ENDPOINTS: "1" });
     const { player, control, events } = await reportedEndpoints(p);
     // an answer is waited for up to 10 s (the suite runs under load); a refusal shows as no answer within 3 s
     const ctl = (k: { file: string }, ...args: string[]) => donki(["ctl", ...args, "--curve-server-key", dk.pub, "--curve-key-file", k.file, "--timeout", "10000"]);
