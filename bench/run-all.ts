@@ -13,6 +13,7 @@ import { benchFrames } from "./frames.ts";
 import { benchSimSpeed } from "./sim-speed.ts";
 import { benchHdf5Write } from "./hdf5-write.ts";
 import { benchJournal } from "./journal.ts";
+import { benchRegistrationStorm } from "./registration-storm.ts";
 
 const quick = process.argv.includes("--quick");
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -34,6 +35,8 @@ results.journal = await benchJournal({ frames: quick ? 100 : 300, triggers: quic
 console.log("\n== virtual-time speed of the full twin endstation");
 results.simSpeed = await benchSimSpeed({ points: quick ? 40 : 100 });
 results.simSpeedInProcess = await benchSimSpeed({ points: quick ? 40 : 100, inProcess: true });
+console.log("\n== a storm of registrations against an idle Director (pyzmq peer)");
+results.registrationStorm = await benchRegistrationStorm({ registrations: quick ? 5000 : 20_000 });
 mkdirSync(join(HERE, "results"), { recursive: true });
 writeFileSync(join(HERE, "results", "latest.json"), JSON.stringify(results, null, 2) + "\n");
 console.log(`\nwritten: bench/results/latest.json`);

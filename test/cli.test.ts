@@ -1,7 +1,7 @@
 /** The donki command line end to end, with real processes, real sockets and real files. */
 import { afterEach, describe, expect, it } from "vitest";
 import { execFileSync, spawn, spawnSync } from "node:child_process";
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { readRunSummary } from "../runtime/data/reader.ts";
 import { fingerprintFile } from "../runtime/data/fingerprint.ts";
@@ -144,12 +144,17 @@ describe("donki run", () => {
     const [pp, cp, ep] = [await freePort(), await freePort(), await freePort()];
     const d = startProcess(["director", "scenarios/xml-players-scan.yaml", "--port", String(pp), "--control-port", String(cp), "--event-port", String(ep), "--out", out, "--no-progress", "--wait", "60"]);
     const endpoint = `tcp://127.0.0.1:${pp}`;
+    // without CURVE, remote players register with the run token the Director writes (mode 600)
+    const tokenFile = join(out, "donki-run.token");
+    await until(() => existsSync(tokenFile), 30_000, "the run token file");
+    expect(statSync(tokenFile).mode & 0o777).toBe(0o600);
     const players = [
       ["stage", "0", "sim:pi-stage", '{"axes":{"x":"1","y":"2"}}'],
       ["ccd", "2", "sim:pi-ccd", '{"roi":{"x":336,"y":325,"width":668,"height":650},"binning":4,"gainIndex":0,"readoutRateHz":2000000}'],
       ["io", "2", "sim:io", "{}"],
-    ].map(([name, level, device, settings]) => startProcess(["player", "--name", name, "--level", level, "--director", endpoint, "--device", device, "--settings", settings, "--seed", "5"]));
+    ].map(([name, level, device, settings]) => startProcess(["player", "--name", name, "--level", level, "--director", endpoint, "--device", device, "--settings", settings, "--seed", "5", "--token-file", tokenFile]));
     expect(await d.exited).toBe(0);
+    expect(existsSync(tokenFile)).toBe(false); // removed with the run
     expect(d.out.join("\n")).toMatch(/COMPLETED/);
     // same data as the all-in-one run of the same scenario (same seed): the golden fingerprint
     const fp = await fingerprintFile(nxs(out)[0]);

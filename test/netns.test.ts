@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { readdirSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { readRunSummary } from "../runtime/data/reader.ts";
 import { DONKI, ROOT, tempDir, until } from "./helpers/procs.ts";
@@ -79,10 +79,16 @@ sequence:
 output: { directory: out, prefix: remote, flushEveryTriggers: 20 }
 `,
     );
-    const d = inNs(H1, ["director", sc, "--bind", A, "--port", "5570", "--control-port", "5571", "--event-port", "5572", "--out", out, "--no-progress", "--json", "--wait", "60"]);
+    // a non-loopback address without CURVE: refused (exit 2) unless --insecure, which warns
+    const refused = inNs(H1, ["director", sc, "--bind", A, "--port", "5570", "--control-port", "5571", "--event-port", "5572", "--out", out, "--no-progress"]);
+    expect(await new Promise((res) => refused.on("exit", res))).toBe(2);
+    expect(refused.err.join("")).toMatch(/needs CURVE/);
+    const d = inNs(H1, ["director", sc, "--bind", A, "--insecure", "--port", "5570", "--control-port", "5571", "--event-port", "5572", "--out", out, "--no-progress", "--json", "--wait", "60"]);
     const exited = new Promise<number | null>((res) => d.on("exit", res));
+    const tokenFile = join(out, "donki-run.token"); // the hosts share this file system: the token file is the credential
+    await until(() => existsSync(tokenFile), 30_000, "the run token file");
     for (const [name, level, device] of [["stage", "0", "sim:pi-stage"], ["io", "1", "sim:io"]])
-      inNs(H2, ["player", "--name", name, "--level", level, "--director", `tcp://${A}:5570`, "--device", device, "--time", "scale:0.2", "--hb-interval", "200", "--hb-timeout", "1000"]);
+      inNs(H2, ["player", "--name", name, "--level", level, "--director", `tcp://${A}:5570`, "--device", device, "--time", "scale:0.2", "--hb-interval", "200", "--hb-timeout", "1000", "--token-file", tokenFile]);
     await until(() => readdirSync(out).some((f) => f.endsWith(".nxs")), 60_000, "the scan to start");
     await new Promise((r) => setTimeout(r, 1000));
     ip("-n", H2, "link", "set", VB, "down"); // cut the network between the hosts
@@ -91,6 +97,7 @@ output: { directory: out, prefix: remote, flushEveryTriggers: 20 }
     expect(await exited).toBe(0);
     const rep = JSON.parse(d.out.join(""));
     expect(d.err.join("")).toMatch(/player lost \(heartbeat timeout\)/); // the Director's log saw the cut
+    expect(d.err.join("")).toMatch(/WARNING: INSECURE/);
     expect(rep.result.status).toBe("completed");
     expect(rep.result.triggers).toBe(300);
     expect(rep.result.faults.some((f: { kind: string; action: string }) => f.kind === "lost" && f.action === "pause")).toBe(true);

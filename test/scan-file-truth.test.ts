@@ -219,7 +219,7 @@ describe("write errors are run errors", () => {
     const out = dir();
     const r = donki(["run", "test/fixtures/scenarios/oversized-stream.yaml", "--out", out, "--no-progress", "--in-process"], 60_000);
     expect(r.code).toBe(1);
-    expect(r.err).toMatch(/stream 'image' declares float64 \[100000, 100000\] = 80000000000 bytes per trigger, over the limit/);
+    expect(r.err).toMatch(/stream 'image': one row of float64 \[100000,100000\] is 74.5 GiB, above the Director's limit of 64.0 MiB/);
     expect(nxs(out)).toEqual([]);
   });
 });

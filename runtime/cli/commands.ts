@@ -43,6 +43,15 @@ export interface RunCommandOptions {
   waitS?: number;
   python?: string;
   force?: boolean;
+  insecure?: boolean;
+  tokenFile?: string;
+  maxRowMb?: number;
+}
+
+/** True for an address only this host can reach (127.0.0.0/8, ::1, localhost). */
+export function isLoopback(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, "").toLowerCase();
+  return h === "localhost" || h === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
 }
 
 export async function runCommand(file: string, o: RunCommandOptions, catalogue: DeviceCatalogue, directorOnly: boolean): Promise<number> {
@@ -60,6 +69,21 @@ export async function runCommand(file: string, o: RunCommandOptions, catalogue: 
     curve = await curveServer(o.curve, o.authorized);
   } catch (e) {
     process.stderr.write(`donki: ${(e as Error).message}\n`);
+    return EXIT.badInput;
+  }
+  // remote mode is authenticated: a socket reachable from other hosts needs CURVE, or an explicit --insecure
+  const host = o.host ?? "127.0.0.1";
+  if (!isLoopback(host) && !curve) {
+    if (!o.insecure) {
+      process.stderr.write(
+        `donki: --bind ${host} makes the Director reachable from other hosts: that needs CURVE (--curve KEYFILE --authorized FILE; see README "Remote players and CURVE"), or --insecure to accept the risk\n`,
+      );
+      return EXIT.badInput;
+    }
+    process.stderr.write(`donki: WARNING: INSECURE: bound to ${host} without CURVE: anyone who can reach this host can read the status and drive the scan\n`);
+  }
+  if (o.maxRowMb !== undefined && !(o.maxRowMb > 0)) {
+    process.stderr.write(`donki: --max-row-mb must be a positive number, got ${o.maxRowMb}\n`);
     return EXIT.badInput;
   }
   const log = createLogger("donki", process.env.DONKI_LOG ?? "warn");
@@ -131,9 +155,13 @@ export async function runCommand(file: string, o: RunCommandOptions, catalogue: 
       resume: o.resume,
       python: o.python,
       curve,
-      onReady: (ep, d) => {
+      insecure: !isLoopback(host) && !curve,
+      tokenFile: o.tokenFile,
+      maxRowBytes: o.maxRowMb !== undefined ? Math.round(o.maxRowMb * 1024 * 1024) : undefined,
+      onReady: (ep, d, tokenFile) => {
         director = d;
-        if (directorOnly || process.env.DONKI_SHOW_ENDPOINTS || sc.def.players.some((p) => p.host !== "local" && p.level >= 0)) process.stderr.write(`donki director: players -> ${ep.player}  control -> ${ep.control}  events -> ${ep.events}\n`);
+        if (directorOnly || process.env.DONKI_SHOW_ENDPOINTS || sc.def.players.some((p) => p.host !== "local" && (p.level === undefined || p.level >= 0))) process.stderr.write(`donki director: players -> ${ep.player}  control -> ${ep.control}  events -> ${ep.events}\n`);
+        if (tokenFile) process.stderr.write(`donki: run token for remote players in ${tokenFile} (donki player --token-file ${tokenFile})\n`);
       },
       onEvent: (topic, body) => {
         // a write error is told once, in one line (HDF5's own error stack is kept off stderr)
@@ -192,11 +220,15 @@ export async function runCommand(file: string, o: RunCommandOptions, catalogue: 
   return EXIT_CODE_OF[report.result.end.status];
 }
 
-const CMDS = ["status", "pause", "resume", "stop", "abort", "disable", "enable", "priority"];
+const CMDS = ["status", "pause", "resume", "stop", "abort", "disable", "enable", "priority", "admit"];
 
-export async function ctlCommand(cmd: string, o: { control: string; player?: string; level?: number; curveServerKey?: string; curveKeyFile?: string; timeout?: number }): Promise<number> {
+export async function ctlCommand(cmd: string, o: { control?: string; events?: string; player?: string; level?: number; curveServerKey?: string; curveKeyFile?: string; timeout?: number }): Promise<number> {
   if (!CMDS.includes(cmd)) {
     process.stderr.write(`donki ctl: unknown command '${cmd}' (one of ${CMDS.join(", ")})\n`);
+    return EXIT.badInput;
+  }
+  if (cmd === "admit" && !o.player) {
+    process.stderr.write("donki ctl: 'admit' needs the player's name: donki ctl admit NAME --control ENDPOINT\n");
     return EXIT.badInput;
   }
   if ((cmd === "disable" || cmd === "enable" || cmd === "priority") && !o.player) {
@@ -212,6 +244,25 @@ export async function ctlCommand(cmd: string, o: { control: string; player?: str
     curve = await curveClient(o.curveServerKey, o.curveKeyFile);
   } catch (e) {
     process.stderr.write(`donki ctl: ${(e as Error).message}\n`);
+    return EXIT.badInput;
+  }
+  if (o.events && cmd === "status") {
+    // observers: the Director publishes its status once a second on the event stream
+    const { EventStream } = await import("../control/client.ts");
+    const ev = new EventStream(o.events, ["status"], curve);
+    try {
+      const e = await ev.next((x) => x.topic === "status", o.timeout ?? 5000);
+      process.stdout.write(JSON.stringify(e.body.status, null, 2) + "\n");
+      return EXIT.ok;
+    } catch (e) {
+      process.stderr.write(`donki ctl: no status event from ${o.events}: ${(e as Error).message}\n`);
+      return EXIT.failed;
+    } finally {
+      ev.close();
+    }
+  }
+  if (!o.control) {
+    process.stderr.write(`donki ctl: give --control ENDPOINT${cmd === "status" ? " (or --events ENDPOINT)" : ""}\n`);
     return EXIT.badInput;
   }
   const c = new ControlClient(o.control, curve);
@@ -352,7 +403,7 @@ async function curveServer(keyFile?: string, authorized?: string) {
   if (!keyFile && !authorized) return undefined;
   if (!keyFile || !authorized) throw new Error("CURVE needs both --curve KEYFILE (the Director's keys) and --authorized FILE (public keys allowed in)");
   const { readFileSync } = await import("node:fs");
-  const { readKeyFile, readAuthorizedKeys } = await import("../transport/curve.ts");
+  const { readKeyFile, readAuthorizedKeyRoles } = await import("../transport/curve.ts");
   const read = (f: string) => {
     try {
       return readFileSync(f, "utf8");
@@ -360,7 +411,11 @@ async function curveServer(keyFile?: string, authorized?: string) {
       throw new Error(`${f}: ${(e as Error).message}`);
     }
   };
-  return { ...readKeyFile(keyFile, read(keyFile)), authorizedKeys: readAuthorizedKeys(authorized, read(authorized)) };
+  const authorizedKeys = readAuthorizedKeyRoles(authorized, read(authorized));
+  const legacy = authorizedKeys.filter((k) => k.role === "any").length;
+  if (legacy)
+    process.stderr.write(`donki: ${authorized}: ${legacy} key(s) without a role may register players AND control the scan; give each key a role (player, operator, observer; see README)\n`);
+  return { ...readKeyFile(keyFile, read(keyFile)), authorizedKeys };
 }
 
 /** A client's CURVE settings from --curve-server-key Z85 and --curve-key-file FILE. */

@@ -38,7 +38,7 @@ const UNBOUNDED_SAMPLE = 100;
 
 export async function estimateScenario(sc: LoadedScenario, cat: EstimatorCatalogue): Promise<Estimate> {
   const seq = expandSequence(sc.def.sequence);
-  const players = sc.def.players.filter((p) => p.level >= 0);
+  const players = sc.def.players.filter((p): p is typeof p & { level: number } => p.level !== undefined && p.level >= 0);
   const unmodelled: string[] = [];
   const est = new Map<string, { estimate(params: Record<string, unknown>): PhaseTimes | Promise<PhaseTimes> }>();
   for (const p of players) {

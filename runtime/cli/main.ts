@@ -64,6 +64,8 @@ export async function main(argv: string[], catalogue: DeviceCatalogue): Promise<
     .option("--port <port>", "player socket port (default: any free port)", int("port"))
     .option("--control-port <port>", "control socket port (default: any free port)", int("control-port"))
     .option("--event-port <port>", "event stream port (default: any free port)", int("event-port"))
+    .option("--token-file <file>", "without CURVE: where to write the run token remote players need (default <out>/donki-run.token)")
+    .option("--max-row-mb <n>", "largest row (one trigger of one stream) a player may declare, MiB (default: the scenario's output.maxRowMB, 64)", Number)
     .action(async (file: string, o) => {
       const { runCommand } = await import("./commands.ts");
       if (o.timeScale !== undefined) o.time = `scale:${o.timeScale}`;
@@ -74,7 +76,10 @@ export async function main(argv: string[], catalogue: DeviceCatalogue): Promise<
     .command("director")
     .description("run a scenario's Director only; players connect by themselves (donki player on any host)")
     .argument("<scenario>", "scenario file (YAML)")
-    .option("--bind <host>", "interface to bind (default 127.0.0.1; 0.0.0.0 for all)", "127.0.0.1")
+    .option("--bind <host>", "interface to bind (default 127.0.0.1; another address needs CURVE or --insecure)", "127.0.0.1")
+    .option("--insecure", "allow --bind to a non-loopback address without CURVE (warned at start, in status and events)")
+    .option("--token-file <file>", "without CURVE: where to write the run token remote players need (default <out>/donki-run.token)")
+    .option("--max-row-mb <n>", "largest row (one trigger of one stream) a player may declare, MiB (default: the scenario's output.maxRowMB, 64)", Number)
     .option("--port <port>", "player port", int("port"), 5570)
     .option("--control-port <port>", "control port", int("control-port"), 5571)
     .option("--event-port <port>", "event port", int("event-port"), 5572)
@@ -112,6 +117,7 @@ export async function main(argv: string[], catalogue: DeviceCatalogue): Promise<
     .option("--hb-interval <ms>", "heartbeat interval", int("hb-interval"))
     .option("--hb-timeout <ms>", "heartbeat timeout", int("hb-timeout"))
     .option("--parent-pid <pid>", "exit when this process is gone (set by donki run for its local players)", int("parent-pid"))
+    .option("--token-file <file>", "the run's token file (written by donki run|director; without CURVE every player needs it; or DONKI_RUN_TOKEN)")
     .action(async (o) => {
       if (o.parentPid) {
         // a player started by `donki run` must not outlive its Director process (e.g. after SIGKILL)
@@ -133,6 +139,16 @@ export async function main(argv: string[], catalogue: DeviceCatalogue): Promise<
       } else if (o.curveServerKey) {
         curve = { serverKey: o.curveServerKey, publicKey: o.curvePublicKey, secretKey: o.curveSecretKey ?? process.env.DONKI_CURVE_SECRET_KEY };
         if (!curve.publicKey || !curve.secretKey) fail("player: CURVE needs --curve-public-key and --curve-secret-key (or DONKI_CURVE_SECRET_KEY) too");
+      }
+      let token: string | undefined = process.env.DONKI_RUN_TOKEN || undefined;
+      if (o.tokenFile) {
+        const { readFileSync } = await import("node:fs");
+        try {
+          token = readFileSync(o.tokenFile, "utf8").trim();
+        } catch (e) {
+          fail(`player: --token-file: ${(e as Error).message}`);
+        }
+        if (!/^[0-9a-f]{32}$/.test(token!)) fail(`player: ${o.tokenFile} is not a donki run token (32 hex characters)`);
       }
       let behaviour;
       if (o.device) {
@@ -161,6 +177,7 @@ export async function main(argv: string[], catalogue: DeviceCatalogue): Promise<
         curve,
         hbIntervalMs: o.hbInterval,
         hbTimeoutMs: o.hbTimeout,
+        token,
       });
       process.exit(code);
     });
@@ -168,16 +185,18 @@ export async function main(argv: string[], catalogue: DeviceCatalogue): Promise<
   program
     .command("ctl")
     .description("drive a running Director through its control socket")
-    .argument("<command>", "status | pause | resume | stop | abort | disable | enable | priority")
-    .requiredOption("--control <endpoint>", "Director control endpoint, e.g. tcp://127.0.0.1:5571")
+    .argument("<command>", "status | pause | resume | stop | abort | disable | enable | priority | admit")
+    .argument("[name]", "player name (admit NAME; same as --player)")
+    .option("--control <endpoint>", "Director control endpoint, e.g. tcp://127.0.0.1:5571")
     .option("--player <name>", "player (disable, enable, priority)")
     .option("--level <n>", "new level (priority)", int("level"))
     .option("--curve-server-key <z85>", "the Director's CURVE public key (when it runs with --curve)")
     .option("--curve-key-file <file>", "this client's CURVE key file (its public key must be authorised)")
     .option("--timeout <ms>", "how long to wait for the Director's reply", int("timeout"), 5000)
-    .action(async (cmd: string, o) => {
+    .option("--events <endpoint>", "status only: read it from the event stream (an observer key has no access to control)")
+    .action(async (cmd: string, name: string | undefined, o) => {
       const { ctlCommand } = await import("./commands.ts");
-      process.exit(await ctlCommand(cmd, o));
+      process.exit(await ctlCommand(cmd, { ...o, player: o.player ?? name }));
     });
 
   program

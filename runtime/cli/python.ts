@@ -4,6 +4,7 @@
  * the same environment as the TypeScript players `donki run` starts (Director endpoint, CURVE keys, time mode,
  * seed, settings).
  */
+import { TOKEN_ENV } from "../director/admission.ts";
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { dirname, resolve } from "node:path";
@@ -93,6 +94,8 @@ export interface PythonCommandOptions {
   scenarioDir: string;
   curve?: { serverKey: string; keys: CurveKeyPair };
   parentPid?: number;
+  /** The run's admission token (without CURVE): handed over in DONKI_RUN_TOKEN like to TypeScript players. */
+  token?: string;
 }
 
 /** The command line and environment of one Python player process. */
@@ -107,5 +110,6 @@ export function pythonPlayerCommand(p: PlayerDefT, o: PythonCommandOptions): { c
     args.push("--curve-server-key", o.curve.serverKey, "--curve-public-key", o.curve.keys.publicKey);
     env.DONKI_CURVE_SECRET_KEY = o.curve.keys.secretKey;
   }
+  if (o.token) env[TOKEN_ENV] = o.token;
   return { command: o.python, args, env };
 }

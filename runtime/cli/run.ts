@@ -5,7 +5,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { dirname, join, resolve, relative } from "node:path";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { Director, type RunResult, type PlayerPolicy } from "../director/director.ts";
 import { NexusSink, type SinkResult } from "../data/nexus-sink.ts";
 import { Player, type PlayerBehaviour } from "../player/player.ts";
@@ -15,6 +15,7 @@ import type { PlayerDefT } from "../scenario/schema.ts";
 import type { ClockMode } from "../clock.ts";
 import type { Logger } from "../log.ts";
 import { newKeyPair, type CurveKeyPair, type CurveServerConfig } from "../transport/curve.ts";
+import { newRunToken, TOKEN_ENV } from "../director/admission.ts";
 import { VERSION } from "../version.ts";
 import { isPythonDevice, pythonPlayerCommand, resolvePython } from "./python.ts";
 import type { InstrumentInfo, RasterInfo } from "../data/types.ts";
@@ -72,12 +73,18 @@ export interface RunOptions {
   python?: string;
   /** CURVE: the Director's key pair and the players'/clients' authorised public keys (local players get their own). */
   curve?: CurveServerConfig;
+  /** Bind a non-loopback address without CURVE (reported at start, in status and on the event stream). */
+  insecure?: boolean;
+  /** Where to write the run token for remote players (without CURVE). Default: <output directory>/donki-run.token. */
+  tokenFile?: string;
+  /** Largest row a player may declare, bytes (and the ZeroMQ message size limit derived from it). */
+  maxRowBytes?: number;
   onProgress?: (trig: number, total: number | null, simTime: number) => void;
   /** `--resume` replayed the crashed run's journal first. */
   onRecover?: (r: import("../data/recover.ts").RecoverReport) => void;
   /** Events of the run as they are published (topic, body). */
   onEvent?: (topic: string, body: Record<string, unknown>) => void;
-  onReady?: (endpoints: { player: string; inproc: string; control: string; events: string }, director: Director) => void;
+  onReady?: (endpoints: { player: string; inproc: string; control: string; events: string }, director: Director, tokenFile?: string) => void;
 }
 
 export interface ScenarioRunReport {
@@ -116,9 +123,9 @@ interface LocalPlayer {
   exited: Promise<number | null>;
 }
 
-function spawnPlayer(p: PlayerDefT, endpoint: string, seed: number, time: ClockMode, log: Logger, scenarioDir: string, curve?: { serverKey: string; keys: CurveKeyPair }, python?: string): LocalPlayer {
+function spawnPlayer(p: PlayerDefT & { level: number }, endpoint: string, seed: number, time: ClockMode, log: Logger, scenarioDir: string, curve?: { serverKey: string; keys: CurveKeyPair }, token?: string, python?: string): LocalPlayer {
   if (isPythonDevice(p.device)) {
-    const { command, args, env } = pythonPlayerCommand(p, { python: python!, endpoint, seed, time: timeArg(time), scenarioDir, curve, parentPid: process.pid });
+    const { command, args, env } = pythonPlayerCommand(p, { python: python!, endpoint, seed, time: timeArg(time), scenarioDir, curve, token, parentPid: process.pid });
     return watch(p.name, spawn(command, args, { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, DONKI_LOG: process.env.DONKI_LOG ?? "warn", ...env } }));
   }
   const args = [DONKI_BIN, "player", "--name", p.name, "--level", String(p.level), "--director", endpoint, "--join", p.join, "--parent-pid", String(process.pid)];
@@ -132,7 +139,7 @@ function spawnPlayer(p: PlayerDefT, endpoint: string, seed: number, time: ClockM
   if (curve) args.push("--curve-server-key", curve.serverKey, "--curve-public-key", curve.keys.publicKey);
   // DONKI_NODE_ARGS: extra Node.js flags for player processes (profiling: "--cpu-prof --cpu-prof-dir=DIR")
   const nodeArgs = process.env.DONKI_NODE_ARGS?.split(" ").filter(Boolean) ?? [];
-  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, ...args], { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, DONKI_LOG: process.env.DONKI_LOG ?? "warn", ...(curve ? { DONKI_CURVE_SECRET_KEY: curve.keys.secretKey } : {}) } });
+  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, ...args], { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, DONKI_LOG: process.env.DONKI_LOG ?? "warn", ...(curve ? { DONKI_CURVE_SECRET_KEY: curve.keys.secretKey } : {}), ...(token ? { [TOKEN_ENV]: token } : {}) } });
   return watch(p.name, child);
 }
 
@@ -162,7 +169,7 @@ function watch(name: string, child: ChildProcess): LocalPlayer {
   };
 }
 
-async function inProcessPlayer(p: PlayerDefT, endpoint: string, seed: number, time: ClockMode, cat: DeviceCatalogue, log: Logger, scenarioDir: string, curve?: { serverKey: string; keys: CurveKeyPair }): Promise<LocalPlayer> {
+async function inProcessPlayer(p: PlayerDefT & { level: number }, endpoint: string, seed: number, time: ClockMode, cat: DeviceCatalogue, log: Logger, scenarioDir: string, curve?: { serverKey: string; keys: CurveKeyPair }, token?: string): Promise<LocalPlayer> {
   let behaviour: PlayerBehaviour;
   if (p.device.startsWith("script:")) {
     const { loadPlayerScript } = await import("../player/script.ts");
@@ -172,7 +179,7 @@ async function inProcessPlayer(p: PlayerDefT, endpoint: string, seed: number, ti
   } else {
     behaviour = await cat.createDevicePlayer({ device: p.device, name: p.name, settings: p.settings, seed, time, faults: p.faults });
   }
-  const player = new Player({ name: p.name, level: p.level, director: endpoint, behaviour, join: p.join, log: log.child({ player: p.name }), curve: curve ? { serverKey: curve.serverKey, ...curve.keys } : undefined });
+  const player = new Player({ name: p.name, level: p.level, director: endpoint, behaviour, join: p.join, log: log.child({ player: p.name }), curve: curve ? { serverKey: curve.serverKey, ...curve.keys } : undefined, token });
   await player.start();
   return { name: p.name, exited: Promise.resolve(0), kill: () => void player.close(), stop: () => player.stop("run finished") };
 }
@@ -187,13 +194,20 @@ export async function runScenario(sc: LoadedScenario, o: RunOptions): Promise<Sc
   mkdirSync(outDir, { recursive: true });
   // with CURVE, the local players get a key pair of their own, authorised for this run only
   const localKeys = o.curve ? newKeyPair() : undefined;
-  const curve = o.curve && localKeys ? { ...o.curve, authorizedKeys: [...o.curve.authorizedKeys, localKeys.publicKey] } : undefined;
+  const curve = o.curve && localKeys ? { ...o.curve, authorizedKeys: [...o.curve.authorizedKeys, { key: localKeys.publicKey, role: "player" as const }] } : undefined;
   const playerCurve = o.curve && localKeys ? { serverKey: o.curve.publicKey, keys: localKeys } : undefined;
   // Python players (python:FILE, tango:DEVICE) always run as processes, under an interpreter that has pyzmq
-  const pyDefs = o.noLocalPlayers ? [] : def.players.filter((p) => p.level >= 0 && p.host === "local" && isPythonDevice(p.device));
+  const pyDefs = o.noLocalPlayers ? [] : def.players.filter((p) => p.level !== undefined && p.level >= 0 && p.host === "local" && isPythonDevice(p.device));
   const python = pyDefs.length ? resolvePython(pyDefs, o.python) : undefined;
+  // admission: the scenario's players (others only when an operator admits them by name); without CURVE every
+  // hello carries this run's random token (local players get it through the environment, remote ones from a file)
+  const token = o.curve ? undefined : newRunToken();
+  const pinnedLevels: Record<string, number> = {};
+  for (const p of def.players) if (p.level !== undefined) pinnedLevels[p.name] = p.level;
   const director = new Director({
     curve,
+    admission: { token, names: def.players.map((p) => p.name), pinnedLevels, maxRowBytes: o.maxRowBytes ?? def.output.maxRowMB * 2 ** 20 },
+    insecure: o.insecure,
     host: o.host,
     playerPort: o.playerPort,
     controlPort: o.controlPort,
@@ -202,20 +216,29 @@ export async function runScenario(sc: LoadedScenario, o: RunOptions): Promise<Sc
     hbTimeoutMs: def.heartbeat?.timeout,
     log: o.log.child({ component: "director" }),
     onEvent: o.onEvent,
-    maxRowBytes: def.output.maxRowMB * 2 ** 20,
   });
   const ep = await director.start();
-  o.onReady?.(ep, director);
+  // the token file lets remote players (donki player --token-file FILE) register, including one an operator admits
+  // later; readable by this user only; reported when the scenario has remote players (or a file was asked for)
+  let tokenFile: string | undefined;
+  if (token) {
+    tokenFile = resolve(o.tokenFile ?? join(outDir, "donki-run.token"));
+    rmSync(tokenFile, { force: true });
+    writeFileSync(tokenFile, token + "\n", { mode: 0o600, flag: "wx" });
+  }
+  const showToken = o.noLocalPlayers || def.players.some((p) => p.host !== "local") || o.tokenFile !== undefined;
+  o.onReady?.(ep, director, showToken ? tokenFile : undefined);
   const locals: LocalPlayer[] = [];
-  const enabled = def.players.filter((p) => p.level >= 0);
+  const enabled = def.players.filter((p) => p.level === undefined || p.level >= 0);
   const scenarioDir = dirname(sc.path);
   try {
     if (!o.noLocalPlayers) {
-      const localDefs = enabled.filter((p) => p.host === "local");
-      for (const p of localDefs) {
-        if (isPythonDevice(p.device)) locals.push(spawnPlayer(p, ep.player, seed, time, o.log, scenarioDir, playerCurve, python!.get(p.name)));
-        else if (o.inProcess) locals.push(await inProcessPlayer(p, playerCurve ? ep.player : ep.inproc, seed, time, o.catalogue, o.log, scenarioDir, playerCurve));
-        else locals.push(spawnPlayer(p, ep.player, seed, time, o.log, scenarioDir, playerCurve));
+      for (const p of enabled) {
+        if (p.host !== "local" || p.level === undefined) continue;
+        const lp = p as PlayerDefT & { level: number };
+        if (isPythonDevice(p.device)) locals.push(spawnPlayer(lp, ep.player, seed, time, o.log, scenarioDir, playerCurve, token, python!.get(p.name)));
+        else if (o.inProcess) locals.push(await inProcessPlayer(lp, playerCurve ? ep.player : ep.inproc, seed, time, o.catalogue, o.log, scenarioDir, playerCurve, token));
+        else locals.push(spawnPlayer(lp, ep.player, seed, time, o.log, scenarioDir, playerCurve, token));
       }
     }
     const waitMs = o.waitForPlayersMs ?? 60_000;
@@ -320,6 +343,8 @@ export async function runScenario(sc: LoadedScenario, o: RunOptions): Promise<Sc
       policy,
       perPlayer,
       allowPriorityChange: def.allowPriorityChange,
+      // pre.config: each player's section of the scenario (docs/protocol.md)
+      config: Object.fromEntries(def.players.map((p) => [p.name, scenarioSection(p)])),
       sink,
       onTrigger: (t, sim) => o.onProgress?.(t, planned, sim),
     });
@@ -338,7 +363,23 @@ export async function runScenario(sc: LoadedScenario, o: RunOptions): Promise<Sc
   } finally {
     await Promise.all(locals.map((l) => l.stop().catch(() => l.kill())));
     await director.close();
+    // removed unless another run has written its own there meanwhile
+    if (tokenFile && readIfExists(tokenFile)?.trim() === token) rmSync(tokenFile, { force: true });
   }
+}
+
+function readIfExists(path: string): string | undefined {
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    return undefined;
+  }
+}
+
+/** A player's section of the scenario as `pre.config` carries it (defaults applied; no fault injection). */
+function scenarioSection(p: PlayerDefT): Record<string, unknown> {
+  const { faults: _faults, ...section } = p;
+  return JSON.parse(JSON.stringify(section)) as Record<string, unknown>;
 }
 
 export function formatReport(r: ScenarioRunReport, timeMode: ClockMode): string {

@@ -24,6 +24,7 @@ import { silentLogger, type Logger } from "../log.ts";
 import { PriorityBarrier, type BarrierMember } from "./barrier.ts";
 import { DTYPE_BYTES } from "../devices/common.ts";
 import { PlayerRegistry, type PlayerEntry } from "./registry.ts";
+import { Admission, OnceLog, RateLimiter, type AdmissionOptions, type Refusal } from "./admission.ts";
 import type { DataSink, WriteFault } from "./sink.ts";
 
 export type FaultPolicy = "pause" | "retry" | "abort";
@@ -120,15 +121,23 @@ export interface DirectorOptions {
   /** Minimum interval between 'trigger' progress events (default 50 ms). */
   progressEventMs?: number;
   curve?: CurveServerConfig;
+  /** Who may register (run token, admitted names, pinned levels, row size limit). Default: anyone (library use). */
+  admission?: AdmissionOptions;
+  /** Bound to a non-loopback address without CURVE (--insecure): reported at start, in status and as events. */
+  insecure?: boolean;
   log?: Logger;
-  /**
-   * Largest row (one trigger of one stream, bytes) a player may declare; a bigger declaration is refused at
-   * registration with an error to that player (default 512 MiB: one such row cannot sink the file).
-   */
-  maxRowBytes?: number;
   /** Every event published on the event stream, in this process too (the CLI prints faults from it). */
   onEvent?: (topic: string, body: Record<string, unknown>) => void;
 }
+
+/** Registry entries beyond this many are refused (a name storm cannot grow the Director without bound). */
+const MAX_REGISTRY = 1000;
+/** Dead entries listed in a status reply; the rest are counted (playersNotListed). */
+const MAX_DEAD_LISTED = 50;
+/** Largest control request, bytes (ZeroMQ drops the connection of a peer sending more). */
+const MAX_CONTROL_BYTES = 64 * 1024;
+/** Room above the largest row for headers (a hello declaring 256 streams, a data header of many rows). */
+const MESSAGE_MARGIN = 1024 * 1024;
 
 export class RunFailed extends Error {
   constructor(message: string) {
@@ -173,7 +182,16 @@ export class Director {
   private tickTimer?: NodeJS.Timeout;
   private closed = false;
   readonly registry = new PlayerRegistry();
-  readonly counters: DirectorCounters = { malformed: 0, badVersion: 0, stale: 0, unknownPeer: 0, errorAcks: 0, timeouts: 0, lost: 0, rejectedData: 0 };
+  readonly counters: DirectorCounters = { malformed: 0, badVersion: 0, stale: 0, unknownPeer: 0, errorAcks: 0, timeouts: 0, lost: 0, rejectedData: 0, refused: 0, rateLimited: 0, pruned: 0 };
+  readonly admission: Admission;
+  /** Complaints about refused peers are logged once per reason and name, then at most every 10 s. */
+  private readonly refusedLog = new OnceLog(10_000);
+  /** Per-peer limits: registrations (hello) and control requests. */
+  private readonly helloLimit = new RateLimiter(20, 40);
+  private readonly controlLimit = new RateLimiter(200, 400);
+  /** Refusal log lines overall (a storm of distinct names must not flood the log): 20 at once, then 1 per second. */
+  private readonly refusalLogLimit = new RateLimiter(1, 20, 1);
+  private refusalsNotLogged = 0;
   readonly session = Math.random().toString(36).slice(2, 10);
   endpoints = { player: "", inproc: "", control: "", events: "" };
 
@@ -210,6 +228,7 @@ export class Director {
     const given = Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) as DirectorOptions;
     this.opts = { host: "127.0.0.1", hbIntervalMs: 500, hbTimeoutMs: 3000, tickMs: 50, progressEventMs: 50, ...given };
     this.log = opts.log ?? silentLogger;
+    this.admission = new Admission({ ...opts.admission, curve: opts.curve });
   }
 
   // ------------------------------------------------------------------ lifecycle
@@ -217,18 +236,28 @@ export class Director {
   async start(): Promise<typeof this.endpoints> {
     const { host, curve } = this.opts;
     if (curve) {
-      this.zap = new ZapAuthenticator(curve.authorizedKeys, (key, address) => {
-        this.log.warn({ key, address }, "CURVE: refused a client whose public key is not authorised");
-        this.emit("protocol", { peer: address, reason: `CURVE key ${key} not authorised` });
+      this.zap = new ZapAuthenticator(curve.authorizedKeys, (key, address, channel, known) => {
+        if (!this.mayLogRefusal()) return;
+        const reason = known ? `CURVE key ${key} has no role that uses the ${channel} socket` : `CURVE key ${key} not authorised`;
+        this.log.warn({ key, address, channel, ...this.notLogged() }, known ? "CURVE: refused a key on a socket its role does not use" : "CURVE: refused a client whose public key is not authorised");
+        this.emit("protocol", { peer: address, reason });
       });
       await this.zap.start();
-      for (const s of [this.players, this.control, this.events]) {
+      const sockets: Array<[zmq.Router | zmq.Publisher, "player" | "control" | "events"]> = [[this.players, "player"], [this.control, "control"], [this.events, "events"]];
+      for (const [s, channel] of sockets) {
         s.curveServer = true;
         s.curveSecretKey = curve.secretKey;
         s.curvePublicKey = curve.publicKey;
-        s.zapDomain = this.zap.domain;
+        s.zapDomain = this.zap.domain(channel);
       }
     }
+    // bounds against any peer: no frame bigger than the largest row a player may declare (plus room for headers);
+    // ZeroMQ drops the connection of a peer that sends more, before the frame is taken into memory. The limit is
+    // fixed at bind (a listener keeps the options it was bound with), so it derives from the row limit
+    // (--max-row-mb), which every declared row must respect, not from the rows declared later
+    this.players.maxMessageSize = this.admission.maxRowBytes + MESSAGE_MARGIN;
+    this.control.maxMessageSize = MAX_CONTROL_BYTES;
+    this.events.maxMessageSize = 4096;
     this.players.linger = 0;
     // a ROUTER never blocks on send (a message to a peer over its high-water mark is dropped, and the liveness
     // checks notice a stuck peer); sendTimeout 0 also takes zeromq.js's fast path (no ZMQ_EVENTS query per send)
@@ -257,6 +286,7 @@ export class Director {
     void this.controlLoop();
     this.tickTimer = setInterval(() => this.tick(), this.opts.tickMs);
     this.log.info(this.endpoints, "director listening");
+    if (this.opts.insecure) this.warnInsecure();
     return this.endpoints;
   }
 
@@ -298,13 +328,24 @@ export class Director {
 
   private onPlayerMessage(frames: Buffer[]): void {
     const id = frames[0];
+    // a peer that is not registered may only register, at a bounded rate: a flood costs no decoding
+    if (!this.registry.byRoutingId(id) && !this.helloLimit.take(id.toString("latin1"), performance.now())) {
+      this.counters.rateLimited++;
+      return;
+    }
     const d = decodeFromPlayer(frames, 1);
     if (d instanceof ProtocolError) {
       this.counters[d.kind]++;
       const peer = this.registry.byRoutingId(id)?.name ?? `peer ${id.toString("hex")}`;
-      this.log.warn({ peer, reason: d.message }, "rejected a message");
-      this.emit("protocol", { peer, reason: d.message });
-      this.sendTo(id, { v: PROTOCOL_VERSION, type: d.kind === "badVersion" ? "reject" : "error", reason: d.message });
+      // a registration that fails the checks gets `reject` (docs/protocol.md): the peer stops instead of retrying
+      const isHello = d.kind === "badVersion" || d.msgType === "hello";
+      if (this.refusedLog.shouldLog(`${d.kind}:${peer}:${d.message}`, performance.now()) !== null && this.mayLogRefusal()) {
+        this.log.warn({ peer, reason: d.message, ...this.notLogged() }, "rejected a message");
+        this.emit("protocol", { peer, reason: d.message });
+      }
+      if (isHello) this.counters.refused++;
+      if (isHello) this.sendTo(id, { v: PROTOCOL_VERSION, type: "reject", code: d.kind === "badVersion" ? "bad-version" : "bad-hello", reason: d.message });
+      else this.sendTo(id, { v: PROTOCOL_VERSION, type: "error", reason: d.message });
       return;
     }
     const msg = d.msg;
@@ -335,23 +376,25 @@ export class Director {
 
   private onHello(id: Buffer, h: Hello): void {
     const now = performance.now();
-    const maxRow = this.opts.maxRowBytes ?? 512 * 2 ** 20;
-    for (const s of h.streams) {
-      const bytes = s.shape.reduce((a, b) => a * b, 1) * (DTYPE_BYTES[s.dtype] ?? 8);
-      if (!(bytes <= maxRow)) {
-        const reason = `player '${h.name}': stream '${s.name}' declares ${s.dtype} [${s.shape.join(", ")}] = ${bytes} bytes per trigger, over the limit of ${maxRow} bytes (output.maxRowMB); not registered`;
-        this.counters.malformed++;
-        this.log.warn({ player: h.name, stream: s.name, bytes, maxRow }, reason);
-        this.emit("protocol", { peer: h.name, reason });
-        this.sendTo(id, { v: PROTOCOL_VERSION, type: "reject", reason });
-        return;
-      }
+    // a registered peer re-sending hello (re-registration) is limited too; an unregistered one was limited above
+    if (this.registry.byRoutingId(id) && !this.helloLimit.take(id.toString("latin1"), now)) {
+      this.counters.rateLimited++;
+      return;
     }
+    const refusal = this.admission.check(h) ?? (!this.registry.get(h.name) && this.registry.size >= MAX_REGISTRY ? { code: "registry-full" as const, reason: `the Director already has ${MAX_REGISTRY} registered players` } : null);
+    if (refusal) return this.refuse(id, h, refusal, now);
     const before = this.registry.get(h.name);
     const wasParticipating = before?.participating ?? false;
     const wasLost = before !== undefined && !before.alive;
     const { entry, added, newInstance } = this.registry.register(id, h, now);
-    this.sendTo(id, { v: PROTOCOL_VERSION, type: "welcome", name: entry.name, session: this.session, hbInterval: this.opts.hbIntervalMs, hbTimeout: this.opts.hbTimeoutMs });
+    // priorities are read from the players (the original's rule); a scenario may pin one for this scan
+    const lv = this.admission.levelFor(h.name, h.level);
+    if (!entry.participating && entry.pendingLevel === null && (added || newInstance)) entry.level = lv.level;
+    if (lv.notice && (added || newInstance)) {
+      this.log.warn({ player: h.name, declared: h.level, pinned: lv.level }, lv.notice);
+      this.emit("player", { name: h.name, event: "level-pinned", level: lv.level, declared: h.level, message: lv.notice });
+    }
+    this.sendTo(id, { v: PROTOCOL_VERSION, type: "welcome", name: entry.name, session: this.session, hbInterval: this.opts.hbIntervalMs, hbTimeout: this.opts.hbTimeoutMs, level: entry.level, ...(lv.notice ? { notice: lv.notice } : {}) });
     if (added) {
       this.log.info({ player: h.name, level: h.level, host: h.host, pid: h.pid }, "player registered");
       this.emit("player", { name: h.name, event: "joined", level: h.level });
@@ -371,12 +414,35 @@ export class Director {
     this.poke();
   }
 
+  /** Refuse a registration: `reject` to the peer, counted, logged once per reason and name (rate-limited). */
+  private refuse(id: Buffer, h: Hello, r: Refusal, now: number): void {
+    this.counters.refused++;
+    this.sendTo(id, { v: PROTOCOL_VERSION, type: "reject", code: r.code, reason: r.reason });
+    const suppressed = this.refusedLog.shouldLog(`${r.code}:${h.name.slice(0, 64)}`, now);
+    if (suppressed === null || !this.mayLogRefusal()) return;
+    this.log.warn({ player: h.name, host: h.host, pid: h.pid, code: r.code, ...(suppressed ? { suppressed } : {}), ...this.notLogged() }, `registration refused: ${r.reason}`);
+    this.emit("protocol", { peer: h.name, reason: `registration refused: ${r.reason}`, code: r.code });
+  }
+
+  private mayLogRefusal(): boolean {
+    if (this.refusalLogLimit.take("all", performance.now())) return true;
+    this.refusalsNotLogged++;
+    return false;
+  }
+
+  /** How many refusals went unlogged since the last logged one (the log says so once it logs again). */
+  private notLogged(): { notLogged?: number } {
+    const n = this.refusalsNotLogged;
+    this.refusalsNotLogged = 0;
+    return n ? { notLogged: n } : {};
+  }
+
   private onBack(entry: PlayerEntry): void {
     entry.alive = true;
     this.log.info({ player: entry.name }, "player is alive again");
     this.emit("player", { name: entry.name, event: "back", level: entry.level });
     const m = this.barrier?.members.get(entry.name);
-    if (m && m.state === "faulted" && m.fault?.startsWith("lost") && entry.readyFor === this.runId) this.resend(m);
+    if (m && m.state === "faulted" && (m.fault?.startsWith("lost") || m.fault?.startsWith("timeout")) && entry.readyFor === this.runId) this.resend(m);
   }
 
   private onAck(entry: PlayerEntry, a: Ack): void {
@@ -385,11 +451,20 @@ export class Director {
       this.counters.stale++;
       return;
     }
+    const m = b.members.get(entry.name);
+    if (m && m.seq === a.seq && m.state === "faulted" && m.fault?.startsWith("timeout") && entry.readyFor === b.run && m.attempts <= Math.max(1, this.policyFor(entry.name).retries)) {
+      // a late ack (ok or cancelled) for the request that timed out: the player is alive and idle again. As for a
+      // player that comes back, the trigger is re-sent to it (new seq) without an operator; a player that keeps
+      // missing its deadline stays paused after `retries` re-sends
+      this.counters.stale++;
+      this.log.info({ player: entry.name, trig: b.trig, lvl: b.lvl }, "late ack after a timeout: the player is back, re-sending the trigger");
+      this.resend(m);
+      return;
+    }
     if (a.ok) {
       if (!b.ack(entry.name, a.seq, a.dt)) this.counters.stale++;
       return;
     }
-    const m = b.members.get(entry.name);
     if (!m || m.seq !== a.seq || m.state !== "waiting") {
       this.counters.stale++;
       return;
@@ -484,6 +559,10 @@ export class Director {
         continue;
       }
       const id = frames[0];
+      if (!this.controlLimit.take(id.toString("latin1"), performance.now())) {
+        this.counters.rateLimited++;
+        continue;
+      }
       // REQ clients put an empty delimiter frame before the body
       const off = frames.length > 2 && frames[1].length === 0 ? 2 : 1;
       const envelope = frames.slice(0, off);
@@ -528,6 +607,9 @@ export class Director {
         return ok();
       case "priority":
         this.setPriority(r.player!, r.level!);
+        return ok();
+      case "admit":
+        this.admit(r.player!);
         return ok();
     }
   }
@@ -621,6 +703,21 @@ export class Director {
     this.levelPlanDirty = true;
   }
 
+  /** Let a player the scenario does not name register (its hello still needs the run's credential). */
+  admit(name: string): void {
+    if (!/^[A-Za-z0-9_.-]{1,64}$/.test(name)) throw new Error(`player name '${name}' is not valid (1-64 of letters, digits, _ . -)`);
+    if (this.admission.isAdmitted(name)) return;
+    this.admission.admit(name);
+    this.log.warn({ player: name }, "operator admitted a player the scenario does not name");
+    this.emit("player", { name, event: "admitted", level: -1 });
+  }
+
+  private warnInsecure(): void {
+    const text = `INSECURE: sockets bound to ${this.opts.host} without CURVE (--insecure): anyone who can reach this host can read the status, drive the scan and, with the run token, register players`;
+    this.log.warn({ host: this.opts.host }, text);
+    this.emit("security", { insecure: true, message: text });
+  }
+
   private mustGet(name: string): PlayerEntry {
     const e = this.registry.get(name);
     if (!e) throw new Error(`no player named '${name}' (registered: ${this.registry.all().map((p) => p.name).join(", ") || "none"})`);
@@ -630,6 +727,13 @@ export class Director {
   status(): DirectorStatus {
     const now = performance.now();
     const paused = [...this.pauseReasons].map((r) => (r === "write" && this.writeFaultMessage ? `write error: ${this.writeFaultMessage}` : r));
+    // bounded: every live or participating player, then dead ones up to MAX_DEAD_LISTED (the rest counted)
+    const listed: PlayerEntry[] = [];
+    let dead = 0;
+    for (const p of this.registry.all()) {
+      if (p.alive || p.participating) listed.push(p);
+      else if (dead++ < MAX_DEAD_LISTED) listed.push(p);
+    }
     return {
       state: this.state,
       run: this.runId ?? undefined,
@@ -637,9 +741,12 @@ export class Director {
       lvl: this.barrier?.lvl,
       triggers: this.plan?.triggers,
       simTime: this.simTime,
-      players: this.registry.all().map((p) => p.status(now)),
+      players: listed.map((p) => p.status(now)),
+      playersNotListed: dead > MAX_DEAD_LISTED ? dead - MAX_DEAD_LISTED : undefined,
       counters: { ...this.counters },
       pausedBecause: paused.length ? paused.join(", ") : undefined,
+      insecure: this.opts.insecure ? true : undefined,
+      memory: { rssMB: Math.round(process.memoryUsage.rss() / 1048576), heapUsedMB: Math.round(process.memoryUsage().heapUsed / 1048576) },
     };
   }
 
@@ -692,7 +799,8 @@ export class Director {
     }
     if (plan.sink) plan.sink.onWriteFault = (f) => this.onWriteFault(f);
     this.setState("planning");
-    this.emit("run", { run, event: "started", triggers: plan.triggers });
+    this.emit("run", { run, event: "started", triggers: plan.triggers, ...(this.opts.insecure ? { insecure: true } : {}) });
+    if (this.opts.insecure) this.warnInsecure();
     try {
       for (const e of this.registry.all()) {
         if (e.pendingLevel !== null) {
@@ -724,7 +832,7 @@ export class Director {
       if (this.stopRequested) throw new RunInterrupted(this.stopReason ?? "stopped before the first trigger");
       const failed = starting.filter((e) => e.preFailed !== undefined && e.enabled);
       if (failed.length) throw new RunFailed(`planning: ${failed.map((e) => e.preFailed).join("; ")}`);
-      for (const e of starting) if (e.enabled) e.participating = true;
+      for (const e of starting) if (e.enabled) e.participating = e.everJoined = true;
       if (plan.sink) {
         await plan.sink.open(
           { runId: run, plannedTriggers: plan.plannedTotal !== undefined ? plan.plannedTotal : plan.triggers, startTime: new Date() },
@@ -889,7 +997,7 @@ export class Director {
         this.plan?.sink?.endStreams?.(e.name, this.issued);
       }
       else if (!e.participating && eligible && e.readyFor === run && e.alive) {
-        e.participating = true;
+        e.participating = e.everJoined = true;
         for (const decl of e.streams) this.plan?.sink?.addStream({ player: e.name, decl });
         this.log.info({ player: e.name, level: e.level, trig: this.issued + 1 }, "player joins the run");
       }
@@ -1085,14 +1193,27 @@ export class Director {
     this.waiters.clear();
   }
 
+  private lastStatusEvent = 0;
+
   private tick(): void {
     const now = performance.now();
+    // the status as an event, once a second: observers (event stream only) see what `status` would answer
+    if (now - this.lastStatusEvent >= 1000) {
+      this.lastStatusEvent = now;
+      this.emit("status", { status: this.status() });
+    }
     if (now - this.lastHbSent >= this.opts.hbIntervalMs) {
       this.lastHbSent = now;
       const hb = encode({ v: PROTOCOL_VERSION, type: "hb" });
       for (const e of this.registry.all()) if (e.alive) this.playerOut.send([e.routingId, hb]);
     }
     for (const e of this.registry.all()) {
+      // an entry that never took part in a run and has been dead for a few heartbeat timeouts is forgotten
+      if (!e.alive && !e.everJoined && !e.participating && e.readyFor === null && now - e.lastSeen > 3 * this.opts.hbTimeoutMs) {
+        this.counters.pruned++;
+        this.removePlayer(e);
+        continue;
+      }
       if (e.alive && now - e.lastSeen > this.opts.hbTimeoutMs) {
         e.alive = false;
         this.counters.lost++;
@@ -1117,6 +1238,14 @@ export class Director {
         if (m.state === "waiting" && now > m.deadline) {
           this.counters.timeouts++;
           this.onFault(m.entry, "timeout", `no ack within ${this.policyFor(m.entry.name).actionTimeoutMs} ms`);
+        } else if (m.state === "faulted" && m.fault?.startsWith("timeout") && m.entry.alive && m.entry.readyFor === b.run && !this.abortReason && !this.stopRequested) {
+          // timed out, still heartbeating, and no late ack within another action timeout (its cancelled request
+          // may have been dropped unanswered): it is healthy, so the trigger is re-sent, up to `retries` times
+          const p = this.policyFor(m.entry.name);
+          if (now > m.deadline + p.actionTimeoutMs && m.attempts <= Math.max(1, p.retries)) {
+            this.log.info({ player: m.entry.name, trig: b.trig, lvl: b.lvl }, "no late ack from a live player after its timeout: re-sending the trigger");
+            this.resend(m);
+          }
         }
       }
     }

@@ -24,6 +24,8 @@ export class PlayerEntry {
   preFailed: string | undefined = undefined;
   /** Taking part in the current run's trigger sequence. */
   participating = false;
+  /** Has taken part in a run of this Director (entries that never did are pruned once dead for a while). */
+  everJoined = false;
   leaving = false;
   /** Level change requested for the next boundary / run. */
   pendingLevel: number | null = null;
@@ -116,6 +118,10 @@ export class PlayerRegistry {
     if (!e) return;
     this.byName.delete(name);
     if (this.byId.get(e.idKey) === e) this.byId.delete(e.idKey);
+  }
+
+  get size(): number {
+    return this.byName.size;
   }
 
   all(): PlayerEntry[] {

@@ -18,6 +18,8 @@ export interface PlayerProcessOptions {
   curve?: CurveClientConfig;
   hbIntervalMs?: number;
   hbTimeoutMs?: number;
+  /** The run's credential (from --token-file or DONKI_RUN_TOKEN). */
+  token?: string;
 }
 
 export async function runPlayerProcess(o: PlayerProcessOptions): Promise<number> {
@@ -30,7 +32,7 @@ export async function runPlayerProcess(o: PlayerProcessOptions): Promise<number>
     process.stderr.write(`donki player: ${(e as Error).message}\n`);
     return 2;
   }
-  const player = new Player({ name: o.name, level: o.level, director: o.director, behaviour, join: o.join, curve: o.curve, log, hbIntervalMs: o.hbIntervalMs, hbTimeoutMs: o.hbTimeoutMs });
+  const player = new Player({ name: o.name, level: o.level, director: o.director, behaviour, join: o.join, curve: o.curve, log, hbIntervalMs: o.hbIntervalMs, hbTimeoutMs: o.hbTimeoutMs, token: o.token });
   let exitCode = 0;
   const done = new Promise<void>((resolve) => {
     let signals = 0;
@@ -53,7 +55,8 @@ export async function runPlayerProcess(o: PlayerProcessOptions): Promise<number>
     process.stderr.write(`donki player: ${(e as Error).message}\n`);
     return 2;
   }
-  process.stdout.write(`player ${o.name} registered (level ${o.level}) with ${o.director}\n`);
+  process.stdout.write(`player ${o.name} registered (level ${player.appliedLevel}) with ${o.director}\n`);
+  if (player.notice) process.stderr.write(`donki player '${o.name}': ${player.notice}\n`);
   await done;
   return exitCode;
 }

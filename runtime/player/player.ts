@@ -12,6 +12,7 @@ import { PROTOCOL_VERSION, type DataRow, type DeviceDecl, type DirectorToPlayer,
 import { TYPED_ARRAY } from "../devices/common.ts";
 import { Outbox } from "../transport/outbox.ts";
 import type { CurveClientConfig } from "../transport/curve.ts";
+import { helloProof } from "../transport/roles.ts";
 import { silentLogger, type Logger } from "../log.ts";
 
 export type DataValue = ArrayBufferView | number | number[];
@@ -72,6 +73,8 @@ export interface PlayerOptions {
   log?: Logger;
   /** Registration deadline for start(). Default 10 s. */
   registerTimeoutMs?: number;
+  /** The run's credential without CURVE (`donki run` hands it out; docs/protocol.md "Admission"). */
+  token?: string;
 }
 
 export function fromAction(action: ActionFn, streams: StreamDecl[] = []): PlayerBehaviour {
@@ -129,11 +132,16 @@ export class Player {
   /** Counters for tests and status. */
   readonly counters = { malformed: 0, actions: 0, errors: 0, directorErrors: 0 };
   lastDirectorError: string | null = null;
+  /** The level the Director applies (the declared one unless the scenario pins another). */
+  appliedLevel: number;
+  /** The Director's notice at registration (e.g. the declared level was overridden), if any. */
+  notice: string | null = null;
   onFatal: (e: Error) => void = () => {};
 
   constructor(private readonly opts: PlayerOptions) {
     this.name = opts.name;
     this.level = opts.level;
+    this.appliedLevel = opts.level;
     this.b = opts.behaviour;
     this.streams = opts.behaviour.streams ?? [];
     this.streamMap = new Map(this.streams.map((s) => [s.name, s]));
@@ -203,6 +211,20 @@ export class Player {
   }
 
   private lastHello = 0;
+  private proofCache: string | null | undefined;
+
+  /** Under CURVE, proof that this process holds its key's secret (lets the Director apply name-limited roles). */
+  private get proof(): string | null {
+    if (this.proofCache === undefined) {
+      const c = this.opts.curve;
+      try {
+        this.proofCache = c ? helloProof(c.secretKey, c.publicKey, c.serverKey, this.name) : null;
+      } catch {
+        this.proofCache = null; // a malformed key: the CURVE handshake reports it
+      }
+    }
+    return this.proofCache;
+  }
 
   private sendHello(): void {
     this.lastHello = performance.now();
@@ -217,6 +239,8 @@ export class Player {
       pid: process.pid,
       host: hostname(),
       join: this.opts.join ?? "next-trigger",
+      ...(this.opts.token !== undefined ? { token: this.opts.token } : {}),
+      ...(this.proof ? { key: this.opts.curve!.publicKey, proof: this.proof } : {}),
     });
   }
 
@@ -260,6 +284,9 @@ export class Player {
       case "welcome":
         this.registered = true;
         this.hbTimeoutMs = m.hbTimeout;
+        if (m.level !== undefined) this.appliedLevel = m.level;
+        if (m.notice && m.notice !== this.notice) this.log.warn({ declared: this.level, level: this.appliedLevel }, m.notice);
+        this.notice = m.notice ?? null;
         this.log.info({ session: m.session }, "registered with the director");
         this.welcomeWaiter?.resolve();
         this.welcomeWaiter = null;

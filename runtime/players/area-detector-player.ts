@@ -1,7 +1,7 @@
 import type { AreaDetector, AreaDetectorSettings } from "../devices/area-detector.ts";
 import type { PlayerBehaviour } from "../player/player.ts";
 import type { StreamDecl } from "../protocol/messages.ts";
-import { num, startTiming, type DevicePlayerBase } from "./common.ts";
+import { num, startTiming, type DevicePlayerBase, setupSettings } from "./common.ts";
 
 export interface AreaDetectorPlayerOptions extends DevicePlayerBase {
   /** A connected, configured detector (the frame shape is declared from its settings). */
@@ -32,7 +32,7 @@ export function areaDetectorPlayer(o: AreaDetectorPlayerOptions): PlayerBehaviou
     device: { kind: "area-detector", model: o.device.info().model, simulated: o.device.info().simulated },
     async setup(config, ctx) {
       await o.device.connect();
-      const c = config as Partial<AreaDetectorSettings>;
+      const c = setupSettings(config) as Partial<AreaDetectorSettings>;
       if (Object.keys(c).length) await o.device.configure(c);
       const now = o.device.settings();
       if (Math.floor(now.roi.height / now.binning.y) !== h || Math.floor(now.roi.width / now.binning.x) !== w)

@@ -31,3 +31,13 @@ export function numSetting(settings: Record<string, unknown>, key: string, where
   if (typeof v !== "number" || !Number.isFinite(v)) throw new Error(`${where}: setting '${key}' must be a number, got ${JSON.stringify(v)}`);
   return v;
 }
+
+/**
+ * Device settings to apply at the pre-operation. `donki run|director` send the player's scenario section
+ * (`{name, level, device, settings, ...}`, docs/protocol.md); a device player was created with those settings
+ * (`donki player --settings`), so a section changes nothing here. A plain map (library use: RunPlan.config) is
+ * applied as device settings.
+ */
+export function setupSettings(config: Record<string, unknown>): Record<string, unknown> {
+  return "device" in config && "settings" in config ? {} : config;
+}

@@ -1,7 +1,7 @@
 import type { Mca, McaSettings } from "../devices/mca.ts";
 import type { PlayerBehaviour } from "../player/player.ts";
 import type { StreamDecl } from "../protocol/messages.ts";
-import { num, startTiming, type DevicePlayerBase } from "./common.ts";
+import { num, startTiming, type DevicePlayerBase, setupSettings } from "./common.ts";
 
 export interface McaPlayerOptions extends DevicePlayerBase {
   /** A connected, configured spectrometer (bins declared from its settings). */
@@ -54,7 +54,7 @@ export function mcaPlayer(o: McaPlayerOptions): PlayerBehaviour {
     device: { kind: "mca", model: o.device.info().model, simulated: o.device.info().simulated },
     async setup(config) {
       await o.device.connect();
-      const c = config as Partial<McaSettings>;
+      const c = setupSettings(config) as Partial<McaSettings>;
       if (Object.keys(c).length) await o.device.configure(c);
       if (o.device.settings().bins !== bins) throw new Error(`MCA bins changed at setup (${o.device.settings().bins}, declared ${bins}); restart the player with the new settings`);
       computeRoiBins();

@@ -17,6 +17,8 @@ export class ProtocolError extends Error {
   constructor(
     readonly kind: "malformed" | "badVersion",
     message: string,
+    /** The message type, when the header got that far (a bad `hello` is answered with `reject`). */
+    readonly msgType?: string,
   ) {
     super(message);
     this.name = "ProtocolError";
@@ -51,7 +53,7 @@ function decodeHeader(frame: Buffer | undefined): Header | ProtocolError {
   const m = h as Record<string, unknown>;
   if (typeof m.v !== "number") return new ProtocolError("malformed", "header has no numeric 'v' (protocol version)");
   if (m.v !== PROTOCOL_VERSION)
-    return new ProtocolError("badVersion", `unsupported protocol version ${String(m.v)} (this side speaks ${PROTOCOL_VERSION})`);
+    return new ProtocolError("badVersion", `unsupported protocol version ${String(m.v)} (this side speaks ${PROTOCOL_VERSION})`, typeof m.type === "string" ? m.type : undefined);
   if (typeof m.type !== "string") return new ProtocolError("malformed", "header has no string 'type'");
   return m as Header;
 }
@@ -133,7 +135,7 @@ export function decodeFromPlayer(frames: Buffer[], offset = 0): DecodedFromPlaye
       break;
     case "hello":
       err =
-        need(h, { name: isStr, level: isInt, instance: isStr, pid: isInt, host: isStr, device: isMap }) ??
+        need(h, { name: isStr, level: isInt, instance: isStr, pid: isInt, host: isStr, device: isMap }, { token: isStr, key: isStr, proof: isStr }) ??
         checkStreams(h.streams) ??
         (h.join !== "next-trigger" && h.join !== "next-run" ? "'hello' field 'join' must be 'next-trigger' or 'next-run'" : null) ??
         (!/^[A-Za-z0-9_.-]{1,64}$/.test(h.name as string) ? `player name '${String(h.name)}' is not valid (1-64 of letters, digits, _ . -)` : null) ??
@@ -142,8 +144,8 @@ export function decodeFromPlayer(frames: Buffer[], offset = 0): DecodedFromPlaye
     default:
       err = `unknown message type '${h.type}' on the player channel`;
   }
-  if (err) return new ProtocolError("malformed", err);
-  if (extra !== 0) return new ProtocolError("malformed", `'${h.type}' must be a single frame, got ${extra + 1}`);
+  if (err) return new ProtocolError("malformed", err, h.type);
+  if (extra !== 0) return new ProtocolError("malformed", `'${h.type}' must be a single frame, got ${extra + 1}`, h.type);
   return { msg: h as unknown as PlayerToDirector };
 }
 
@@ -170,11 +172,11 @@ export function decodeFromDirector(frames: Buffer[]): DirectorToPlayer | Protoco
       err = need(h, { run: isStr, seq: isInt });
       break;
     case "welcome":
-      err = need(h, { name: isStr, session: isStr, hbInterval: isInt, hbTimeout: isInt });
+      err = need(h, { name: isStr, session: isStr, hbInterval: isInt, hbTimeout: isInt }, { level: isInt, notice: isStr });
       break;
     case "reject":
     case "error":
-      err = need(h, { reason: isStr });
+      err = need(h, { reason: isStr }, { code: isStr });
       break;
     default:
       err = `unknown message type '${h.type}' from the Director`;
@@ -184,7 +186,7 @@ export function decodeFromDirector(frames: Buffer[]): DirectorToPlayer | Protoco
   return h as unknown as DirectorToPlayer;
 }
 
-const CONTROL_CMDS = new Set(["status", "pause", "resume", "stop", "abort", "disable", "enable", "priority"]);
+const CONTROL_CMDS = new Set(["status", "pause", "resume", "stop", "abort", "disable", "enable", "priority", "admit"]);
 
 export function decodeControl(frames: Buffer[], offset = 0): ControlRequest | ProtocolError {
   const h = decodeHeader(frames[offset]);
@@ -192,7 +194,7 @@ export function decodeControl(frames: Buffer[], offset = 0): ControlRequest | Pr
   if (h.type !== "control") return new ProtocolError("malformed", `unknown message type '${h.type}' on the control channel`);
   if (!(isStr(h.id) || isInt(h.id))) return new ProtocolError("malformed", "'control' field 'id' is missing");
   if (!isStr(h.cmd) || !CONTROL_CMDS.has(h.cmd)) return new ProtocolError("malformed", `unknown control command '${String(h.cmd)}'`);
-  if ((h.cmd === "disable" || h.cmd === "enable" || h.cmd === "priority") && !isStr(h.player))
+  if ((h.cmd === "disable" || h.cmd === "enable" || h.cmd === "priority" || h.cmd === "admit") && !isStr(h.player))
     return new ProtocolError("malformed", `control '${h.cmd}' needs a 'player'`);
   if (h.cmd === "priority" && !(isInt(h.level) && (h.level as number) >= -1))
     return new ProtocolError("malformed", "control 'priority' needs an integer 'level' >= -1");

@@ -44,6 +44,11 @@ export interface Hello {
   pid: number;
   host: string;
   join: "next-trigger" | "next-run";
+  /** The run's credential (without CURVE): 32 hex characters handed out by `donki run` (docs/protocol.md "Admission"). */
+  token?: string;
+  /** Under CURVE: this player's public key (Z85) and `proof` of holding its secret (needed for name-limited keys). */
+  key?: string;
+  proof?: string;
 }
 export interface Ready {
   v: number;
@@ -105,11 +110,17 @@ export interface Welcome {
   session: string;
   hbInterval: number;
   hbTimeout: number;
+  /** The level that applies to this player (differs from the declared one when the scenario pins it). */
+  level?: number;
+  /** Something the player should report (e.g. its declared level was overridden). */
+  notice?: string;
 }
 export interface Reject {
   v: number;
   type: "reject";
   reason: string;
+  /** "bad-token" | "not-admitted" | "row-too-large" | "bad-hello" | "role" | "registry-full" | "bad-version" */
+  code?: string;
 }
 export interface Pre {
   v: number;
@@ -158,7 +169,7 @@ export interface ErrorMsg {
 export type DirectorToPlayer = Welcome | Reject | Pre | Trig | Post | AbortMsg | CancelMsg | Heartbeat | ErrorMsg;
 
 // ---- control channel ----
-export type ControlCmd = "status" | "pause" | "resume" | "stop" | "abort" | "disable" | "enable" | "priority";
+export type ControlCmd = "status" | "pause" | "resume" | "stop" | "abort" | "disable" | "enable" | "priority" | "admit";
 export interface ControlRequest {
   v: number;
   type: "control";
@@ -187,6 +198,12 @@ export interface DirectorCounters {
   timeouts: number;
   lost: number;
   rejectedData: number;
+  /** Registrations refused (bad token, name not admitted, row too large, bad fields). */
+  refused: number;
+  /** Registrations or control requests dropped by the per-peer rate limit. */
+  rateLimited: number;
+  /** Registry entries dropped because they never joined a run and were dead for a few heartbeat timeouts. */
+  pruned: number;
 }
 
 export interface PlayerStatus {
@@ -206,7 +223,14 @@ export interface DirectorStatus {
   lvl?: number;
   triggers?: number | null;
   simTime: number;
+  /** Players listed: the live ones and those of the current run, then dead ones up to a bound. */
   players: PlayerStatus[];
+  /** Dead registry entries counted but not listed (the reply stays bounded). */
+  playersNotListed?: number;
   counters: DirectorCounters;
   pausedBecause?: string;
+  /** The Director process's memory, MiB (resident set; JavaScript heap in use). */
+  memory?: { rssMB: number; heapUsedMB: number };
+  /** Present (true) when a socket is bound to a non-loopback address without CURVE (--insecure). */
+  insecure?: boolean;
 }

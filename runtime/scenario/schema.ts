@@ -99,8 +99,12 @@ export const Fault = z.strictObject({
 
 export const PlayerDef = z.strictObject({
   name,
-  /** Priority level: 0 acts first; -1 disables the player. */
-  level: z.number().int().min(-1),
+  /**
+   * Priority level: 0 acts first; -1 disables the player. A local player needs one; a remote player (host other
+   * than local) may leave it out (the level its hello declares applies) or pin it for this scan (the pinned one
+   * applies and a different declared level is reported).
+   */
+  level: z.number().int().min(-1).optional(),
   /** sim:pi-stage, sim:pi-ccd, sim:andor-ixon, sim:dante, sim:temperature, sim:io, pi-gcs, ..., script:path.ts,
    * python:path.py (a Python action script) or tango:domain/family/member (the generic Tango player) */
   device: z.string().min(1),
@@ -114,6 +118,9 @@ export const PlayerDef = z.strictObject({
   policy: PartialPolicy.optional(),
   /** Fault injection for twins (tests, rehearsals). */
   faults: z.array(Fault).optional(),
+}).superRefine((p, ctx) => {
+  if (p.level === undefined && p.host === "local")
+    ctx.addIssue({ code: "custom", path: ["level"], message: "a local player needs a level (only a remote player, host other than local, may leave it to its hello)" });
 });
 
 export const Output = z.strictObject({
@@ -128,7 +135,7 @@ export const Output = z.strictObject({
   /** Free space kept on the output disk: the writer pauses the scan before HDF5 would hit "disk full". */
   reserveMB: z.number().min(0).default(8),
   /** Largest declared row (one trigger of one stream) a player may register, MiB. */
-  maxRowMB: z.number().positive().default(512),
+  maxRowMB: z.number().positive().default(64),
   /** Write-ahead journal beside the scan file (donki recover). */
   journal: z.boolean().default(true),
   /** fdatasync of the journal at most this many seconds apart (power loss bound); 0 = after every trigger. */
@@ -185,7 +192,7 @@ export const Scenario = z
     policy: Policy.default({ onFault: "pause", retries: 2, actionTimeout: 30 }),
     /** Allow priority changes between triggers (otherwise only between runs). */
     allowPriorityChange: z.boolean().default(false),
-    output: Output.default({ directory: "out", flushEveryTriggers: 50, flushEverySeconds: 2, compression: "none", onWriteError: "pause", reserveMB: 8, maxRowMB: 512, journal: true, journalSyncSeconds: 1 }),
+    output: Output.default({ directory: "out", flushEveryTriggers: 50, flushEverySeconds: 2, compression: "none", onWriteError: "pause", reserveMB: 8, maxRowMB: 64, journal: true, journalSyncSeconds: 1 }),
     /** Heartbeat timing, milliseconds. */
     heartbeat: z.strictObject({ interval: z.number().int().min(10).default(500), timeout: z.number().int().min(50).default(3000) }).optional(),
   })

@@ -1,13 +1,14 @@
 import * as zmq from "zeromq";
+import { keysFor, normaliseKeys, parseAuthorizedKeys, type AuthorizedKey, type Channel } from "./roles.ts";
 
 export interface CurveKeyPair {
   publicKey: string;
   secretKey: string;
 }
 
-/** Director side: key pair plus the public keys of authorised players/clients. */
+/** Director side: key pair plus the public keys of authorised players/clients (a plain string: any role). */
 export interface CurveServerConfig extends CurveKeyPair {
-  authorizedKeys: string[];
+  authorizedKeys: Array<string | AuthorizedKey>;
 }
 
 /** Player/client side: its own key pair plus the Director's public key. */
@@ -38,7 +39,9 @@ export function z85Encode(data: Uint8Array): string {
 
 interface ZapDomain {
   allowed: Set<string>;
-  onDenied: (key: string, address: string) => void;
+  /** Every key of the Director (to tell "not authorised" from "not for this socket"). */
+  known: Set<string>;
+  onDenied: (key: string, address: string, known: boolean) => void;
   counter: { denied: number };
 }
 
@@ -104,7 +107,7 @@ class ZapHandler {
           text = "OK";
         } else {
           d.counter.denied++;
-          d.onDenied(key, address?.toString() ?? "?");
+          d.onDenied(key, address?.toString() ?? "?", d.known.has(key));
         }
       } else text = `mechanism ${mechanism?.toString()} not allowed`;
       try {
@@ -119,26 +122,39 @@ class ZapHandler {
 const zap = new ZapHandler();
 let domainCounter = 0;
 
-/** One Director's CURVE authorisation: its ZAP domain and authorised public keys. */
+/**
+ * One Director's CURVE authorisation: one ZAP domain per socket (player, control, events), each admitting the keys
+ * whose role uses that socket (runtime/transport/roles.ts).
+ */
 export class ZapAuthenticator {
-  readonly domain = `donki-${process.pid}-${++domainCounter}`;
+  private readonly base = `donki-${process.pid}-${++domainCounter}`;
   private readonly counter = { denied: 0 };
+  private readonly keys: AuthorizedKey[];
 
   constructor(
-    private readonly authorizedKeys: string[],
-    private readonly onDenied: (key: string, address: string) => void = () => {},
-  ) {}
+    authorizedKeys: ReadonlyArray<string | AuthorizedKey>,
+    private readonly onDenied: (key: string, address: string, channel: Channel, known: boolean) => void = () => {},
+  ) {
+    this.keys = normaliseKeys(authorizedKeys);
+  }
+
+  /** The ZAP domain of one of the Director's sockets. */
+  domain(channel: Channel): string {
+    return `${this.base}-${channel}`;
+  }
 
   get denied(): number {
     return this.counter.denied;
   }
 
-  start(): Promise<void> {
-    return zap.acquire(this.domain, { allowed: new Set(this.authorizedKeys), onDenied: this.onDenied, counter: this.counter });
+  async start(): Promise<void> {
+    const known = new Set(this.keys.map((k) => k.key));
+    for (const ch of ["player", "control", "events"] as const)
+      await zap.acquire(this.domain(ch), { allowed: keysFor(this.keys, ch), known, onDenied: (k, a, kn) => this.onDenied(k, a, ch, kn), counter: this.counter });
   }
 
   close(): void {
-    zap.release(this.domain);
+    for (const ch of ["player", "control", "events"] as const) zap.release(this.domain(ch));
   }
 }
 
@@ -154,15 +170,12 @@ export function readKeyFile(path: string, text: string): CurveKeyPair {
   return { publicKey: pub, secretKey: sec };
 }
 
+/** The public keys of an authorised-keys file (roles dropped; see readAuthorizedKeyRoles). */
 export function readAuthorizedKeys(path: string, text: string): string[] {
-  const keys: string[] = [];
-  text.split("\n").forEach((raw, i) => {
-    // '#' is a Z85 character: only a line that starts with it is a comment
-    const line = raw.trim();
-    if (!line || line.startsWith("#") || line.startsWith("secret:")) return;
-    const k = line.replace(/^public:\s*/, "");
-    if (!/^\S{40}$/.test(k)) throw new Error(`${path}:${i + 1}: not a Z85 public key (40 characters): '${line}'`);
-    keys.push(k);
-  });
-  return keys;
+  return parseAuthorizedKeys(path, text).map((k) => k.key);
+}
+
+/** An authorised-keys file with each key's role (`KEY [ROLE]`; a line without a role: any role). */
+export function readAuthorizedKeyRoles(path: string, text: string): AuthorizedKey[] {
+  return parseAuthorizedKeys(path, text);
 }

@@ -5,6 +5,7 @@ import importlib
 import json
 import logging
 import os
+import re
 import signal
 import sys
 import threading
@@ -65,6 +66,7 @@ def parser():
     p.add_argument("--curve-public-key", help="this player's CURVE public key")
     p.add_argument("--curve-secret-key", help="this player's CURVE secret key (or DONKI_CURVE_SECRET_KEY)")
     p.add_argument("--curve-key-file", help="this player's CURVE key file (instead of the two keys)")
+    p.add_argument("--token-file", help="the run's token file (written by donki run|director; without CURVE every player needs it; or DONKI_RUN_TOKEN)")
     p.add_argument("--hb-interval", type=int, default=500, help="heartbeat interval, ms")
     p.add_argument("--hb-timeout", type=int, default=3000, help="heartbeat timeout, ms (the Director's welcome overrides it)")
     p.add_argument("--register-timeout", type=float, default=10.0, help="seconds to wait for the Director's welcome")
@@ -111,6 +113,15 @@ def main(argv=None):
             curve = {"serverKey": a.curve_server_key, "publicKey": a.curve_public_key, "secretKey": a.curve_secret_key or os.environ.get("DONKI_CURVE_SECRET_KEY")}
             if not curve["publicKey"] or not curve["secretKey"]:
                 raise PlayerError("CURVE needs --curve-public-key and --curve-secret-key (or DONKI_CURVE_SECRET_KEY) too")
+        token = os.environ.get("DONKI_RUN_TOKEN") or None
+        if a.token_file:
+            try:
+                with open(a.token_file, encoding="utf-8") as fh:
+                    token = fh.read().strip()
+            except OSError as e:
+                raise PlayerError("--token-file: %s" % e) from None
+            if not re.fullmatch(r"[0-9a-f]{32}", token):
+                raise PlayerError("%s is not a donki run token (32 hex characters)" % a.token_file)
         if a.script:
             b = load_script(a.script, options)
         else:
@@ -119,7 +130,7 @@ def main(argv=None):
             b = behaviour_from(factory(dict(options)) if callable(factory) else mod, a.module)
         player = Player(
             a.name, a.level, a.director, join=a.join, curve=curve, hb_interval_ms=a.hb_interval, hb_timeout_ms=a.hb_timeout,
-            register_timeout_s=a.register_timeout, options=options, time_mode=a.time, seed=a.seed, **b
+            register_timeout_s=a.register_timeout, options=options, time_mode=a.time, seed=a.seed, token=token, **b
         )
     except (PlayerError, OSError, ImportError) as e:
         err(str(e))

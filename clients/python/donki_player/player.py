@@ -12,6 +12,7 @@ import collections
 import inspect
 import logging
 import os
+import re
 import socket
 import threading
 import time
@@ -179,6 +180,7 @@ class Player:
         options=None,
         time_mode="real",
         seed=1,
+        token=None,
     ):
         if not isinstance(name, str) or not protocol.NAME_RE.match(name):
             raise PlayerError("player name %r is not valid (1-64 of letters, digits, _ . -)" % (name,))
@@ -212,6 +214,10 @@ class Player:
         self.hb_interval = hb_interval_ms / 1000.0
         self.hb_timeout = hb_timeout_ms / 1000.0
         self.curve = curve
+        # the run's admission token (without CURVE every hello carries it; docs/protocol.md "Admission")
+        if token is not None and not (isinstance(token, str) and re.fullmatch(r"[0-9a-f]{32}", token)):
+            raise PlayerError("player '%s': the run token must be 32 lowercase hex characters" % name)
+        self.token = token
         self.register_timeout = register_timeout_s
         self.options = dict(options or {})
         self.time_mode = time_mode
@@ -354,6 +360,7 @@ class Player:
                 "pid": os.getpid(),
                 "host": socket.gethostname(),
                 "join": self.join,
+                **({"token": self.token} if self.token else {}),
             }
         )
 
