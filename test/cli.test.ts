@@ -4,6 +4,7 @@ import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { readRunSummary } from "../runtime/data/reader.ts";
+import { ControlClient } from "../runtime/control/client.ts";
 import { fingerprintFile } from "../runtime/data/fingerprint.ts";
 import { compareGolden, regressionRun, type Golden } from "../scenarios/regress.ts";
 import { DONKI, ROOT, freePort, killAll, reportedEndpoints, startProcess, tempDir, until } from "./helpers/procs.ts";
@@ -105,12 +106,21 @@ describe("donki run", () => {
   it("Ctrl-C (SIGINT) stops after the current trigger, tells the players and closes a readable file (exit 3); twice aborts (exit 1)", async () => {
     for (const [signals, code, status] of [[1, 3, "stopped"], [2, 1, "aborted"]] as const) {
       const out = tempDir();
-      const p = startProcess(["run", "test/fixtures/scenarios/slow-scan.yaml", "--out", out, "--no-progress"]);
+      const p = startProcess(["run", "test/fixtures/scenarios/slow-scan.yaml", "--out", out, "--no-progress"], { DONKI_SHOW_ENDPOINTS: "1" });
+      const { control } = await reportedEndpoints(p);
       await until(() => nxs(out).length === 1, 30_000, "the scan file to appear");
-      await new Promise((r) => setTimeout(r, 800));
-      for (let i = 0; i < signals; i++) {
+      // the first trigger under way (no fixed wait: a loaded machine may take a while to start it)
+      const c = new ControlClient(control);
+      try {
+        await until(async () => ((await c.status()).trig ?? 0) >= 1, 30_000, "the first trigger");
+      } finally {
+        c.close();
+      }
+      p.child.kill("SIGINT");
+      if (signals === 2) {
+        // a second SIGINT sent before the first was handled would merge with it (signals do not queue)
+        await until(() => p.err.some((l) => /stopping after the current trigger/.test(l)), 30_000, "the first Ctrl-C handled");
         p.child.kill("SIGINT");
-        await new Promise((r) => setTimeout(r, 30));
       }
       expect(await p.exited).toBe(code);
       const s = await readRunSummary(nxs(out)[0]);

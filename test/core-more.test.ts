@@ -18,6 +18,23 @@ async function director(opts: ConstructorParameters<typeof Director>[0] = {}) {
   return { d, ep: await d.start() };
 }
 
+/** A Director on a port another one just closed: retried while the port is still in use (at most 10 s). */
+async function restartOn(port: number, opts: ConstructorParameters<typeof Director>[0]): Promise<Director> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const d = new Director({ ...opts, playerPort: port });
+    try {
+      await d.start();
+      directors.push(d);
+      return d;
+    } catch (e) {
+      await d.close().catch(() => {});
+      if (!/in use/i.test((e as Error).message) || Date.now() > deadline) throw e;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
 describe("priorities, restarts, back-pressure", () => {
   it("with allowPriorityChange, a priority change from the control socket applies at the next trigger boundary", async () => {
     const { d, ep } = await director();
@@ -49,7 +66,8 @@ describe("priorities, restarts, back-pressure", () => {
     await startPlayer({ name: "a", level: 0, director: ep.player, opts: { log }, extra: ["--hb-interval", "100", "--hb-timeout", "500"] });
     expect((await d.run({ triggers: 3, require: ["a"] })).status).toBe("completed");
     await d.close();
-    const { d: d2 } = await director({ hbIntervalMs: 100, hbTimeoutMs: 500, playerPort: port });
+    // the closed Director's port is released by ZeroMQ's I/O thread: on a loaded machine a moment later (bounded retry)
+    const d2 = await restartOn(port, { hbIntervalMs: 100, hbTimeoutMs: 500 });
     await d2.waitForPlayers(["a"], 10_000);
     const r = await d2.run({ triggers: 3, require: ["a"] });
     expect(r.status).toBe("completed");
