@@ -7,6 +7,7 @@ import type { Director } from "../director/director.ts";
 import { ControlClient } from "../control/client.ts";
 import { PythonUnavailable } from "./python.ts";
 import type { ControlCmd } from "../protocol/messages.ts";
+import { dirname, resolve } from "node:path";
 
 const EXIT = { ok: 0, failed: 1, badInput: 2, stopped: 3 } as const;
 
@@ -40,6 +41,8 @@ export interface RunCommandOptions {
   eventPort?: number;
   waitS?: number;
   python?: string;
+  /** Serve the live monitor page on this port (0 = any free port). */
+  monitor?: number;
 }
 
 export async function runCommand(file: string, o: RunCommandOptions, catalogue: DeviceCatalogue, directorOnly: boolean): Promise<number> {
@@ -57,6 +60,10 @@ export async function runCommand(file: string, o: RunCommandOptions, catalogue: 
     curve = await curveServer(o.curve, o.authorized);
   } catch (e) {
     process.stderr.write(`donki: ${(e as Error).message}\n`);
+    return EXIT.badInput;
+  }
+  if (o.monitor !== undefined && curve) {
+    process.stderr.write("donki: --monitor with --curve is not supported: run `donki monitor --events ... --control ... --curve-server-key ... --curve-key-file ...` with an authorised client key\n");
     return EXIT.badInput;
   }
   const log = createLogger("donki", process.env.DONKI_LOG ?? "warn");
@@ -102,6 +109,9 @@ export async function runCommand(file: string, o: RunCommandOptions, catalogue: 
     process.stderr.write("donki: keys: p pause, r resume, s stop, a abort, Ctrl-C stop\n");
   }
   let report: ScenarioRunReport;
+  // --monitor: the live page, following this Director's event stream (runtime/monitor/)
+  let monitor: Promise<import("../monitor/server.ts").Monitor> | null = null;
+  const monitorOut = (l: string) => (o.json ? process.stderr : process.stdout).write(l + "\n");
   try {
     report = await runScenario(sc, {
       catalogue,
@@ -120,9 +130,11 @@ export async function runCommand(file: string, o: RunCommandOptions, catalogue: 
       resume: o.resume,
       python: o.python,
       curve,
-      onReady: (ep, d) => {
+      onReady: async (ep, d) => {
         director = d;
+        if (o.monitor !== undefined) monitor = startRunMonitor(ep, o.monitor, o.host, resolve(o.out ?? resolve(dirname(sc.path), "..", sc.def.output.directory)), monitorOut);
         if (directorOnly || process.env.DONKI_SHOW_ENDPOINTS || sc.def.players.some((p) => p.host !== "local" && p.level >= 0)) process.stderr.write(`donki director: players -> ${ep.player}  control -> ${ep.control}  events -> ${ep.events}\n`);
+        if (monitor) await monitor; // serving (and following the events) before the run starts
       },
       onProgress: (t, total, sim) => {
         if (!showBar) return;
@@ -149,6 +161,7 @@ export async function runCommand(file: string, o: RunCommandOptions, catalogue: 
     process.stderr.write(`donki: ${(e as Error).message}\n`);
     return e instanceof PythonUnavailable ? EXIT.badInput : EXIT.failed;
   } finally {
+    if (monitor) await (await (monitor as Promise<import("../monitor/server.ts").Monitor>).catch(() => null))?.close();
     process.off("SIGINT", onSigint);
     process.off("SIGTERM", onSigint);
     if (keys) {
@@ -295,6 +308,16 @@ export async function devicesCommand(o: { tcp: string[]; scenario?: string; time
 }
 
 /** The Director's CURVE settings from --curve KEYFILE and --authorized FILE (both or neither). */
+/** `donki run --monitor PORT`: the monitor page on this Director (control with the operator token it prints). */
+async function startRunMonitor(ep: { control: string; events: string }, port: number, host: string | undefined, outDir: string, out: (l: string) => void) {
+  const { startMonitor } = await import("../monitor/server.ts");
+  const { printMonitor } = await import("./monitor-cmd.ts");
+    const local = (e: string) => e.replace("tcp://0.0.0.0:", "tcp://127.0.0.1:");
+  const m = await startMonitor({ events: local(ep.events), control: local(ep.control), port, host: host && host !== "0.0.0.0" ? host : "127.0.0.1", outDir, say: out });
+  printMonitor(m, true, out);
+  return m;
+}
+
 async function curveServer(keyFile?: string, authorized?: string) {
   if (!keyFile && !authorized) return undefined;
   if (!keyFile || !authorized) throw new Error("CURVE needs both --curve KEYFILE (the Director's keys) and --authorized FILE (public keys allowed in)");

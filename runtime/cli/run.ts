@@ -20,6 +20,7 @@ import { isPythonDevice, pythonPlayerCommand, resolvePython } from "./python.ts"
 import type { InstrumentInfo, RasterInfo } from "../data/types.ts";
 import { rasterAxes } from "../data/layout.ts";
 import type { TriggerParams } from "../director/director.ts";
+import { scenarioDocumentSink } from "../events/scenario-docs.ts";
 
 /** The scenario's incident energy as the trigger parameter `energy` (eV), unless the sequence sets it itself. */
 export function withEnergy(p: TriggerParams, energyEv: number): TriggerParams {
@@ -67,7 +68,9 @@ export interface RunOptions {
   /** CURVE: the Director's key pair and the players'/clients' authorised public keys (local players get their own). */
   curve?: CurveServerConfig;
   onProgress?: (trig: number, total: number | null, simTime: number) => void;
-  onReady?: (endpoints: { player: string; inproc: string; control: string; events: string }, director: Director) => void;
+  /** Publish the run documents (start, descriptor, event_page, status, stop) on the event stream. Default true. */
+  documents?: boolean;
+  onReady?: (endpoints: { player: string; inproc: string; control: string; events: string }, director: Director) => void | Promise<void>;
 }
 
 export interface ScenarioRunReport {
@@ -193,7 +196,7 @@ export async function runScenario(sc: LoadedScenario, o: RunOptions): Promise<Sc
     log: o.log.child({ component: "director" }),
   });
   const ep = await director.start();
-  o.onReady?.(ep, director);
+  await o.onReady?.(ep, director);
   const locals: LocalPlayer[] = [];
   const enabled = def.players.filter((p) => p.level >= 0);
   const scenarioDir = dirname(sc.path);
@@ -290,7 +293,7 @@ export async function runScenario(sc: LoadedScenario, o: RunOptions): Promise<Sc
       policy,
       perPlayer,
       allowPriorityChange: def.allowPriorityChange,
-      sink,
+      sink: o.documents === false ? sink : scenarioDocumentSink(sc, director, sink, startTrigger),
       onTrigger: (t, sim) => o.onProgress?.(t, planned, sim),
     });
     const sr = (result.sink ?? sink.result) as SinkResult | null;

@@ -345,6 +345,7 @@ export class Director {
     }
     if (a.ok) {
       if (!b.ack(entry.name, a.seq, a.dt)) this.counters.stale++;
+      else entry.lastAckMs = performance.now() - b.t0;
       return;
     }
     const m = b.members.get(entry.name);
@@ -1006,6 +1007,16 @@ export class Director {
 
   private sendTo(id: Buffer, msg: object): void {
     this.playerOut.send([id, encode(msg)]);
+  }
+
+  /** Publish on the event stream (run documents: topic `doc`, runtime/events/). */
+  publish(topic: string, body: Record<string, unknown>): void {
+    this.emit(topic, body);
+  }
+
+  /** Faults of the current run so far (status documents). */
+  faultsSoFar(): readonly FaultRecord[] {
+    return this.faults;
   }
 
   private emit(topic: string, body: Record<string, unknown>): void {
