@@ -74,7 +74,10 @@ function send(cmd) {
 
 function apply(m) {
   if (m.topic === "doc") applyDoc(m.body.name, m.body.doc);
-  else if (m.topic === "state") setState(m.body.state, m.body.reason);
+  else if (m.topic === "state") {
+    // after the stop document the Director goes idle: the page keeps showing how the run ended
+    if (!(S.stop && m.body.state === "idle")) setState(m.body.state, m.body.reason);
+  }
   else if (m.topic === "fault") addFault(m.body);
 }
 

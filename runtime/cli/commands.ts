@@ -159,9 +159,9 @@ export async function runCommand(file: string, o: RunCommandOptions, catalogue: 
   } catch (e) {
     (bar as cliProgress.SingleBar | null)?.stop();
     process.stderr.write(`donki: ${(e as Error).message}\n`);
+    if (monitor) await (await (monitor as Promise<import("../monitor/server.ts").Monitor>).catch(() => null))?.close();
     return e instanceof PythonUnavailable ? EXIT.badInput : EXIT.failed;
   } finally {
-    if (monitor) await (await (monitor as Promise<import("../monitor/server.ts").Monitor>).catch(() => null))?.close();
     process.off("SIGINT", onSigint);
     process.off("SIGTERM", onSigint);
     if (keys) {
@@ -173,6 +173,18 @@ export async function runCommand(file: string, o: RunCommandOptions, catalogue: 
   (bar as cliProgress.SingleBar | null)?.stop();
   if (o.json) process.stdout.write(JSON.stringify(report, null, 2) + "\n");
   else process.stdout.write(formatReport(report, time) + "\n");
+  if (monitor) {
+    // the page stays up with the finished scan (replayed to every new browser) until Ctrl-C / SIGTERM
+    const m = await (monitor as Promise<import("../monitor/server.ts").Monitor>).catch(() => null);
+    if (m) {
+      monitorOut(`donki monitor: the scan has ended; ${m.url} stays up until Ctrl-C`);
+      await new Promise<void>((res) => {
+        process.once("SIGINT", res);
+        process.once("SIGTERM", res);
+      });
+      await m.close();
+    }
+  }
   const st = report.result.status;
   return st === "completed" ? EXIT.ok : st === "stopped" ? EXIT.stopped : EXIT.failed;
 }
