@@ -2,7 +2,8 @@
  * The live monitor in a real browser: Debian's chromium driven by playwright-core (no browser download) against
  * `donki run --monitor 0` of the TWINMIC demo in scaled time. The page shows the players, the state and maps that
  * fill in; without the operator token it cannot pause; with it, Pause pauses the scan and donki's terminal says so;
- * a reload mid-scan shows the whole map so far; Stop ends the scan (exit code 3). Saves docs/monitor.png.
+ * a reload mid-scan shows the whole map so far; Stop ends the scan (exit code 3); the finished file opens in H5Web.
+ * DONKI_UPDATE_SCREENSHOT=1 refreshes docs/monitor.png and docs/h5web.png.
  */
 import { afterAll, describe, expect, it } from "vitest";
 import { existsSync, readFileSync } from "node:fs";
@@ -109,6 +110,16 @@ describe.skipIf(!HAVE)(`monitor page in chromium${HAVE ? "" : " (skipped: chromi
     await late.goto(url);
     await late.locator("#state[data-state=stopped]").waitFor({ timeout: 20_000 });
     expect(await filled(late, "io/transmission")).toBeGreaterThan(before + 30);
+    // the finished scan: listed with a link to the H5Web viewer, which opens the file with h5wasm in the browser
+    const link = late.locator("#scans a", { hasText: "twinmic_00001.nxs" });
+    await link.waitFor({ timeout: 30_000 });
+    const viewerPage = await browser.newPage({ viewport: { width: 1300, height: 900 } });
+    await viewerPage.goto(await link.evaluate((a) => (a as HTMLAnchorElement).href));
+    await viewerPage.getByText("io/transmission", { exact: false }).first().waitFor({ timeout: 60_000 });
+    await viewerPage.getByText("xrf", { exact: true }).first().waitFor({ timeout: 5000 });
+    if (process.env.DONKI_UPDATE_SCREENSHOT) await viewerPage.screenshot({ path: join(ROOT, "docs/h5web.png") });
+    const bad = await viewerPage.request.get(`${url}api/file?name=${encodeURIComponent("../../etc/passwd")}`);
+    expect(bad.status()).toBe(400);
     run.kill("SIGINT");
     expect(await run.exited).toBe(3);
 

@@ -233,9 +233,17 @@ async function loadScans() {
   const rows = list.map((s) => {
     const tr = document.createElement("tr");
     const cells = s.error ? [s.file, "", s.error, "", "", "", ""] : [s.file, s.scan, s.title, s.status, s.triggers, `${s.streams - s.incomplete}/${s.streams} complete`, s.start ? new Date(s.start).toLocaleString() : ""];
-    for (const c of cells) {
+    for (const [i, c] of cells.entries()) {
       const td = document.createElement("td");
-      td.textContent = String(c);
+      if (i === 0 && !s.error) {
+        // the finished file in H5Web (monitor/viewer)
+        const a = document.createElement("a");
+        a.href = `/viewer/?file=${encodeURIComponent(s.file)}`;
+        a.target = "_blank";
+        a.textContent = s.file;
+        a.title = "open in H5Web";
+        td.append(a);
+      } else td.textContent = String(c);
       tr.append(td);
     }
     return tr;

@@ -17,7 +17,10 @@ import { RunHistory } from "./history.ts";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 export const WEB_ROOT = resolve(HERE, "../../monitor/web");
-const TYPES: Record<string, string> = { ".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8", ".svg": "image/svg+xml" };
+/** The H5Web viewer bundle (built by `npm run build:viewer`, which `prepare` runs on npm ci; never committed). */
+export const VIEWER_ROOT = resolve(HERE, "../../monitor/viewer/dist");
+const TYPES: Record<string, string> = { ".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8", ".svg": "image/svg+xml", ".wasm": "application/wasm", ".woff2": "font/woff2" };
+const SCAN_FILE = /^[A-Za-z0-9._-]+\.(nxs|h5|hdf5)$/;
 const CONTROL_CMDS = new Set(["pause", "resume", "stop"]);
 
 export interface MonitorOptions {
@@ -72,6 +75,35 @@ export async function startMonitor(o: MonitorOptions): Promise<Monitor> {
     }
     if (url.pathname === "/api/scans") {
       res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(await listScans(o.outDir)));
+      return;
+    }
+    if (url.pathname === "/api/file") {
+      // a finished scan for the H5Web viewer: a plain file name in the output directory, nothing else
+      const name = url.searchParams.get("name") ?? "";
+      if (!o.outDir || !SCAN_FILE.test(name) || name.startsWith(".")) {
+        res.writeHead(400, { "content-type": "text/plain" }).end(`not a scan file name: '${name}'\n`);
+        return;
+      }
+      try {
+        const body = await readFile(join(o.outDir, name));
+        res.writeHead(200, { "content-type": "application/x-hdf5", "cache-control": "no-store" }).end(body);
+      } catch {
+        res.writeHead(404, { "content-type": "text/plain" }).end(`${name}: no such scan in ${o.outDir}\n`);
+      }
+      return;
+    }
+    if (url.pathname === "/viewer/" || url.pathname.startsWith("/viewer/assets/")) {
+      const rel = url.pathname === "/viewer/" ? "index.html" : url.pathname.slice("/viewer/".length);
+      if (rel.includes("..")) {
+        res.writeHead(404).end();
+        return;
+      }
+      try {
+        const body = await readFile(join(VIEWER_ROOT, rel));
+        res.writeHead(200, { "content-type": TYPES[extname(rel)] ?? "application/octet-stream" }).end(body);
+      } catch {
+        res.writeHead(404, { "content-type": "text/plain" }).end(rel === "index.html" ? "the H5Web viewer is not built: npm run build:viewer\n" : "not found\n");
+      }
       return;
     }
     if (url.pathname === "/api/info") {
