@@ -90,6 +90,33 @@ describe("monitor server", () => {
     c.ws.close();
   });
 
+  it("a monitor attached mid-run learns the run from the start and descriptors re-sent on doc.late, once", async () => {
+    director = new Director();
+    const ep = await director.start();
+    monitor = await startMonitor({ events: ep.events, port: 0 });
+    const start = doc("start", { time: 0, scan: 3, scenario: "s", title: "late", planned: 4, firstTrigger: 1, file: null });
+    const desc = doc("descriptor", { stream: "io/transmission", player: "io", name: "transmission", level: 2, dtype: "float64", shape: [], units: "1", role: "signal", kind: "scalar" });
+    let items: any[] = [];
+    await until(
+      async () => {
+        for (let i = 0; i < 2; i++) {
+          director!.publish("doc.late", start);
+          director!.publish("doc.late", desc);
+        }
+        const c = await connect(monitor!.url);
+        await until(() => c.msgs.some((m) => m.kind === "replay"), 5000, "the replay");
+        items = c.msgs.find((m) => m.kind === "replay").items;
+        c.ws.close();
+        return items.some((i: any) => i.body.name === "descriptor");
+      },
+      10_000,
+      "the late documents",
+    );
+    expect(items.filter((i: any) => i.body.name === "start")).toHaveLength(1);
+    expect(items.filter((i: any) => i.body.name === "descriptor")).toHaveLength(1);
+    expect(items[0]).toMatchObject({ topic: "doc", body: { name: "start", doc: { title: "late" } } });
+  });
+
   it("donki monitor --events attaches to a running Director, read-only without --control", async () => {
     director = new Director();
     const ep = await director.start();

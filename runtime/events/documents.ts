@@ -17,6 +17,12 @@ export interface DocumentOptions {
   publish: (name: DocName, doc: object) => void;
   /** The Director whose players, levels and faults the status documents show. */
   director: Pick<Director, "status" | "registry" | "faultsSoFar">;
+  /**
+   * Re-sends of `start` and the descriptors for consumers that connect mid-run (topic `doc.late`, every lateMs);
+   * `doc` itself carries each document once.
+   */
+  publishLate?: (name: DocName, doc: object) => void;
+  lateMs?: number;
   /** Run metadata for the start document, asked for once the inner sink is open (it knows the file then). */
   describeRun: () => Omit<StartT, "version" | "run" | "time" | "planned" | "firstTrigger">;
   /** Extra descriptor fields per stream (e.g. the ROIs of a spectrum in eV). */
@@ -102,6 +108,9 @@ export class DocumentSink implements DataSink {
   private t0 = 0;
   private pageTimer: NodeJS.Timeout | null = null;
   private statusTimer: NodeJS.Timeout | null = null;
+  private lateTimer: NodeJS.Timeout | null = null;
+  private startDoc: StartT | null = null;
+  private descriptors: DescriptorT[] = [];
   private readonly pageMs: number;
   private readonly previewMs: number;
   private readonly statusMs: number;
@@ -124,8 +133,17 @@ export class DocumentSink implements DataSink {
     this.run = run;
     this.t0 = performance.now();
     const start: StartT = { version: DOC_VERSION, run: run.runId, time: run.startTime.getTime() / 1000, planned: run.plannedTriggers, firstTrigger: this.first, ...this.o.describeRun() };
+    this.startDoc = start;
     this.o.publish("start", start);
     for (const s of streams) this.describe(s);
+    if (this.o.publishLate) {
+      const late = this.o.publishLate;
+      this.lateTimer = setInterval(() => {
+        late("start", this.startDoc!);
+        for (const d of this.descriptors) late("descriptor", d);
+      }, this.o.lateMs ?? 5000);
+      this.lateTimer.unref();
+    }
     this.pageTimer = setInterval(() => this.flush(), this.pageMs);
     this.statusTimer = setInterval(() => this.publishStatus(), this.statusMs);
     this.pageTimer.unref();
@@ -164,6 +182,7 @@ export class DocumentSink implements DataSink {
       ...(!scalar && binning.length ? { preview: { shape: previewShape, binning } } : {}),
       ...this.o.describeStream?.(s.player, s.decl.name),
     };
+    this.descriptors.push(d);
     this.o.publish("descriptor", d);
   }
 
@@ -271,6 +290,7 @@ export class DocumentSink implements DataSink {
   async close(info: SinkCloseInfo): Promise<unknown> {
     if (this.pageTimer) clearInterval(this.pageTimer);
     if (this.statusTimer) clearInterval(this.statusTimer);
+    if (this.lateTimer) clearInterval(this.lateTimer);
     this.flush();
     let result: unknown;
     let error: Error | null = null;

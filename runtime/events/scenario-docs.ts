@@ -30,5 +30,5 @@ export function scenarioDocumentSink(sc: LoadedScenario, director: Director, inn
     if (rois && decl?.axis && decl.shape.length === 1) return { rois };
     return {};
   };
-  return new DocumentSink(inner, { publish: (name, doc) => director.publish("doc", { name, doc }), director, describeRun, describeStream, ...o }, firstTrigger);
+  return new DocumentSink(inner, { publish: (name, doc) => director.publish("doc", { name, doc }), publishLate: (name, doc) => director.publish("doc.late", { name, doc }), director, describeRun, describeStream, ...o }, firstTrigger);
 }

@@ -22,6 +22,22 @@ export class RunHistory {
   private state: StreamMessage | null = null;
   private faults: StreamMessage[] = [];
 
+  /**
+   * Take one message of the event stream; returns the message to pass on to the pages, or null. A `doc.late`
+   * re-send (start and descriptors for consumers that connected mid-run) counts only when it is news.
+   */
+  accept(m: StreamMessage): StreamMessage | null {
+    if (m.topic === "doc.late") {
+      const doc = m.body.doc as { run?: string; stream?: string };
+      const cur = (this.start?.body.doc as { run?: string } | undefined)?.run;
+      if (m.body.name === "start" && cur === doc.run) return null;
+      if (m.body.name === "descriptor" && (cur !== doc.run || this.descriptors.some((d) => (d.body.doc as { stream: string }).stream === doc.stream))) return null;
+      m = { topic: "doc", body: { ...m.body, type: "doc" } };
+    }
+    this.add(m);
+    return m;
+  }
+
   add(m: StreamMessage): void {
     if (m.topic === "state") {
       this.state = m;

@@ -167,8 +167,9 @@ export async function startMonitor(o: MonitorOptions): Promise<Monitor> {
   };
   const follower = new EventFollower(
     o.events,
-    (m) => {
-      history.add(m);
+    (raw) => {
+      const m = history.accept(raw);
+      if (!m) return;
       if (m.topic === "state") {
         const s = m.body as unknown as { state: string; reason?: string };
         if (s.state === "paused" || s.state === "running") say(`donki: ${s.state}${s.reason ? ` (${s.reason})` : ""}`);
