@@ -14,6 +14,7 @@ import { benchSimSpeed } from "./sim-speed.ts";
 import { benchHdf5Write } from "./hdf5-write.ts";
 import { benchJournal } from "./journal.ts";
 import { benchRegistrationStorm } from "./registration-storm.ts";
+import { benchDocuments } from "./documents.ts";
 
 const quick = process.argv.includes("--quick");
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -24,6 +25,10 @@ const results: Record<string, unknown> = {
 
 console.log("== trigger rate (empty actions, each player a process) vs raw zeromq.js round trip");
 results.triggers = await benchTriggers({ triggers: quick ? 5000 : 20_000 });
+console.log("\n== run documents on the event stream: trigger rate with and without the document tap (interleaved)");
+const docs = await benchDocuments({ triggers: quick ? 2000 : 5000, rounds: quick ? 3 : 5 });
+console.log(`plain sink ${docs.plainPerS.toFixed(0)} triggers/s, with documents ${docs.documentsPerS.toFixed(0)} triggers/s: ratio ${docs.ratio.toFixed(3)}`);
+results.documents = docs;
 console.log("\n== frames: player process -> Director -> HDF5 vs fs.writeSync");
 results.frames = await benchFrames({ frames: quick ? 300 : 2000 });
 console.log("\n== HDF5 writer alone (WriterQueue in a worker) vs fs.writeSync");

@@ -9,6 +9,7 @@ import { PreflightError } from "./preflight.ts";
 import { ControlClient } from "../control/client.ts";
 import { PythonUnavailable } from "./python.ts";
 import type { ControlCmd } from "../protocol/messages.ts";
+import { dirname, resolve } from "node:path";
 
 const EXIT = { ok: 0, failed: 1, badInput: 2, stopped: 3, gaps: 4 } as const;
 
@@ -46,6 +47,8 @@ export interface RunCommandOptions {
   insecure?: boolean;
   tokenFile?: string;
   maxRowMb?: number;
+  /** Serve the live monitor page on this port (0 = any free port). */
+  monitor?: number;
 }
 
 /** True for an address only this host can reach (127.0.0.0/8, ::1, localhost). */
@@ -84,6 +87,10 @@ export async function runCommand(file: string, o: RunCommandOptions, catalogue: 
   }
   if (o.maxRowMb !== undefined && !(o.maxRowMb > 0)) {
     process.stderr.write(`donki: --max-row-mb must be a positive number, got ${o.maxRowMb}\n`);
+    return EXIT.badInput;
+  }
+  if (o.monitor !== undefined && curve) {
+    process.stderr.write("donki: --monitor with --curve is not supported: run `donki monitor --events ... --control ... --curve-server-key ... --curve-key-file ...` with an authorised client key\n");
     return EXIT.badInput;
   }
   const log = createLogger("donki", process.env.DONKI_LOG ?? "warn");
@@ -134,6 +141,9 @@ export async function runCommand(file: string, o: RunCommandOptions, catalogue: 
     process.stderr.write("donki: keys: p pause, r resume, s stop, a abort, Ctrl-C stop\n");
   }
   let report: ScenarioRunReport;
+  // --monitor: the live page, following this Director's event stream (runtime/monitor/)
+  let monitor: Promise<import("../monitor/server.ts").Monitor> | null = null;
+  const monitorOut = (l: string) => (o.json ? process.stderr : process.stdout).write(l + "\n");
   try {
     report = await runScenario(sc, {
       catalogue,
@@ -158,10 +168,12 @@ export async function runCommand(file: string, o: RunCommandOptions, catalogue: 
       insecure: !isLoopback(host) && !curve,
       tokenFile: o.tokenFile,
       maxRowBytes: o.maxRowMb !== undefined ? Math.round(o.maxRowMb * 1024 * 1024) : undefined,
-      onReady: (ep, d, tokenFile) => {
+      onReady: async (ep, d, tokenFile) => {
         director = d;
+        if (o.monitor !== undefined) monitor = startRunMonitor(ep, o.monitor, o.host, resolve(o.out ?? resolve(dirname(sc.path), "..", sc.def.output.directory)), monitorOut);
         if (directorOnly || process.env.DONKI_SHOW_ENDPOINTS || sc.def.players.some((p) => p.host !== "local" && (p.level === undefined || p.level >= 0))) process.stderr.write(`donki director: players -> ${ep.player}  control -> ${ep.control}  events -> ${ep.events}\n`);
         if (tokenFile) process.stderr.write(`donki: run token for remote players in ${tokenFile} (donki player --token-file ${tokenFile})\n`);
+        if (monitor) await monitor; // serving (and following the events) before the run starts
       },
       onEvent: (topic, body) => {
         // a write error is told once, in one line (HDF5's own error stack is kept off stderr)
@@ -203,6 +215,7 @@ export async function runCommand(file: string, o: RunCommandOptions, catalogue: 
       return EXIT.stopped;
     }
     process.stderr.write(`donki: ${(e as Error).message}\n`);
+    if (monitor) await (await (monitor as Promise<import("../monitor/server.ts").Monitor>).catch(() => null))?.close();
     return e instanceof PythonUnavailable ? EXIT.badInput : EXIT.failed;
   } finally {
     process.off("SIGINT", onSignal);
@@ -217,6 +230,18 @@ export async function runCommand(file: string, o: RunCommandOptions, catalogue: 
   (bar as cliProgress.SingleBar | null)?.stop();
   if (o.json) process.stdout.write(JSON.stringify(report, null, 2) + "\n");
   else process.stdout.write(formatReport(report, time) + "\n");
+  if (monitor) {
+    // the page stays up with the finished scan (replayed to every new browser) until Ctrl-C / SIGTERM
+    const m = await (monitor as Promise<import("../monitor/server.ts").Monitor>).catch(() => null);
+    if (m) {
+      monitorOut(`donki monitor: the scan has ended; ${m.url} stays up until Ctrl-C`);
+      await new Promise<void>((res) => {
+        process.once("SIGINT", res);
+        process.once("SIGTERM", res);
+      });
+      await m.close();
+    }
+  }
   return EXIT_CODE_OF[report.result.end.status];
 }
 
@@ -399,6 +424,16 @@ export async function devicesCommand(o: { tcp: string[]; scenario?: string; time
 }
 
 /** The Director's CURVE settings from --curve KEYFILE and --authorized FILE (both or neither). */
+/** `donki run --monitor PORT`: the monitor page on this Director (control with the operator token it prints). */
+async function startRunMonitor(ep: { control: string; events: string }, port: number, host: string | undefined, outDir: string, out: (l: string) => void) {
+  const { startMonitor } = await import("../monitor/server.ts");
+  const { printMonitor } = await import("./monitor-cmd.ts");
+    const local = (e: string) => e.replace("tcp://0.0.0.0:", "tcp://127.0.0.1:");
+  const m = await startMonitor({ events: local(ep.events), control: local(ep.control), port, host: host && host !== "0.0.0.0" ? host : "127.0.0.1", outDir, say: out });
+  printMonitor(m, true, out);
+  return m;
+}
+
 async function curveServer(keyFile?: string, authorized?: string) {
   if (!keyFile && !authorized) return undefined;
   if (!keyFile || !authorized) throw new Error("CURVE needs both --curve KEYFILE (the Director's keys) and --authorized FILE (public keys allowed in)");

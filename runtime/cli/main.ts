@@ -66,9 +66,11 @@ export async function main(argv: string[], catalogue: DeviceCatalogue): Promise<
     .option("--event-port <port>", "event stream port (default: any free port)", int("event-port"))
     .option("--token-file <file>", "without CURVE: where to write the run token remote players need (default <out>/donki-run.token)")
     .option("--max-row-mb <n>", "largest row (one trigger of one stream) a player may declare, MiB (default: the scenario's output.maxRowMB, 64)", Number)
+    .option("--monitor [port]", "serve the live monitor page on 127.0.0.1:PORT (0 or none = any free port; the URL and operator token are printed)", int("monitor"))
     .action(async (file: string, o) => {
       const { runCommand } = await import("./commands.ts");
       if (o.timeScale !== undefined) o.time = `scale:${o.timeScale}`;
+      if (o.monitor === true) o.monitor = 0;
       process.exit(await runCommand(file, { ...o, playerPort: o.port, host: o.bind }, catalogue, false));
     });
 
@@ -197,6 +199,36 @@ export async function main(argv: string[], catalogue: DeviceCatalogue): Promise<
     .action(async (cmd: string, name: string | undefined, o) => {
       const { ctlCommand } = await import("./commands.ts");
       process.exit(await ctlCommand(cmd, { ...o, player: o.player ?? name }));
+    });
+
+  program
+    .command("events")
+    .description("print the run documents (start, descriptor, event_page, status, stop) of a Director as JSON lines")
+    .requiredOption("--events <endpoint>", "Director event endpoint, e.g. tcp://127.0.0.1:5572")
+    .option("--control <endpoint>", "also print the Director's status first (control endpoint)")
+    .option("--follow", "keep following run after run (default: stop after the next stop document)")
+    .option("--all", "also print the Director's own events (state, trigger, player, fault, run) as {name: \"event\", topic, body}")
+    .option("--curve-server-key <z85>", "the Director's CURVE public key (when it runs with --curve)")
+    .option("--curve-key-file <file>", "this client's CURVE key file (its public key must be authorised)")
+    .action(async (o) => {
+      const { eventsCommand } = await import("./monitor-cmd.ts");
+      process.exit(await eventsCommand(o));
+    });
+
+  program
+    .command("monitor")
+    .description("serve the live monitor page for a running Director (read-only without --control)")
+    .requiredOption("--events <endpoint>", "Director event endpoint, e.g. tcp://127.0.0.1:5572")
+    .option("--control <endpoint>", "Director control endpoint: pause/resume/stop from the page with the operator token")
+    .option("--port <port>", "HTTP port (0 = any free port)", int("port"), 0)
+    .option("--bind <host>", "interface to serve on (default 127.0.0.1)")
+    .option("--token <token>", "operator token (default: a fresh random one, printed)")
+    .option("--out <dir>", "output directory of the finished scans to list")
+    .option("--curve-server-key <z85>", "the Director's CURVE public key (when it runs with --curve)")
+    .option("--curve-key-file <file>", "this client's CURVE key file (its public key must be authorised)")
+    .action(async (o) => {
+      const { monitorCommand } = await import("./monitor-cmd.ts");
+      process.exit(await monitorCommand(o));
     });
 
   program

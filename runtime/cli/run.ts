@@ -21,6 +21,7 @@ import { isPythonDevice, pythonPlayerCommand, resolvePython } from "./python.ts"
 import type { InstrumentInfo, RasterInfo } from "../data/types.ts";
 import { rasterAxes } from "../data/layout.ts";
 import type { TriggerParams } from "../director/director.ts";
+import { scenarioDocumentSink } from "../events/scenario-docs.ts";
 
 /** The scenario's incident energy as the trigger parameter `energy` (eV), unless the sequence sets it itself. */
 export function withEnergy(p: TriggerParams, energyEv: number): TriggerParams {
@@ -84,7 +85,9 @@ export interface RunOptions {
   onRecover?: (r: import("../data/recover.ts").RecoverReport) => void;
   /** Events of the run as they are published (topic, body). */
   onEvent?: (topic: string, body: Record<string, unknown>) => void;
-  onReady?: (endpoints: { player: string; inproc: string; control: string; events: string }, director: Director, tokenFile?: string) => void;
+  /** Publish the run documents (start, descriptor, event_page, status, stop) on the event stream. Default true. */
+  documents?: boolean;
+  onReady?: (endpoints: { player: string; inproc: string; control: string; events: string }, director: Director, tokenFile?: string) => void | Promise<void>;
 }
 
 export interface ScenarioRunReport {
@@ -227,7 +230,7 @@ export async function runScenario(sc: LoadedScenario, o: RunOptions): Promise<Sc
     writeFileSync(tokenFile, token + "\n", { mode: 0o600, flag: "wx" });
   }
   const showToken = o.noLocalPlayers || def.players.some((p) => p.host !== "local") || o.tokenFile !== undefined;
-  o.onReady?.(ep, director, showToken ? tokenFile : undefined);
+  await o.onReady?.(ep, director, showToken ? tokenFile : undefined);
   const locals: LocalPlayer[] = [];
   const enabled = def.players.filter((p) => p.level === undefined || p.level >= 0);
   const scenarioDir = dirname(sc.path);
@@ -345,7 +348,7 @@ export async function runScenario(sc: LoadedScenario, o: RunOptions): Promise<Sc
       allowPriorityChange: def.allowPriorityChange,
       // pre.config: each player's section of the scenario (docs/protocol.md)
       config: Object.fromEntries(def.players.map((p) => [p.name, scenarioSection(p)])),
-      sink,
+      sink: o.documents === false ? sink : scenarioDocumentSink(sc, director, sink, startTrigger),
       onTrigger: (t, sim) => o.onProgress?.(t, planned, sim),
     });
     const sr = (result.sink ?? sink.result) as SinkResult | null;

@@ -24,6 +24,8 @@ export class PriorityBarrier {
   private rejectFn!: (e: Error) => void;
   readonly done: Promise<void>;
   settled = false;
+  /** When the level was started (ack latency = ack time - t0). */
+  readonly t0 = performance.now();
 
   constructor(
     readonly run: string,

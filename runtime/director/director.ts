@@ -463,6 +463,7 @@ export class Director {
     }
     if (a.ok) {
       if (!b.ack(entry.name, a.seq, a.dt)) this.counters.stale++;
+      else entry.lastAckMs = performance.now() - b.t0;
       return;
     }
     if (!m || m.seq !== a.seq || m.state !== "waiting") {
@@ -1261,6 +1262,16 @@ export class Director {
 
   private sendTo(id: Buffer, msg: object): void {
     this.playerOut.send([id, encode(msg)]);
+  }
+
+  /** Publish on the event stream (run documents: topic `doc`, runtime/events/). */
+  publish(topic: string, body: Record<string, unknown>): void {
+    this.emit(topic, body);
+  }
+
+  /** Faults of the current run so far (status documents). */
+  faultsSoFar(): readonly FaultRecord[] {
+    return this.faults;
   }
 
   private emit(topic: string, body: Record<string, unknown>): void {

@@ -29,6 +29,8 @@ export class PlayerEntry {
   leaving = false;
   /** Level change requested for the next boundary / run. */
   pendingLevel: number | null = null;
+  /** Latency of the last successful ack (level started -> ack), ms. */
+  lastAckMs: number | null = null;
 
   constructor(
     readonly name: string,
