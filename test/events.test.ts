@@ -4,7 +4,7 @@
  * (values, row references, counts), and `donki events` prints the same documents as JSON lines.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { EventFollower, type StreamMessage } from "../runtime/events/follow.ts";
 import { checkDocument, documentJsonSchemas } from "../runtime/events/schema.ts";
@@ -33,7 +33,10 @@ describe("run documents", () => {
     const ev = startProcess(["events", "--events", `tcp://127.0.0.1:${ep}`, "--control", `tcp://127.0.0.1:${cp}`]);
     // donki events subscribed before asking for the status: once the status line is out, it hears the run
     await ev.waitFor(/"director-status"/, 60_000);
-    const players = PLAYERS.map(([name, level, device, settings]) => startProcess(["player", "--name", name, "--level", level, "--director", `tcp://127.0.0.1:${pp}`, "--device", device, "--settings", settings, "--seed", "5"]));
+    // without CURVE the run admits players that present its token (written by the Director into the output directory)
+    const tokenFile = join(out, "donki-run.token");
+    await until(() => existsSync(tokenFile), 60_000, "the run token file");
+    const players = PLAYERS.map(([name, level, device, settings]) => startProcess(["player", "--name", name, "--level", level, "--director", `tcp://127.0.0.1:${pp}`, "--device", device, "--settings", settings, "--seed", "5", "--token-file", tokenFile]));
     expect(await d.exited).toBe(0);
     expect(await ev.exited).toBe(0); // without --follow: ends after the stop document
     await until(() => got.some((m) => m.topic === "doc" && m.body.name === "stop"), 10_000, "the stop document");
