@@ -363,7 +363,7 @@ describe.skipIf(!SOCAT)("PiGcsStage over a serial pty pair (" + (SOCAT ? "socat"
   });
 
   it("garbage (-1004), silent controller (-7, no hang) and an error code over serial", async () => {
-    const { stage, emu } = await serialRig({ timeoutMs: 150 });
+    const { stage, emu } = await serialRig({ timeoutMs: 1000 }); // long enough for a loaded machine behind socat; the silent case waits this once
     await stage.connect();
     emu.inject({ kind: "garbage" });
     expect(await codeOf(stage.position(["1"]))).toBe(-1004);
