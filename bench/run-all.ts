@@ -20,8 +20,8 @@ const results: Record<string, unknown> = {
   machine: { cpus: cpus().length, model: cpus()[0]?.model, memGB: Math.round(totalmem() / 2 ** 30), node: process.version },
 };
 
-console.log("== trigger rate (empty actions, each player a process) vs raw zeromq.js round trip");
-results.triggers = await benchTriggers({ triggers: quick ? 5000 : 20_000 });
+console.log("== trigger rate (empty actions, each player a process) vs net TCP, zeromq.js PAIR, pyzmq PAIR, bare zeromq.js");
+results.triggers = await benchTriggers({ triggers: quick ? 5000 : 20_000, rounds: quick ? 1 : 3, rttSamples: quick ? 5000 : 20_000 });
 console.log("\n== frames: player process -> Director -> HDF5 vs fs.writeSync");
 results.frames = await benchFrames({ frames: quick ? 300 : 2000 });
 console.log("\n== HDF5 writer alone (WriterQueue in a worker) vs fs.writeSync");
