@@ -3,6 +3,7 @@
  * written to bench/results/latest.json; docs/benchmarks.md records them.
  *   npm run bench                # everything (several minutes)
  *   npm run bench -- --quick     # smaller sizes
+ *   npm run bench -- --directions  # also the trigger-path alternatives of issue 17 (koffi, PUB broadcast)
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join, dirname } from "node:path";
@@ -21,7 +22,7 @@ const results: Record<string, unknown> = {
 };
 
 console.log("== trigger rate (empty actions, each player a process) vs net TCP, zeromq.js PAIR, pyzmq PAIR, bare zeromq.js");
-results.triggers = await benchTriggers({ triggers: quick ? 5000 : 20_000, rounds: quick ? 1 : 3, rttSamples: quick ? 5000 : 20_000 });
+results.triggers = await benchTriggers({ triggers: quick ? 5000 : 20_000, rounds: quick ? 1 : 3, rttSamples: quick ? 5000 : 20_000, directions: process.argv.includes("--directions") });
 console.log("\n== frames: player process -> Director -> HDF5 vs fs.writeSync");
 results.frames = await benchFrames({ frames: quick ? 300 : 2000 });
 console.log("\n== HDF5 writer alone (WriterQueue in a worker) vs fs.writeSync");
