@@ -26,6 +26,8 @@ export const ZMQ = {
   FD: 14,
   EVENTS: 15,
   LINGER: 17,
+  RCVTIMEO: 27,
+  SNDTIMEO: 28,
   LAST_ENDPOINT: 32,
   POLLIN: 1,
   POLLOUT: 2,
@@ -206,7 +208,11 @@ export class LibzmqSocket {
   recvBlocking(): Buffer {
     this.l.msgInit(this.msg);
     const n = this.l.msgRecv(this.msg, this.s, 0);
-    if (n < 0) fail(this.l, "zmq_msg_recv");
+    if (n < 0) {
+      const e = this.l.errno();
+      this.l.msgClose(this.msg);
+      throw new Error(`zmq_msg_recv: ${this.l.strerror(e)} (errno ${e})`);
+    }
     const b = n === 0 ? Buffer.alloc(0) : Buffer.from(koffi.view(this.l.msgData(this.msg), n).slice(0));
     this.l.msgClose(this.msg);
     return b;

@@ -10,6 +10,7 @@ const [mode, ep] = process.argv.slice(2);
 if (mode === "pair-blocking") {
   // the main thread blocked in zmq_recv, as pyzmq's echo peer is: no event loop in the path
   const b = new LibzmqSocket(ZMQ.PAIR);
+  b.setInt(ZMQ.RCVTIMEO, 10_000); // an orphaned peer ends (zmq_recv fails) instead of blocking for good
   b.connect(ep, false);
   for (;;) {
     const m = b.recvBlocking();

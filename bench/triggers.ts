@@ -103,6 +103,10 @@ export async function measureLibzmqRoundTrip(samples = 20_000): Promise<RoundTri
 /** PAIR ping-pong on libzmq via koffi with both main threads blocked in zmq_recv: libzmq from Node without the event loop. */
 export async function measureKoffiBlockingRoundTrip(samples = 20_000): Promise<RoundTrip> {
   const s = new LibzmqSocket(ZMQ.PAIR);
+  // the main thread blocks in libzmq here: bounded, so a peer that never comes fails the measurement instead of
+  // hanging the process
+  s.setInt(ZMQ.RCVTIMEO, 10_000);
+  s.setInt(ZMQ.SNDTIMEO, 10_000);
   s.bind("tcp://127.0.0.1:*", false);
   const child = spawn(process.execPath, ["--import", "tsx", join(HERE, "libzmq-peer.ts"), "pair-blocking", s.lastEndpoint], { stdio: "inherit", cwd: ROOT });
   const exited = new Promise((r) => child.on("exit", r));
