@@ -3,6 +3,7 @@
  * written to bench/results/latest.json; docs/benchmarks.md records them.
  *   npm run bench                # everything (several minutes)
  *   npm run bench -- --quick     # smaller sizes
+ *   npm run bench -- --directions  # also the trigger-path alternatives of issue 17 (koffi, PUB broadcast)
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join, dirname } from "node:path";
@@ -23,8 +24,8 @@ const results: Record<string, unknown> = {
   machine: { cpus: cpus().length, model: cpus()[0]?.model, memGB: Math.round(totalmem() / 2 ** 30), node: process.version },
 };
 
-console.log("== trigger rate (empty actions, each player a process) vs raw zeromq.js round trip");
-results.triggers = await benchTriggers({ triggers: quick ? 5000 : 20_000 });
+console.log("== trigger rate (empty actions, each player a process) vs net TCP, zeromq.js PAIR, pyzmq PAIR, bare zeromq.js");
+results.triggers = await benchTriggers({ triggers: quick ? 5000 : 20_000, rounds: quick ? 1 : 3, rttSamples: quick ? 5000 : 20_000, directions: process.argv.includes("--directions") });
 console.log("\n== run documents on the event stream: trigger rate with and without the document tap (interleaved)");
 const docs = await benchDocuments({ triggers: quick ? 2000 : 5000, rounds: quick ? 3 : 5 });
 console.log(`plain sink ${docs.plainPerS.toFixed(0)} triggers/s, with documents ${docs.documentsPerS.toFixed(0)} triggers/s: ratio ${docs.ratio.toFixed(3)}`);
