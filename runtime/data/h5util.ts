@@ -2,6 +2,7 @@
  * Small, checked helpers over h5wasm. h5wasm reports many failures only on stderr (e.g. a nested
  * `create_group("a/b")`), so every structural call here is verified by reading the object back.
  */
+import * as fs from "node:fs";
 import { TYPED_ARRAY } from "../devices/common.ts";
 import "./h5-quiet.ts"; // before h5wasm: its HDF5 error stacks stay off stderr (failures are reported as run errors)
 import h5wasm from "h5wasm/node";
@@ -143,4 +144,22 @@ export function toRanges(nums: number[]): string {
     i = j + 1;
   }
   return out.join(",");
+}
+
+const HDF5_SIGNATURE = Buffer.from([0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a]);
+
+/** True when `file` carries the HDF5 signature at offset 0 or after a user block (h5wasm aborts on other files). */
+export function isHdf5(file: string): boolean {
+  const fd = fs.openSync(file, "r");
+  try {
+    const buf = Buffer.alloc(8);
+    // the superblock may follow a user block of 512, 1024, 2048 ... bytes
+    for (const off of [0, 512, 1024, 2048, 4096, 8192]) {
+      if (fs.readSync(fd, buf, 0, 8, off) < 8) return false;
+      if (buf.equals(HDF5_SIGNATURE)) return true;
+    }
+    return false;
+  } finally {
+    fs.closeSync(fd);
+  }
 }

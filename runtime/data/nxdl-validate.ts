@@ -14,7 +14,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { XMLParser } from "fast-xml-parser";
-import { type Dataset, type Group, attrValue, h5ready, h5wasm } from "./h5util.ts";
+import { type Dataset, type Group, attrValue, h5ready, h5wasm, isHdf5 } from "./h5util.ts";
 
 export const NXDL_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../docs/nexus");
 
@@ -293,21 +293,6 @@ class Checker {
   }
 }
 
-const HDF5_SIGNATURE = Buffer.from([0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a]);
-/** The HDF5 signature at offset 0 or after a user block (h5wasm aborts on other files). */
-function isHdf5(file: string): boolean {
-  const fd = fs.openSync(file, "r");
-  try {
-    const buf = Buffer.alloc(8);
-    for (const off of [0, 512, 1024, 2048, 4096, 8192]) {
-      if (fs.readSync(fd, buf, 0, 8, off) < 8) return false;
-      if (buf.equals(HDF5_SIGNATURE)) return true;
-    }
-    return false;
-  } finally {
-    fs.closeSync(fd);
-  }
-}
 
 /** Validate every NXentry / NXsubentry that names a definition (files without any are an error). */
 export async function validateNexus(file: string, opts: { dir?: string } = {}): Promise<ValidationReport> {

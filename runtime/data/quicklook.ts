@@ -11,7 +11,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
-import { type Dataset, type Group, type H5File, attrValue, getDataset, getGroup, h5ready, h5wasm } from "./h5util.ts";
+import { type Dataset, type Group, type H5File, attrValue, getDataset, getGroup, h5ready, h5wasm, isHdf5 } from "./h5util.ts";
 import { DEFAULT_DATA, ENTRY, MASKS, TRIGGERS, fallbackStreamPath, maskPath } from "./layout.ts";
 import { BLACK, Canvas, CHAR_H, DARK, LIGHT, MISSING, type RGB, VIRIDIS, fitText, fmtNum, niceTicks, textWidth, viridis } from "./png.ts";
 
@@ -85,22 +85,6 @@ interface Raster {
   repeat?: { name: string; values: number[]; units?: string };
 }
 
-const HDF5_SIGNATURE = Buffer.from([0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a]);
-
-function isHdf5(file: string): boolean {
-  const fd = fs.openSync(file, "r");
-  try {
-    const buf = Buffer.alloc(8);
-    // the superblock may follow a user block of 512, 1024, 2048 ... bytes
-    for (const off of [0, 512, 1024, 2048, 4096, 8192]) {
-      if (fs.readSync(fd, buf, 0, 8, off) < 8) return false;
-      if (buf.equals(HDF5_SIGNATURE)) return true;
-    }
-    return false;
-  } finally {
-    fs.closeSync(fd);
-  }
-}
 
 class ScanFile {
   readonly file: string;
