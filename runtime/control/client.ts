@@ -6,7 +6,7 @@ import * as zmq from "zeromq";
 import { encode } from "../protocol/codec.ts";
 import { Packr } from "msgpackr";
 import { PROTOCOL_VERSION, type ControlCmd, type ControlReply, type DirectorStatus } from "../protocol/messages.ts";
-import type { CurveClientConfig } from "../transport/curve.ts";
+import { type CurveClientConfig, useCurveClient } from "../transport/curve.ts";
 
 const unpackr = new Packr({ useRecords: false, mapsAsObjects: true });
 
@@ -16,11 +16,7 @@ export class ControlClient {
   private busy: Promise<unknown> = Promise.resolve();
 
   constructor(endpoint: string, curve?: CurveClientConfig) {
-    if (curve) {
-      this.sock.curveServerKey = curve.serverKey;
-      this.sock.curvePublicKey = curve.publicKey;
-      this.sock.curveSecretKey = curve.secretKey;
-    }
+    useCurveClient(this.sock, curve);
     this.sock.linger = 0;
     this.sock.receiveTimeout = 5000;
     this.sock.sendTimeout = 5000;
@@ -79,11 +75,7 @@ export class EventStream {
   private closed = false;
 
   constructor(endpoint: string, topics: string[] = [], curve?: CurveClientConfig) {
-    if (curve) {
-      this.sock.curveServerKey = curve.serverKey;
-      this.sock.curvePublicKey = curve.publicKey;
-      this.sock.curveSecretKey = curve.secretKey;
-    }
+    useCurveClient(this.sock, curve);
     this.sock.linger = 0;
     this.sock.connect(endpoint);
     if (topics.length) this.sock.subscribe(...topics);

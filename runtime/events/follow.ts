@@ -4,7 +4,7 @@
  */
 import * as zmq from "zeromq";
 import { Packr } from "msgpackr";
-import type { CurveClientConfig } from "../transport/curve.ts";
+import { type CurveClientConfig, useCurveClient } from "../transport/curve.ts";
 
 const unpackr = new Packr({ useRecords: false, mapsAsObjects: true });
 
@@ -19,11 +19,7 @@ export class EventFollower {
   readonly done: Promise<void>;
 
   constructor(endpoint: string, onMessage: (m: StreamMessage) => void, curve?: CurveClientConfig) {
-    if (curve) {
-      this.sock.curveServerKey = curve.serverKey;
-      this.sock.curvePublicKey = curve.publicKey;
-      this.sock.curveSecretKey = curve.secretKey;
-    }
+    useCurveClient(this.sock, curve);
     this.sock.linger = 0;
     this.sock.connect(endpoint);
     this.sock.subscribe();

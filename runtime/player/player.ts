@@ -11,7 +11,7 @@ import { decodeFromDirector, encode, ProtocolError, DTYPE_SIZE } from "../protoc
 import { PROTOCOL_VERSION, type DataRow, type DeviceDecl, type DirectorToPlayer, type RunStatus, type StreamDecl } from "../protocol/messages.ts";
 import { TYPED_ARRAY } from "../devices/common.ts";
 import { Outbox } from "../transport/outbox.ts";
-import type { CurveClientConfig } from "../transport/curve.ts";
+import { type CurveClientConfig, useCurveClient } from "../transport/curve.ts";
 import { helloProof } from "../transport/roles.ts";
 import { silentLogger, type Logger } from "../log.ts";
 
@@ -152,12 +152,7 @@ export class Player {
 
   /** Connect and register; resolves on `welcome`, rejects on `reject` or after registerTimeoutMs. */
   async start(): Promise<void> {
-    const c = this.opts.curve;
-    if (c) {
-      this.sock.curveServerKey = c.serverKey;
-      this.sock.curvePublicKey = c.publicKey;
-      this.sock.curveSecretKey = c.secretKey;
-    }
+    useCurveClient(this.sock, this.opts.curve);
     this.sock.linger = 1000;
     this.sock.connect(this.opts.director);
     this.out = new Outbox(this.sock, (e) => this.log.warn({ err: e.message }, "send failed"));

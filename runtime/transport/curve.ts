@@ -16,6 +16,14 @@ export interface CurveClientConfig extends CurveKeyPair {
   serverKey: string;
 }
 
+/** Make a socket a CURVE client of the server whose public key `curve.serverKey` is (no-op without `curve`). */
+export function useCurveClient(sock: { curveServerKey: string | null; curvePublicKey: string | null; curveSecretKey: string | null }, curve?: CurveClientConfig): void {
+  if (!curve) return;
+  sock.curveServerKey = curve.serverKey;
+  sock.curvePublicKey = curve.publicKey;
+  sock.curveSecretKey = curve.secretKey;
+}
+
 export function newKeyPair(): CurveKeyPair {
   return zmq.curveKeyPair();
 }
