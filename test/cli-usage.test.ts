@@ -1,0 +1,66 @@
+/** The operator's command line on its usage paths: every mistake is one clear line on stderr and exit 2, before
+ * any Director, player or file is started (the exit-code table in the README). Real CLI, real processes. */
+import { describe, expect, it } from "vitest";
+import { spawnSync } from "node:child_process";
+import { readdirSync } from "node:fs";
+import { DONKI, ROOT, tempDir } from "./helpers/procs.ts";
+
+function donki(args: string[]) {
+  const r = spawnSync(process.execPath, [DONKI, ...args], { cwd: ROOT, encoding: "utf8", timeout: 60_000, env: { ...process.env, DONKI_LOG: "warn" } });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+/** exit 2, exactly one line on stderr starting "donki", matching `re`, no stack trace. */
+function refused(args: string[], re: RegExp): void {
+  const r = donki(args);
+  expect(r.code, `${args.join(" ")}: ${r.err}`).toBe(2);
+  expect(r.err).toMatch(re);
+  expect(r.err.trimEnd().split("\n"), r.err).toHaveLength(1);
+  expect(r.err).toMatch(/^donki/);
+  expect(r.err).not.toMatch(/\bat .*\.(ts|js|mjs):\d+|HDF5-DIAG|Error:/);
+}
+
+describe("usage errors exit 2 with one line, before anything starts", () => {
+  it("missing argument, unknown option or command, missing required option", () => {
+    refused(["run"], /missing required argument 'scenario'/);
+    refused(["inspect"], /missing required argument 'file'/);
+    refused(["run", "scenarios/fast-scan.yaml", "--bogus"], /unknown option '--bogus'/);
+    refused(["run", "scenarios/fast-scan.yaml", "--bin", "0.0.0.0"], /unknown option '--bin' \(Did you mean --bind\?\)/);
+    refused(["frobnicate"], /unknown command 'frobnicate'/);
+    refused(["player", "--name", "a"], /required option '--level <n>' not specified/);
+    refused(["run", "scenarios/fast-scan.yaml", "--out"], /option '--out <dir>' argument missing/);
+  });
+
+  it("bad integers (--triggers abc, -5, 0, 1.5; ports out of range) are refused and nothing is written", () => {
+    const out = tempDir();
+    for (const [v, why] of [["abc", "must be an integer"], ["-5", "must be >= 1"], ["0", "must be >= 1"], ["1.5", "must be an integer"], ["", "must be an integer"]]) {
+      refused(["run", "scenarios/fast-scan.yaml", "--out", out, "--no-progress", "--triggers", v], new RegExp(`'--triggers <n>' argument '${v.replace(".", "\\.")}' is invalid: ${why}`));
+    }
+    refused(["run", "scenarios/fast-scan.yaml", "--out", out, "--port", "70000"], /'--port <port>' argument '70000' is invalid: must be 0\.\.65535/);
+    refused(["director", "scenarios/fast-scan.yaml", "--out", out, "--wait", "-1"], /'--wait <s>' argument '-1' is invalid: must be >= 0/);
+    refused(["run", "scenarios/fast-scan.yaml", "--out", out, "--max-row-mb", "x"], /'--max-row-mb <n>' argument 'x' is invalid: must be a positive number/);
+    refused(["ctl", "status", "--control", "tcp://127.0.0.1:5571", "--timeout", "0"], /'--timeout <ms>' argument '0' is invalid/);
+    expect(readdirSync(out)).toEqual([]); // no scan file, no token, no journal: refused before the Director
+  });
+
+  it("help and version still exit 0", () => {
+    expect(donki(["--version"]).code).toBe(0);
+    const h = donki(["run", "--help"]);
+    expect(h.code).toBe(0);
+    expect(h.out).toMatch(/Usage: donki run/);
+  });
+});
+
+describe("endpoints are tcp://HOST:PORT, named when wrong", () => {
+  it("ctl, events, monitor and player refuse an endpoint without tcp:// or with a bad port", () => {
+    refused(["ctl", "pause", "--control", "127.0.0.1:5571"], /'--control <endpoint>' argument '127\.0\.0\.1:5571' is invalid: expected tcp:\/\/HOST:PORT/);
+    refused(["ctl", "status", "--events", "localhost:5572"], /'--events <endpoint>' .* expected tcp:\/\/HOST:PORT/);
+    refused(["ctl", "pause", "--control", "tcp://127.0.0.1:99999"], /'--control <endpoint>' .* expected tcp:\/\/HOST:PORT/);
+    refused(["ctl", "pause", "--control", "tcp://127.0.0.1"], /'--control <endpoint>' .* expected tcp:\/\/HOST:PORT/);
+    refused(["events", "--events", "127.0.0.1:5572"], /'--events <endpoint>' .* expected tcp:\/\/HOST:PORT/);
+    refused(["events", "--events", "tcp://127.0.0.1:5572", "--control", "udp://127.0.0.1:5571"], /'--control <endpoint>' .* expected tcp:\/\/HOST:PORT/);
+    refused(["monitor", "--events", "5572"], /'--events <endpoint>' .* expected tcp:\/\/HOST:PORT/);
+    refused(["player", "--name", "p", "--level", "1", "--device", "counter", "--director", "127.0.0.1:5570"], /'--director <endpoint>' .* expected tcp:\/\/HOST:PORT/);
+    refused(["ctl", "pause"], /give --control/);
+  });
+});
