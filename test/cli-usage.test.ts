@@ -2,7 +2,9 @@
  * any Director, player or file is started (the exit-code table in the README). Real CLI, real processes. */
 import { describe, expect, it } from "vitest";
 import { spawnSync } from "node:child_process";
-import { readdirSync } from "node:fs";
+import { readdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { h5ready, h5wasm } from "../runtime/data/h5util.ts";
 import { DONKI, ROOT, tempDir } from "./helpers/procs.ts";
 
 function donki(args: string[]) {
@@ -63,4 +65,40 @@ describe("endpoints are tcp://HOST:PORT, named when wrong", () => {
     refused(["player", "--name", "p", "--level", "1", "--device", "counter", "--director", "127.0.0.1:5570"], /'--director <endpoint>' .* expected tcp:\/\/HOST:PORT/);
     refused(["ctl", "pause"], /give --control/);
   });
+});
+
+describe("bad files are named with what is wrong", () => {
+  /** missing, a directory, a text file, an HDF5 file that is not a donki scan */
+  async function badFiles() {
+    const dir = tempDir();
+    const other = join(dir, "other.h5");
+    await h5ready();
+    const f = new h5wasm.File(other, "w");
+    f.create_group("data");
+    f.close();
+    const text = join(dir, "notes.nxs");
+    writeFileSync(text, "not a scan\n");
+    return { dir, other, text, missing: join(dir, "missing.nxs") };
+  }
+
+  for (const cmd of ["inspect", "recover", "quicklook"]) {
+    it(`${cmd}: missing, a directory, not HDF5, HDF5 but not a donki scan`, async () => {
+      const b = await badFiles();
+      refused([cmd, "README.md"], new RegExp(`^donki ${cmd}: README\\.md: not an HDF5 file$`, "m"));
+      refused([cmd, b.text], /notes\.nxs: not an HDF5 file/);
+      refused([cmd, b.missing], /missing\.nxs: no such file/);
+      refused([cmd, b.dir], /is a directory, not a scan file/);
+      refused([cmd, b.other], /other\.h5: HDF5 file but not a donki scan \(no \/entry\)/);
+    }, 180_000);
+  }
+
+  it("run --resume names the file and what is wrong, before anything starts", async () => {
+    const b = await badFiles();
+    const out = tempDir();
+    const run = (resume: string) => ["run", "scenarios/fast-scan.yaml", "--out", out, "--no-progress", "--resume", resume];
+    refused(run(b.missing), /^donki: --resume .*missing\.nxs: no such file$/m);
+    refused(run("README.md"), /^donki: --resume README\.md: not an HDF5 file$/m);
+    refused(run(b.other), /--resume .*other\.h5: HDF5 file but not a donki scan/);
+    expect(readdirSync(out)).toEqual([]);
+  }, 180_000);
 });

@@ -10,6 +10,7 @@ import { ControlClient } from "../control/client.ts";
 import { PythonUnavailable } from "./python.ts";
 import type { ControlCmd } from "../protocol/messages.ts";
 import { dirname, resolve } from "node:path";
+import { scanFileProblem } from "./files.ts";
 
 const EXIT = { ok: 0, failed: 1, badInput: 2, stopped: 3, gaps: 4 } as const;
 
@@ -60,6 +61,13 @@ export function isLoopback(host: string): boolean {
 export async function runCommand(file: string, o: RunCommandOptions, catalogue: DeviceCatalogue, directorOnly: boolean): Promise<number> {
   const sc = loadOrReport(file, catalogue);
   if (!sc) return EXIT.badInput;
+  if (o.resume !== undefined) {
+    const problem = await scanFileProblem(o.resume);
+    if (problem) {
+      process.stderr.write(`donki: --resume ${problem}\n`);
+      return EXIT.badInput;
+    }
+  }
   let time;
   try {
     time = o.time ? parseTimeArg(o.time) : timeModeOf(sc.def.time);
@@ -308,9 +316,9 @@ export async function ctlCommand(cmd: string, o: { control?: string; events?: st
 }
 
 export async function inspectCommand(file: string, o: { json?: boolean }): Promise<number> {
-  const { existsSync } = await import("node:fs");
-  if (!existsSync(file)) {
-    process.stderr.write(`donki inspect: no such file: ${file}\n`);
+  const problem = await scanFileProblem(file);
+  if (problem) {
+    process.stderr.write(`donki inspect: ${problem}\n`);
     return EXIT.badInput;
   }
   const { readRunSummary, formatRunSummary } = await import("../data/reader.ts");
@@ -325,9 +333,9 @@ export async function inspectCommand(file: string, o: { json?: boolean }): Promi
 }
 
 export async function recoverCommand(file: string, o: { json?: boolean }): Promise<number> {
-  const { existsSync } = await import("node:fs");
-  if (!existsSync(file)) {
-    process.stderr.write(`donki recover: no such file: ${file}\n`);
+  const problem = await scanFileProblem(file);
+  if (problem) {
+    process.stderr.write(`donki recover: ${problem}\n`);
     return EXIT.badInput;
   }
   const { recoverScan } = await import("../data/recover.ts");
@@ -359,6 +367,11 @@ export async function estimateCommand(file: string, o: { json?: boolean }, catal
 }
 
 export async function quicklookCommand(file: string, o: { out?: string; scale?: number }): Promise<number> {
+  const problem = await scanFileProblem(file);
+  if (problem) {
+    process.stderr.write(`donki quicklook: ${problem}\n`);
+    return EXIT.badInput;
+  }
   const { quicklook } = await import("../data/quicklook.ts");
   try {
     const r = await quicklook(file, { out: o.out, scale: o.scale });
