@@ -25,7 +25,7 @@ function refused(args: string[], re: RegExp): void {
 describe("usage errors exit 2 with one line, before anything starts", () => {
   it("missing argument, unknown option or command, missing required option", () => {
     refused(["run"], /missing required argument 'scenario'/);
-    refused(["inspect"], /missing required argument 'file'/);
+    refused(["inspect"], /missing required argument 'files'/);
     refused(["run", "scenarios/fast-scan.yaml", "--bogus"], /unknown option '--bogus'/);
     refused(["run", "scenarios/fast-scan.yaml", "--bin", "0.0.0.0"], /unknown option '--bin' \(Did you mean --bind\?\)/);
     refused(["frobnicate"], /unknown command 'frobnicate'/);
@@ -87,7 +87,8 @@ describe("bad files are named with what is wrong", () => {
       refused([cmd, "README.md"], new RegExp(`^donki ${cmd}: README\\.md: not an HDF5 file$`, "m"));
       refused([cmd, b.text], /notes\.nxs: not an HDF5 file/);
       refused([cmd, b.missing], /missing\.nxs: no such file/);
-      refused([cmd, b.dir], /is a directory, not a scan file/);
+      if (cmd === "inspect") refused([cmd, b.dir], /notes\.nxs: not an HDF5 file/); // a directory: its *.nxs scans
+      else refused([cmd, b.dir], /is a directory, not a scan file/);
       refused([cmd, b.other], /other\.h5: HDF5 file but not a donki scan \(no \/entry\)/);
     }, 180_000);
   }
@@ -100,5 +101,30 @@ describe("bad files are named with what is wrong", () => {
     refused(run("README.md"), /^donki: --resume README\.md: not an HDF5 file$/m);
     refused(run(b.other), /--resume .*other\.h5: HDF5 file but not a donki scan/);
     expect(readdirSync(out)).toEqual([]);
+  }, 180_000);
+});
+
+describe("inspect of several files or a directory", () => {
+  it("prints one line per scan (number, status, issued/planned triggers, size, title, file); bad files named, exit 2", () => {
+    const out = tempDir();
+    expect(donki(["run", "scenarios/fast-scan.yaml", "--out", out, "--no-progress", "--triggers", "3"]).code).toBe(3);
+    expect(donki(["run", "scenarios/fast-scan.yaml", "--out", out, "--no-progress", "--triggers", "2"]).code).toBe(3);
+    const dir = donki(["inspect", out]);
+    expect(dir.err).toBe("");
+    expect(dir.code).toBe(0);
+    const lines = dir.out.trimEnd().split("\n");
+    expect(lines).toHaveLength(3);
+    expect(lines[0]).toMatch(/^scan\s+status\s+triggers\s+size\s+title\s+file$/);
+    expect(lines[1]).toMatch(/^\s*1\s+stopped\s+3\/30\s+[\d.]+ (KiB|MiB)\s+Fast test raster .*fast_00001\.nxs$/);
+    expect(lines[2]).toMatch(/^\s*2\s+stopped\s+2\/30\s+[\d.]+ (KiB|MiB)\s+Fast test raster .*fast_00002\.nxs$/);
+    // files and a bad one: the good ones listed, the bad one named on stderr, exit 2
+    const mixed = donki(["inspect", join(out, "fast_00002.nxs"), "README.md", "--json"]);
+    expect(mixed.code).toBe(2);
+    expect(mixed.err).toBe("donki inspect: README.md: not an HDF5 file\n");
+    const rows = JSON.parse(mixed.out);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ scanNumber: 2, status: "stopped", issued: 2, planned: 30 });
+    expect(rows[0].bytes).toBeGreaterThan(0);
+    refused(["inspect", tempDir()], /no scan files \(\*\.nxs\) in this directory/);
   }, 180_000);
 });

@@ -277,12 +277,12 @@ export async function main(argv: string[], catalogue: DeviceCatalogue): Promise<
 
   program
     .command("inspect")
-    .description("print the summary of a donki NeXus file")
-    .argument("<file>", "NeXus/HDF5 file written by donki")
+    .description("print the summary of a donki NeXus file; several files or a directory: one line per scan")
+    .argument("<files...>", "NeXus/HDF5 files written by donki, or directories of them")
     .option("--json", "JSON output")
-    .action(async (file: string, o) => {
+    .action(async (files: string[], o) => {
       const { inspectCommand } = await import("./commands.ts");
-      process.exit(await inspectCommand(file, o));
+      process.exit(await inspectCommand(files, o));
     });
 
   program
