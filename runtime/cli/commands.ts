@@ -10,6 +10,7 @@ import { ControlClient } from "../control/client.ts";
 import { PythonUnavailable } from "./python.ts";
 import type { ControlCmd } from "../protocol/messages.ts";
 import { dirname, resolve } from "node:path";
+import { scanFileProblem } from "./files.ts";
 
 const EXIT = { ok: 0, failed: 1, badInput: 2, stopped: 3, gaps: 4 } as const;
 
@@ -60,6 +61,13 @@ export function isLoopback(host: string): boolean {
 export async function runCommand(file: string, o: RunCommandOptions, catalogue: DeviceCatalogue, directorOnly: boolean): Promise<number> {
   const sc = loadOrReport(file, catalogue);
   if (!sc) return EXIT.badInput;
+  if (o.resume !== undefined) {
+    const problem = await scanFileProblem(o.resume);
+    if (problem) {
+      process.stderr.write(`donki: --resume ${problem}\n`);
+      return EXIT.badInput;
+    }
+  }
   let time;
   try {
     time = o.time ? parseTimeArg(o.time) : timeModeOf(sc.def.time);
@@ -307,27 +315,107 @@ export async function ctlCommand(cmd: string, o: { control?: string; events?: st
   }
 }
 
-export async function inspectCommand(file: string, o: { json?: boolean }): Promise<number> {
-  const { existsSync } = await import("node:fs");
-  if (!existsSync(file)) {
-    process.stderr.write(`donki inspect: no such file: ${file}\n`);
-    return EXIT.badInput;
-  }
+/**
+ * `donki inspect FILE`: the full summary of one scan. Several files or a directory (its *.nxs scans, rollover part
+ * files left out): one line per scan (number, status, issued/planned triggers, size with parts, title, file). A bad
+ * file is one line on stderr naming it; the exit is then 2, after the good ones are listed.
+ */
+export async function inspectCommand(args: string[], o: { json?: boolean }): Promise<number> {
+  const { statSync, readdirSync } = await import("node:fs");
+  const { join } = await import("node:path");
+  const isDir = (p: string) => {
+    try {
+      return statSync(p).isDirectory();
+    } catch {
+      return false;
+    }
+  };
   const { readRunSummary, formatRunSummary } = await import("../data/reader.ts");
-  try {
-    const s = await readRunSummary(file);
-    process.stdout.write((o.json ? JSON.stringify(s, null, 2) : formatRunSummary(s)) + "\n");
-    return EXIT.ok;
-  } catch (e) {
-    process.stderr.write(`donki inspect: ${file}: ${(e as Error).message}\n`);
-    return EXIT.badInput;
+  if (args.length === 1 && !isDir(args[0])) {
+    const file = args[0];
+    const problem = await scanFileProblem(file);
+    if (problem) {
+      process.stderr.write(`donki inspect: ${problem}\n`);
+      return EXIT.badInput;
+    }
+    try {
+      const s = await readRunSummary(file);
+      process.stdout.write((o.json ? JSON.stringify(s, null, 2) : formatRunSummary(s)) + "\n");
+      return EXIT.ok;
+    } catch (e) {
+      process.stderr.write(`donki inspect: ${file}: ${(e as Error).message}\n`);
+      return EXIT.badInput;
+    }
   }
+  let code: number = EXIT.ok;
+  const files: string[] = [];
+  for (const a of args) {
+    if (!isDir(a)) {
+      files.push(a);
+      continue;
+    }
+    const scans = readdirSync(a)
+      .filter((f) => f.endsWith(".nxs") && !/_part\d+\.nxs$/.test(f))
+      .sort()
+      .map((f) => join(a, f));
+    if (!scans.length) {
+      process.stderr.write(`donki inspect: ${a}: no scan files (*.nxs) in this directory\n`);
+      code = EXIT.badInput;
+    }
+    files.push(...scans);
+  }
+  const rows: { file: string; scanNumber: number; title: string; status: string; issued: number; planned: number | null; bytes: number }[] = [];
+  for (const file of files) {
+    const problem = await scanFileProblem(file);
+    if (problem) {
+      process.stderr.write(`donki inspect: ${problem}\n`);
+      code = EXIT.badInput;
+      continue;
+    }
+    try {
+      const s = await readRunSummary(file);
+      let bytes = statSync(file).size;
+      for (const p of s.parts) {
+        try {
+          bytes += statSync(resolve(dirname(file), p)).size;
+        } catch {
+          // a missing part file: the summary's own check reports it; the size counts what is there
+        }
+      }
+      rows.push({ file, scanNumber: s.scanNumber, title: s.title, status: s.status, issued: s.issued, planned: s.planned, bytes });
+    } catch (e) {
+      process.stderr.write(`donki inspect: ${file}: ${(e as Error).message}\n`);
+      code = EXIT.badInput;
+    }
+  }
+  if (o.json) process.stdout.write(JSON.stringify(rows, null, 2) + "\n");
+  else if (rows.length) process.stdout.write(formatScanList(rows) + "\n");
+  return code;
+}
+
+function humanBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  const units = ["KiB", "MiB", "GiB", "TiB"];
+  let v = n / 1024;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return `${v.toFixed(v < 10 ? 1 : 0)} ${units[u]}`;
+}
+
+function formatScanList(rows: { file: string; scanNumber: number; title: string; status: string; issued: number; planned: number | null; bytes: number }[]): string {
+  const table = [["scan", "status", "triggers", "size", "title", "file"]];
+  for (const r of rows) table.push([String(r.scanNumber), r.status, `${r.issued}/${r.planned ?? "?"}`, humanBytes(r.bytes), r.title, r.file]);
+  const w = table[0].map((_, c) => Math.max(...table.map((row) => row[c].length)));
+  return table.map((row) => row.map((cell, c) => (c === 0 || c === 2 || c === 3 ? cell.padStart(w[c]) : c === row.length - 1 ? cell : cell.padEnd(w[c]))).join("  ")).join("\n");
 }
 
 export async function recoverCommand(file: string, o: { json?: boolean }): Promise<number> {
-  const { existsSync } = await import("node:fs");
-  if (!existsSync(file)) {
-    process.stderr.write(`donki recover: no such file: ${file}\n`);
+  const problem = await scanFileProblem(file);
+  if (problem) {
+    process.stderr.write(`donki recover: ${problem}\n`);
     return EXIT.badInput;
   }
   const { recoverScan } = await import("../data/recover.ts");
@@ -359,6 +447,11 @@ export async function estimateCommand(file: string, o: { json?: boolean }, catal
 }
 
 export async function quicklookCommand(file: string, o: { out?: string; scale?: number }): Promise<number> {
+  const problem = await scanFileProblem(file);
+  if (problem) {
+    process.stderr.write(`donki quicklook: ${problem}\n`);
+    return EXIT.badInput;
+  }
   const { quicklook } = await import("../data/quicklook.ts");
   try {
     const r = await quicklook(file, { out: o.out, scale: o.scale });

@@ -11,11 +11,35 @@ import type { DeviceCatalogue } from "./run.ts";
 
 export const EXIT = { ok: 0, failed: 1, badInput: 2, stopped: 3, gaps: 4 } as const;
 
-function int(name: string) {
+/** An integer option in [min, max]; anything else is refused by commander before the command runs (exit 2). */
+function int(name: string, min = -Infinity, max = Infinity) {
+  return (v: string): number => {
+    const n = /^[-+]?\d+$/.test(v.trim()) ? Number(v) : NaN;
+    if (!Number.isSafeInteger(n)) throw new InvalidArgumentError(`must be an integer`);
+    if (n < min || n > max) {
+      const range = max === Infinity ? `>= ${min}` : `${min}..${max}`;
+      throw new InvalidArgumentError(`must be ${range}`);
+    }
+    return n;
+  };
+}
+const count = (name: string) => int(name, 1);
+const port = (name: string) => int(name, 0, 65535);
+
+function positive(name: string) {
   return (v: string): number => {
     const n = Number(v);
-    if (!Number.isInteger(n)) throw new InvalidArgumentError(`${name} must be an integer, got '${v}'`);
+    if (v.trim() === "" || !Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`must be a positive number`);
     return n;
+  };
+}
+
+/** tcp://HOST:PORT, as the Director reports its endpoints; a clear refusal (exit 2) instead of a ZeroMQ stack trace. */
+export function endpoint(name: string) {
+  return (v: string): string => {
+    const m = /^tcp:\/\/(\[[0-9a-fA-F:.]+\]|[^\s:/[\]]+):(\d+)$/.exec(v.trim());
+    if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) throw new InvalidArgumentError(`expected tcp://HOST:PORT, e.g. tcp://127.0.0.1:5571`);
+    return v.trim();
   };
 }
 
@@ -42,6 +66,16 @@ function json<T>(what: string, s: string | undefined): T | undefined {
 export async function main(argv: string[], catalogue: DeviceCatalogue): Promise<void> {
   const program = new Command();
   program.name("donki").description("Distributed trigger-sequenced data acquisition (a DonkiOrchestra successor)").version(VERSION);
+  // Set before the subcommands are made so that they inherit it: every usage error (missing argument, unknown
+  // option or command, bad value) is one line "donki CMD: ..." and exit 2, before any Director or process starts.
+  program.exitOverride((err) => {
+    if (err.code === "commander.helpDisplayed" || err.code === "commander.version" || err.code === "commander.help") process.exit(0);
+    process.exit(EXIT.badInput);
+  });
+  program.configureOutput({
+    outputError: (str, write) => write(`donki: ${str.replace(/^error: /, "").replace(/ is invalid\. /, " is invalid: ").trim().replace(/\s*\n\s*/g, " ")}\n`),
+  });
+  program.showSuggestionAfterError(true);
 
   program
     .command("run")
@@ -52,7 +86,7 @@ export async function main(argv: string[], catalogue: DeviceCatalogue): Promise<
     .option("--time <mode>", "virtual | real | scale:FACTOR (overrides the scenario)")
     .option("--time-scale <factor>", "scaled real time, e.g. 0.1 = ten times faster (same as --time scale:FACTOR)")
     .option("--seed <n>", "seed of the simulated devices (overrides the scenario)", int("seed"))
-    .option("--triggers <n>", "stop after this many triggers", int("triggers"))
+    .option("--triggers <n>", "stop after this many triggers", count("triggers"))
     .option("--resume <file>", "continue a crashed run from the first trigger missing in FILE (new file, same scan number)")
     .option("--force", "start even if the pre-flight check says the output disk is too small")
     .option("--curve <keyfile>", "CURVE authentication: the Director's key file (donki keys --out FILE)")
@@ -61,12 +95,12 @@ export async function main(argv: string[], catalogue: DeviceCatalogue): Promise<
     .option("--json", "print the report as JSON on stdout")
     .option("--python <interpreter>", "Python of the python:/tango: players (default: DONKI_PYTHON, else a python3 that has pyzmq)")
     .option("--bind <host>", "interface to bind (default 127.0.0.1; 0.0.0.0 when players connect from other hosts)")
-    .option("--port <port>", "player socket port (default: any free port)", int("port"))
-    .option("--control-port <port>", "control socket port (default: any free port)", int("control-port"))
-    .option("--event-port <port>", "event stream port (default: any free port)", int("event-port"))
+    .option("--port <port>", "player socket port (default: any free port)", port("port"))
+    .option("--control-port <port>", "control socket port (default: any free port)", port("control-port"))
+    .option("--event-port <port>", "event stream port (default: any free port)", port("event-port"))
     .option("--token-file <file>", "without CURVE: where to write the run token remote players need (default <out>/donki-run.token)")
-    .option("--max-row-mb <n>", "largest row (one trigger of one stream) a player may declare, MiB (default: the scenario's output.maxRowMB, 64)", Number)
-    .option("--monitor [port]", "serve the live monitor page on 127.0.0.1:PORT (0 or none = any free port; the URL and operator token are printed)", int("monitor"))
+    .option("--max-row-mb <n>", "largest row (one trigger of one stream) a player may declare, MiB (default: the scenario's output.maxRowMB, 64)", positive("max-row-mb"))
+    .option("--monitor [port]", "serve the live monitor page on 127.0.0.1:PORT (0 or none = any free port; the URL and operator token are printed)", port("monitor"))
     .action(async (file: string, o) => {
       const { runCommand } = await import("./commands.ts");
       if (o.timeScale !== undefined) o.time = `scale:${o.timeScale}`;
@@ -81,15 +115,15 @@ export async function main(argv: string[], catalogue: DeviceCatalogue): Promise<
     .option("--bind <host>", "interface to bind (default 127.0.0.1; another address needs CURVE or --insecure)", "127.0.0.1")
     .option("--insecure", "allow --bind to a non-loopback address without CURVE (warned at start, in status and events)")
     .option("--token-file <file>", "without CURVE: where to write the run token remote players need (default <out>/donki-run.token)")
-    .option("--max-row-mb <n>", "largest row (one trigger of one stream) a player may declare, MiB (default: the scenario's output.maxRowMB, 64)", Number)
-    .option("--port <port>", "player port", int("port"), 5570)
-    .option("--control-port <port>", "control port", int("control-port"), 5571)
-    .option("--event-port <port>", "event port", int("event-port"), 5572)
-    .option("--wait <s>", "how long to wait for the players to register (seconds)", int("wait"), 300)
+    .option("--max-row-mb <n>", "largest row (one trigger of one stream) a player may declare, MiB (default: the scenario's output.maxRowMB, 64)", positive("max-row-mb"))
+    .option("--port <port>", "player port", port("port"), 5570)
+    .option("--control-port <port>", "control port", port("control-port"), 5571)
+    .option("--event-port <port>", "event port", port("event-port"), 5572)
+    .option("--wait <s>", "how long to wait for the players to register (seconds)", int("wait", 0), 300)
     .option("--out <dir>", "output directory")
     .option("--curve <keyfile>", "CURVE authentication: the Director's key file (donki keys --out FILE)")
     .option("--authorized <file>", "CURVE: public keys allowed to register, push data or control (one per line)")
-    .option("--triggers <n>", "stop after this many triggers", int("triggers"))
+    .option("--triggers <n>", "stop after this many triggers", count("triggers"))
     .option("--force", "start even if the pre-flight check says the output disk is too small")
     .option("--no-progress", "no progress bar")
     .option("--json", "print the report as JSON on stdout")
@@ -102,8 +136,8 @@ export async function main(argv: string[], catalogue: DeviceCatalogue): Promise<
     .command("player")
     .description("run one player process that registers with a Director")
     .requiredOption("--name <name>", "player name (unique per Director)")
-    .requiredOption("--level <n>", "priority level (-1 disables)", int("level"))
-    .requiredOption("--director <endpoint>", "Director player endpoint, e.g. tcp://127.0.0.1:5570")
+    .requiredOption("--level <n>", "priority level (-1 disables)", int("level", -1))
+    .requiredOption("--director <endpoint>", "Director player endpoint, e.g. tcp://127.0.0.1:5570", endpoint("director"))
     .option("--script <file>", "player script exporting createPlayer(options) or action(trig, params, ctx)")
     .option("--device <name>", `a device instead of a script (${catalogue.deviceNames().join(", ")})`)
     .option("--settings <json>", "device settings as JSON", "{}")
@@ -116,9 +150,9 @@ export async function main(argv: string[], catalogue: DeviceCatalogue): Promise<
     .option("--curve-public-key <z85>", "this player's CURVE public key")
     .option("--curve-secret-key <z85>", "this player's CURVE secret key (or DONKI_CURVE_SECRET_KEY)")
     .option("--curve-key-file <file>", "this player's CURVE key file (instead of the two keys)")
-    .option("--hb-interval <ms>", "heartbeat interval", int("hb-interval"))
-    .option("--hb-timeout <ms>", "heartbeat timeout", int("hb-timeout"))
-    .option("--parent-pid <pid>", "exit when this process is gone (set by donki run for its local players)", int("parent-pid"))
+    .option("--hb-interval <ms>", "heartbeat interval", count("hb-interval"))
+    .option("--hb-timeout <ms>", "heartbeat timeout", count("hb-timeout"))
+    .option("--parent-pid <pid>", "exit when this process is gone (set by donki run for its local players)", count("parent-pid"))
     .option("--token-file <file>", "the run's token file (written by donki run|director; without CURVE every player needs it; or DONKI_RUN_TOKEN)")
     .action(async (o) => {
       if (o.parentPid) {
@@ -189,13 +223,13 @@ export async function main(argv: string[], catalogue: DeviceCatalogue): Promise<
     .description("drive a running Director through its control socket")
     .argument("<command>", "status | pause | resume | stop | abort | disable | enable | priority | admit")
     .argument("[name]", "player name (admit NAME; same as --player)")
-    .option("--control <endpoint>", "Director control endpoint, e.g. tcp://127.0.0.1:5571")
+    .option("--control <endpoint>", "Director control endpoint, e.g. tcp://127.0.0.1:5571", endpoint("control"))
     .option("--player <name>", "player (disable, enable, priority)")
-    .option("--level <n>", "new level (priority)", int("level"))
+    .option("--level <n>", "new level (priority)", int("level", -1))
     .option("--curve-server-key <z85>", "the Director's CURVE public key (when it runs with --curve)")
     .option("--curve-key-file <file>", "this client's CURVE key file (its public key must be authorised)")
-    .option("--timeout <ms>", "how long to wait for the Director's reply", int("timeout"), 5000)
-    .option("--events <endpoint>", "status only: read it from the event stream (an observer key has no access to control)")
+    .option("--timeout <ms>", "how long to wait for the Director's reply", count("timeout"), 5000)
+    .option("--events <endpoint>", "status only: read it from the event stream (an observer key has no access to control)", endpoint("events"))
     .action(async (cmd: string, name: string | undefined, o) => {
       const { ctlCommand } = await import("./commands.ts");
       process.exit(await ctlCommand(cmd, { ...o, player: o.player ?? name }));
@@ -204,8 +238,8 @@ export async function main(argv: string[], catalogue: DeviceCatalogue): Promise<
   program
     .command("events")
     .description("print the run documents (start, descriptor, event_page, status, stop) of a Director as JSON lines")
-    .requiredOption("--events <endpoint>", "Director event endpoint, e.g. tcp://127.0.0.1:5572")
-    .option("--control <endpoint>", "also print the Director's status first (control endpoint)")
+    .requiredOption("--events <endpoint>", "Director event endpoint, e.g. tcp://127.0.0.1:5572", endpoint("events"))
+    .option("--control <endpoint>", "also print the Director's status first (control endpoint)", endpoint("control"))
     .option("--follow", "keep following run after run (default: stop after the next stop document)")
     .option("--all", "also print the Director's own events (state, trigger, player, fault, run) as {name: \"event\", topic, body}")
     .option("--curve-server-key <z85>", "the Director's CURVE public key (when it runs with --curve)")
@@ -218,9 +252,9 @@ export async function main(argv: string[], catalogue: DeviceCatalogue): Promise<
   program
     .command("monitor")
     .description("serve the live monitor page for a running Director (read-only without --control)")
-    .requiredOption("--events <endpoint>", "Director event endpoint, e.g. tcp://127.0.0.1:5572")
-    .option("--control <endpoint>", "Director control endpoint: pause/resume/stop from the page with the operator token")
-    .option("--port <port>", "HTTP port (0 = any free port)", int("port"), 0)
+    .requiredOption("--events <endpoint>", "Director event endpoint, e.g. tcp://127.0.0.1:5572", endpoint("events"))
+    .option("--control <endpoint>", "Director control endpoint: pause/resume/stop from the page with the operator token", endpoint("control"))
+    .option("--port <port>", "HTTP port (0 = any free port)", port("port"), 0)
     .option("--bind <host>", "interface to serve on (default 127.0.0.1)")
     .option("--token <token>", "operator token (default: a fresh random one, printed)")
     .option("--out <dir>", "output directory of the finished scans to list")
@@ -243,12 +277,12 @@ export async function main(argv: string[], catalogue: DeviceCatalogue): Promise<
 
   program
     .command("inspect")
-    .description("print the summary of a donki NeXus file")
-    .argument("<file>", "NeXus/HDF5 file written by donki")
+    .description("print the summary of a donki NeXus file; several files or a directory: one line per scan")
+    .argument("<files...>", "NeXus/HDF5 files written by donki, or directories of them")
     .option("--json", "JSON output")
-    .action(async (file: string, o) => {
+    .action(async (files: string[], o) => {
       const { inspectCommand } = await import("./commands.ts");
-      process.exit(await inspectCommand(file, o));
+      process.exit(await inspectCommand(files, o));
     });
 
   program
@@ -266,7 +300,7 @@ export async function main(argv: string[], catalogue: DeviceCatalogue): Promise<
     .description("render a scan's maps (absorption, element maps) and summed spectrum to a PNG")
     .argument("<file>", "NeXus/HDF5 file written by donki")
     .option("--out <png>", "output PNG (default: FILE with .png)")
-    .option("--scale <n>", "pixels per map pixel (default: maps about 256 px)", Number)
+    .option("--scale <n>", "pixels per map pixel (default: maps about 256 px)", count("scale"))
     .action(async (file: string, o) => {
       const { quicklookCommand } = await import("./commands.ts");
       process.exit(await quicklookCommand(file, o));
@@ -287,7 +321,7 @@ export async function main(argv: string[], catalogue: DeviceCatalogue): Promise<
     .description("list serial ports, USB instruments and TCP controllers that are present")
     .option("--tcp <host:port>", "also probe this TCP controller with *IDN? (repeatable)", (v: string, prev: string[]) => [...prev, v], [] as string[])
     .option("--scenario <file>", "also probe the TCP controllers (pi-gcs players) of this scenario")
-    .option("--timeout <ms>", "per-probe timeout", int("timeout"), 1000)
+    .option("--timeout <ms>", "per-probe timeout", count("timeout"), 1000)
     .option("--json", "JSON output")
     .action(async (o) => {
       const { devicesCommand } = await import("./commands.ts");
@@ -309,11 +343,6 @@ export async function main(argv: string[], catalogue: DeviceCatalogue): Promise<
         process.stdout.write(`${k.publicKey}\n`);
       } else process.stdout.write(text);
     });
-
-  program.exitOverride((err) => {
-    if (err.code === "commander.helpDisplayed" || err.code === "commander.version" || err.code === "commander.help") process.exit(0);
-    process.exit(EXIT.badInput);
-  });
 
   await program.parseAsync(argv);
 }
