@@ -19,6 +19,8 @@ import {
 } from "../protocol/messages.ts";
 import type { RunEnd, RunOutcome, RunStatus, StreamGap } from "../protocol/run-status.ts";
 import { Outbox } from "../transport/outbox.ts";
+import { PlayerRouter } from "../transport/select.ts";
+import type { TransportKind } from "../transport/socket.ts";
 import { ZapAuthenticator, type CurveServerConfig } from "../transport/curve.ts";
 import { silentLogger, type Logger } from "../log.ts";
 import { PriorityBarrier, type BarrierMember } from "./barrier.ts";
@@ -125,6 +127,8 @@ export interface DirectorOptions {
   admission?: AdmissionOptions;
   /** Bound to a non-loopback address without CURVE (--insecure): reported at start, in status and as events. */
   insecure?: boolean;
+  /** What carries the player socket on tcp:// without CURVE (runtime/transport/select.ts; default: DONKI_TRANSPORT or zmtp). */
+  transport?: TransportKind;
   log?: Logger;
   /** Every event published on the event stream, in this process too (the CLI prints faults from it). */
   onEvent?: (topic: string, body: Record<string, unknown>) => void;
@@ -172,10 +176,10 @@ const EMPTY: Record<string, unknown> = Object.freeze({}) as Record<string, unkno
 export class Director {
   private readonly log: Logger;
   private readonly opts: Required<Pick<DirectorOptions, "host" | "hbIntervalMs" | "hbTimeoutMs" | "tickMs" | "progressEventMs">> & DirectorOptions;
-  private readonly players = new zmq.Router();
+  /** The player socket (tcp:// and inproc://): a ROUTER on the chosen transport, created at start. */
+  private players!: PlayerRouter;
   private readonly control = new zmq.Router();
   private readonly events = new zmq.Publisher();
-  private playerOut!: Outbox;
   private controlOut!: Outbox;
   private eventOut!: Outbox;
   private zap?: ZapAuthenticator;
@@ -243,7 +247,7 @@ export class Director {
         this.emit("protocol", { peer: address, reason });
       });
       await this.zap.start();
-      const sockets: Array<[zmq.Router | zmq.Publisher, "player" | "control" | "events"]> = [[this.players, "player"], [this.control, "control"], [this.events, "events"]];
+      const sockets: Array<[zmq.Router | zmq.Publisher, "player" | "control" | "events"]> = [[this.control, "control"], [this.events, "events"]];
       for (const [s, channel] of sockets) {
         s.curveServer = true;
         s.curveSecretKey = curve.secretKey;
@@ -255,37 +259,40 @@ export class Director {
     // ZeroMQ drops the connection of a peer that sends more, before the frame is taken into memory. The limit is
     // fixed at bind (a listener keeps the options it was bound with), so it derives from the row limit
     // (--max-row-mb), which every declared row must respect, not from the rows declared later
-    this.players.maxMessageSize = this.admission.maxRowBytes + MESSAGE_MARGIN;
-    this.control.maxMessageSize = MAX_CONTROL_BYTES;
-    this.events.maxMessageSize = 4096;
-    this.players.linger = 0;
     // a ROUTER never blocks on send (a message to a peer over its high-water mark is dropped, and the liveness
     // checks notice a stuck peer); sendTimeout 0 also takes zeromq.js's fast path (no ZMQ_EVENTS query per send)
-    this.players.sendTimeout = 0;
+    this.players = new PlayerRouter({
+      transport: this.opts.transport,
+      maxMessageSize: this.admission.maxRowBytes + MESSAGE_MARGIN,
+      linger: 0,
+      sendTimeout: 0,
+      curveServer: curve && this.zap ? { publicKey: curve.publicKey, secretKey: curve.secretKey, zapDomain: this.zap.domain("player") } : undefined,
+      onError: (e) => this.log.warn({ err: e.message }, "player socket"),
+    });
+    this.players.onMessage((frames) => this.onPlayerFrames(frames));
+    this.control.maxMessageSize = MAX_CONTROL_BYTES;
+    this.events.maxMessageSize = 4096;
     this.control.sendTimeout = 0;
     this.control.linger = 0;
     this.events.linger = 0;
     const addr = (port: number | undefined) => `tcp://${host}:${port ? port : "*"}`;
-    await this.players.bind(addr(this.opts.playerPort));
+    const tcpPlayer = await this.players.bind(addr(this.opts.playerPort));
     await this.control.bind(addr(this.opts.controlPort));
     await this.events.bind(addr(this.opts.eventPort));
-    const tcpPlayer = this.players.lastEndpoint!;
     // players in this same process (donki run --in-process) connect here: no TCP, no syscalls per message
-    await this.players.bind(`inproc://donki-players-${this.session}`);
+    const inprocPlayer = await this.players.bind(`inproc://donki-players-${this.session}`);
     this.endpoints = {
       player: tcpPlayer,
-      inproc: this.players.lastEndpoint!,
+      inproc: inprocPlayer,
       control: this.control.lastEndpoint!,
       events: this.events.lastEndpoint!,
     };
     const onErr = (what: string) => (e: Error) => this.log.warn({ err: e.message }, `${what} send failed`);
-    this.playerOut = new Outbox(this.players, onErr("player"));
     this.controlOut = new Outbox(this.control, onErr("control"));
     this.eventOut = new Outbox(this.events, onErr("event"), 10_000);
-    void this.playerLoop();
     void this.controlLoop();
     this.tickTimer = setInterval(() => this.tick(), this.opts.tickMs);
-    this.log.info(this.endpoints, "director listening");
+    this.log.info({ ...this.endpoints, transport: this.players.transport }, "director listening");
     if (this.opts.insecure) this.warnInsecure();
     return this.endpoints;
   }
@@ -295,11 +302,10 @@ export class Director {
     this.closed = true;
     if (this.tickTimer) clearInterval(this.tickTimer);
     if (this.state !== "idle") this.abort("director closing");
-    await this.playerOut?.flush(500);
-    this.playerOut?.close();
+    await this.players?.flush(500);
     this.controlOut?.close();
     this.eventOut?.close();
-    this.players.close();
+    this.players?.close();
     this.control.close();
     this.events.close();
     this.zap?.close();
@@ -307,22 +313,14 @@ export class Director {
 
   // ------------------------------------------------------------------ receiving
 
-  private async playerLoop(): Promise<void> {
-    for (;;) {
-      let frames: Buffer[];
-      try {
-        frames = await this.players.receive();
-      } catch (e) {
-        if (this.closed) return;
-        this.log.error({ err: (e as Error).message }, "player socket receive failed");
-        continue;
-      }
-      try {
-        this.onPlayerMessage(frames);
-      } catch (e) {
-        // never let one message take the director down
-        this.log.error({ err: (e as Error).stack }, "error while handling a player message");
-      }
+  /** Every message on the player socket (called by the transport, one call per message). */
+  private onPlayerFrames(frames: Buffer[]): void {
+    if (this.closed) return;
+    try {
+      this.onPlayerMessage(frames);
+    } catch (e) {
+      // never let one message take the director down
+      this.log.error({ err: (e as Error).stack }, "error while handling a player message");
     }
   }
 
@@ -1206,7 +1204,7 @@ export class Director {
     if (now - this.lastHbSent >= this.opts.hbIntervalMs) {
       this.lastHbSent = now;
       const hb = encode({ v: PROTOCOL_VERSION, type: "hb" });
-      for (const e of this.registry.all()) if (e.alive) this.playerOut.send([e.routingId, hb]);
+      for (const e of this.registry.all()) if (e.alive) this.players.send([e.routingId, hb]);
     }
     for (const e of this.registry.all()) {
       // an entry that never took part in a run and has been dead for a few heartbeat timeouts is forgotten
@@ -1261,7 +1259,7 @@ export class Director {
   // ------------------------------------------------------------------ sending
 
   private sendTo(id: Buffer, msg: object): void {
-    this.playerOut.send([id, encode(msg)]);
+    this.players.send([id, encode(msg)]);
   }
 
   /** Publish on the event stream (run documents: topic `doc`, runtime/events/). */

@@ -4,14 +4,14 @@
  * docs/protocol.md. Use it as a library (give it an action function or a device adapter) or as a process
  * (`donki player`).
  */
-import * as zmq from "zeromq";
 import { hostname } from "node:os";
 import { randomBytes } from "node:crypto";
 import { decodeFromDirector, encode, ProtocolError, DTYPE_SIZE } from "../protocol/codec.ts";
 import { PROTOCOL_VERSION, type DataRow, type DeviceDecl, type DirectorToPlayer, type RunStatus, type StreamDecl } from "../protocol/messages.ts";
 import { TYPED_ARRAY } from "../devices/common.ts";
-import { Outbox } from "../transport/outbox.ts";
-import { type CurveClientConfig, useCurveClient } from "../transport/curve.ts";
+import type { CurveClientConfig } from "../transport/curve.ts";
+import { playerDealer } from "../transport/select.ts";
+import type { MessageSocket, TransportKind } from "../transport/socket.ts";
 import { helloProof } from "../transport/roles.ts";
 import { silentLogger, type Logger } from "../log.ts";
 
@@ -75,6 +75,8 @@ export interface PlayerOptions {
   registerTimeoutMs?: number;
   /** The run's credential without CURVE (`donki run` hands it out; docs/protocol.md "Admission"). */
   token?: string;
+  /** What carries the socket on tcp:// without CURVE (runtime/transport/select.ts; default: DONKI_TRANSPORT or zmtp). */
+  transport?: TransportKind;
 }
 
 export function fromAction(action: ActionFn, streams: StreamDecl[] = []): PlayerBehaviour {
@@ -107,8 +109,8 @@ export class PlayerRejected extends Error {
 export class Player {
   readonly name: string;
   private level: number;
-  private readonly sock = new zmq.Dealer();
-  private out!: Outbox;
+  /** The DEALER to the Director, created at start (transport chosen by runtime/transport/select.ts). */
+  private sock!: MessageSocket;
   private readonly log: Logger;
   private readonly b: PlayerBehaviour;
   private readonly streams: StreamDecl[];
@@ -152,11 +154,9 @@ export class Player {
 
   /** Connect and register; resolves on `welcome`, rejects on `reject` or after registerTimeoutMs. */
   async start(): Promise<void> {
-    useCurveClient(this.sock, this.opts.curve);
-    this.sock.linger = 1000;
+    this.sock = playerDealer(this.opts.director, { curveClient: this.opts.curve, linger: 1000, transport: this.opts.transport, onError: (e) => this.log.warn({ err: e.message }, "send failed") });
+    this.sock.onMessage((frames) => this.onFrames(frames));
     this.sock.connect(this.opts.director);
-    this.out = new Outbox(this.sock, (e) => this.log.warn({ err: e.message }, "send failed"));
-    void this.loop();
     const registered = new Promise<void>((resolve, reject) => (this.welcomeWaiter = { resolve, reject }));
     this.sendHello();
     this.lastHeard = performance.now();
@@ -182,7 +182,7 @@ export class Player {
     this.stopping = true;
     await this.whenIdle(30_000);
     this.send({ v: PROTOCOL_VERSION, type: "bye", reason });
-    await this.out.flush(1000);
+    await this.sock.flush(1000);
     await this.close();
   }
 
@@ -192,8 +192,7 @@ export class Player {
     this.closed = true;
     if (this.hbTimer) clearInterval(this.hbTimer);
     this.current?.abort(new Error("player closing"));
-    this.out?.close();
-    this.sock.close();
+    this.sock?.close();
     try {
       await this.b.close?.();
     } catch (e) {
@@ -250,20 +249,13 @@ export class Player {
     }
   }
 
-  private async loop(): Promise<void> {
-    while (!this.closed) {
-      let frames: Buffer[];
-      try {
-        frames = await this.sock.receive();
-      } catch {
-        if (this.closed) return;
-        continue;
-      }
-      try {
-        this.onMessage(frames);
-      } catch (e) {
-        this.log.error({ err: (e as Error).stack }, "error while handling a director message");
-      }
+  /** Every message from the Director (called by the transport, one call per message). */
+  private onFrames(frames: Buffer[]): void {
+    if (this.closed) return;
+    try {
+      this.onMessage(frames);
+    } catch (e) {
+      this.log.error({ err: (e as Error).stack }, "error while handling a director message");
     }
   }
 
@@ -440,7 +432,7 @@ export class Player {
 
   private sendBatch(b: RowBatch): void {
     if (!b.rows.length || this.closed) return;
-    this.out.send([encode({ v: PROTOCOL_VERSION, type: "data", run: b.run, trig: b.trig, rows: b.rows }), ...b.payloads]);
+    this.sock.send([encode({ v: PROTOCOL_VERSION, type: "data", run: b.run, trig: b.trig, rows: b.rows }), ...b.payloads]);
     b.rows = [];
     b.payloads = [];
     b.bytes = 0;
@@ -455,7 +447,7 @@ export class Player {
 
   private send(msg: object): void {
     if (this.closed) return;
-    this.out.send([encode(msg)]);
+    this.sock.send([encode(msg)]);
   }
 }
 
