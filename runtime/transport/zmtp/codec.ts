@@ -159,6 +159,8 @@ export function pongFor(pingData: Buffer): Buffer {
   return command("PONG", pingData.subarray(2, 2 + 16));
 }
 
+const EMPTY = Buffer.alloc(0);
+
 export class FrameTooLarge extends Error {}
 
 /**
@@ -223,6 +225,7 @@ export class FrameDecoder {
   }
 
   private take(n: number): Buffer {
+    if (n === 0) return EMPTY;
     this.avail -= n;
     const c = this.chunks[0];
     if (c.length > n) {
@@ -235,14 +238,16 @@ export class FrameDecoder {
     }
     const out = Buffer.allocUnsafe(n);
     let o = 0;
+    let i = 0;
     while (o < n) {
-      const h = this.chunks[0];
+      const h = this.chunks[i];
       const k = Math.min(h.length, n - o);
       h.copy(out, o, 0, k);
       o += k;
-      if (k === h.length) this.chunks.shift();
-      else this.chunks[0] = h.subarray(k);
+      if (k === h.length) i++;
+      else this.chunks[i] = h.subarray(k);
     }
+    this.chunks.splice(0, i);
     return out;
   }
 }
