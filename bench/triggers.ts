@@ -17,6 +17,9 @@ import { join, dirname } from "node:path";
 import { Director } from "../runtime/director/director.ts";
 import { pythonEnv, resolvePython } from "../runtime/cli/python.ts";
 import { LibzmqSocket, ZMQ } from "./libzmq-koffi.ts";
+import type { TransportKind } from "../runtime/transport/socket.ts";
+import { chosenTransport } from "../runtime/transport/select.ts";
+import { ZmtpRouter } from "../runtime/transport/zmtp/router.ts";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(HERE, "..");
@@ -70,6 +73,41 @@ export async function bareLevels(levels: number[], rounds: number): Promise<numb
   await Promise.all(procs.map((p) => new Promise((res) => p.on("exit", res))));
   r.close();
   return rate;
+}
+
+/**
+ * Ping-pong on donki's own ZMTP over node:net (runtime/transport/zmtp/): a ZmtpRouter here, a ZmtpDealer echo peer
+ * in another process; callback-driven at both ends, the same ZMTP framing as libzmq on the wire.
+ */
+export async function measureZmtpRoundTrip(samples = 20_000): Promise<RoundTrip> {
+  const r = new ZmtpRouter();
+  let onMsg: (f: Buffer[]) => void = () => {};
+  r.onMessage((f) => onMsg(f));
+  const ep = await r.bind("tcp://127.0.0.1:*");
+  const ready = new Promise<Buffer>((res) => (onMsg = (f) => res(f[0]))); // the peer's "ready"
+  const child = spawn(process.execPath, ["--import", "tsx", join(HERE, "zmtp-echo-peer.ts"), ep], { stdio: "inherit", cwd: ROOT });
+  const exited = new Promise((res) => child.on("exit", res));
+  const id = await ready;
+  const msg = Buffer.alloc(64, 1);
+  const warm = 2000;
+  const t = new Float64Array(samples);
+  let i = -warm;
+  let a = 0n;
+  await new Promise<void>((done) => {
+    onMsg = () => {
+      if (i >= 0) t[i] = Number(process.hrtime.bigint() - a) / 1000;
+      if (++i === samples) return done();
+      a = process.hrtime.bigint();
+      r.send([id, msg]);
+    };
+    a = process.hrtime.bigint();
+    r.send([id, msg]);
+  });
+  r.send([id, Buffer.from([0])]);
+  await exited;
+  r.close();
+  t.sort();
+  return { medianUs: t[Math.floor(samples / 2)], p99Us: t[Math.floor(samples * 0.99)] };
 }
 
 /** PAIR ping-pong on libzmq via koffi, event-loop driven (runtime/transport/libzmq.ts: no promise per message). */
@@ -224,8 +262,13 @@ export interface TriggerBenchRow {
   config: string;
   players: number;
   levels: number;
-  /** donki, median of the rounds. */
+  /** donki on the default transport (runtime/transport/select.ts), median of the rounds. */
   triggersPerS: number;
+  /** The transport of triggersPerS. */
+  transport?: TransportKind;
+  /** donki with the player sockets on donki's own ZMTP over node:net, and on zeromq.js: medians, same rounds. */
+  zmtpPerS?: number;
+  zeromqPerS?: number;
   /** The wire's limit: 1 / (levels x Node `net` TCP round trip), same run. */
   limitPerS: number;
   ratio: number;
@@ -236,8 +279,10 @@ export interface TriggerBenchRow {
   /** Directions (--directions): bare same topology on libzmq via koffi, and with a PUB trigger broadcast. */
   bareKoffiPerS?: number;
   barePubPerS?: number;
-  /** donki of every round (interleaved with bare zeromq.js). */
+  /** donki of every round on the default transport (interleaved with bare zeromq.js and the other transport). */
   roundsPerS?: number[];
+  /** Per round: donki on ZMTP / donki on zeromq.js. */
+  zmtpOverZeromq?: number[];
   /** The player is the Python client (clients/python/donki_player), not the TypeScript one. */
   python?: boolean;
   /** Python row: the TypeScript player measured in runs interleaved with the Python player's. */
@@ -304,7 +349,7 @@ export function measurePyzmqPair(samples = 20_000, python = "/usr/bin/python3"):
   });
 }
 
-async function startPlayers(endpoint: string, levels: number[], python?: string): Promise<ChildProcess[]> {
+async function startPlayers(endpoint: string, levels: number[], python?: string, transport?: TransportKind): Promise<ChildProcess[]> {
   const procs: ChildProcess[] = [];
   const ready: Promise<void>[] = [];
   levels.forEach((lvl, i) => {
@@ -313,7 +358,7 @@ async function startPlayers(endpoint: string, levels: number[], python?: string)
       ? spawn(python, ["-m", "donki_player", ...args, "--script", join(HERE, "empty_player.py")], { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, ...pythonEnv(), DONKI_LOG: "warn" } })
       : spawn(process.execPath, [...(process.env.DONKI_BENCH_PLAYER_NODE_ARGS ?? "").split(" ").filter(Boolean), join(ROOT, "bin/donki.mjs"), "player", ...args, "--script", join(HERE, "empty-player.ts")], {
           stdio: ["ignore", "pipe", "inherit"],
-          env: { ...process.env, DONKI_LOG: "warn" },
+          env: { ...process.env, DONKI_LOG: "warn", ...(transport ? { DONKI_TRANSPORT: transport } : {}) },
         });
     procs.push(c);
     ready.push(
@@ -327,11 +372,14 @@ async function startPlayers(endpoint: string, levels: number[], python?: string)
   return procs;
 }
 
-/** One donki run of N triggers with empty-action players on `levels`: triggers/s after warm-up. */
-export async function donkiLevels(levels: number[], N: number): Promise<number> {
-  const d = new Director();
+/**
+ * One donki run of N triggers with empty-action players on `levels`: triggers/s after warm-up. `transport` carries
+ * the player sockets of the Director and of every player (default: the default transport, or DONKI_TRANSPORT).
+ */
+export async function donkiLevels(levels: number[], N: number, transport?: TransportKind): Promise<number> {
+  const d = new Director({ transport });
   const ep = await d.start();
-  const procs = await startPlayers(ep.player, levels);
+  const procs = await startPlayers(ep.player, levels, undefined, transport);
   const warm = Math.min(2000, Math.floor(N / 5));
   let tWarm = 0;
   let tEnd = 0;
@@ -368,6 +416,8 @@ export interface TriggerBench {
   /** Medians over the rounds of each reference's median round trip (us). */
   net: RoundTrip;
   zmqPair: RoundTrip;
+  /** donki's own ZMTP over node:net, ROUTER <-> DEALER echo (runtime/transport/zmtp/). */
+  zmtp: RoundTrip;
   pyzmqPair: RoundTrip | null;
   /** libzmq through koffi, both main threads blocked in zmq_recv (no event loop): what libzmq costs from Node. */
   koffiBlockingPair: RoundTrip;
@@ -387,53 +437,83 @@ export async function benchTriggers(opts: { triggers?: number; rttSamples?: numb
   const log = opts.log ?? ((s: string) => console.log(s));
   const net: RoundTrip[] = [];
   const zp: RoundTrip[] = [];
+  const zt: RoundTrip[] = [];
   const pz: RoundTrip[] = [];
   const kb: RoundTrip[] = [];
   const ke: RoundTrip[] = [];
   const koffiBare = TOPOLOGIES.map(() => [] as number[]);
   const pubBare = TOPOLOGIES.map(() => [] as number[]);
-  const donki = TOPOLOGIES.map(() => [] as number[]);
+  const donkiZmtp = TOPOLOGIES.map(() => [] as number[]);
+  const donkiZmq = TOPOLOGIES.map(() => [] as number[]);
+  const def = chosenTransport();
+  const donki = def === "zmtp" ? donkiZmtp : donkiZmq;
   const bare = TOPOLOGIES.map(() => [] as number[]);
   for (let r = 0; r < R; r++) {
     net.push(await measureNetRoundTrip(S));
     zp.push(await measureRoundTrip(S));
+    zt.push(await measureZmtpRoundTrip(S));
     const p = await measurePyzmqPair(S);
     if (p) pz.push(p);
     kb.push(await measureKoffiBlockingRoundTrip(S));
     if (opts.directions) ke.push(await measureLibzmqRoundTrip(S));
     log(
-      `round ${r + 1}/${R}: round trips net ${net[r].medianUs.toFixed(1)} us, zeromq.js PAIR ${zp[r].medianUs.toFixed(1)} us, pyzmq PAIR ${p ? p.medianUs.toFixed(1) + " us" : "n/a (no /usr/bin/python3 with zmq)"}, ` +
+      `round ${r + 1}/${R}: round trips net ${net[r].medianUs.toFixed(1)} us, donki ZMTP ${zt[r].medianUs.toFixed(1)} us, zeromq.js PAIR ${zp[r].medianUs.toFixed(1)} us, pyzmq PAIR ${p ? p.medianUs.toFixed(1) + " us" : "n/a (no /usr/bin/python3 with zmq)"}, ` +
         `libzmq via koffi blocking ${kb[r].medianUs.toFixed(1)} us${opts.directions ? `, libzmq via koffi event loop ${ke[r].medianUs.toFixed(1)} us` : ""}`,
     );
     for (let i = 0; i < TOPOLOGIES.length; i++) {
       const c = TOPOLOGIES[i];
       bare[i].push(await bareLevels(c.levels, Math.min(N, 10_000)));
-      donki[i].push(await donkiLevels(c.levels, N));
+      // both transports in the same round, the order alternating between rounds (both see the same load)
+      if (r % 2 === 0) {
+        donkiZmtp[i].push(await donkiLevels(c.levels, N, "zmtp"));
+        donkiZmq[i].push(await donkiLevels(c.levels, N, "zeromq"));
+      } else {
+        donkiZmq[i].push(await donkiLevels(c.levels, N, "zeromq"));
+        donkiZmtp[i].push(await donkiLevels(c.levels, N, "zmtp"));
+      }
       let extra = "";
       if (opts.directions) {
         koffiBare[i].push(await bareLevelsLibzmq(c.levels, Math.min(N, 10_000)));
         pubBare[i].push(await bareLevelsPub(c.levels, Math.min(N, 10_000)));
         extra = `   bare koffi ${koffiBare[i][r].toFixed(0).padStart(6)}/s   bare PUB broadcast ${pubBare[i][r].toFixed(0).padStart(6)}/s`;
       }
-      log(`  ${c.config.padEnd(30)} donki ${donki[i][r].toFixed(0).padStart(6)}/s   bare zeromq.js ${bare[i][r].toFixed(0).padStart(6)}/s${extra}`);
+      log(
+        `  ${c.config.padEnd(30)} donki on ZMTP ${donkiZmtp[i][r].toFixed(0).padStart(6)}/s   donki on zeromq.js ${donkiZmq[i][r].toFixed(0).padStart(6)}/s (ZMTP x${(donkiZmtp[i][r] / donkiZmq[i][r]).toFixed(2)})   bare zeromq.js ${bare[i][r].toFixed(0).padStart(6)}/s${extra}`,
+      );
     }
   }
   const mrt = (xs: RoundTrip[]): RoundTrip => ({ medianUs: median(xs.map((x) => x.medianUs)), p99Us: median(xs.map((x) => x.p99Us)) });
-  const res: TriggerBench = { rounds: R, net: mrt(net), zmqPair: mrt(zp), pyzmqPair: pz.length ? mrt(pz) : null, koffiBlockingPair: mrt(kb), koffiEventLoopPair: ke.length ? mrt(ke) : undefined, rows: [] };
+  const res: TriggerBench = { rounds: R, net: mrt(net), zmqPair: mrt(zp), zmtp: mrt(zt), pyzmqPair: pz.length ? mrt(pz) : null, koffiBlockingPair: mrt(kb), koffiEventLoopPair: ke.length ? mrt(ke) : undefined, rows: [] };
   log(
     `\nround trips between two processes, medians of ${R} rounds: Node net TCP ${res.net.medianUs.toFixed(1)} us (the limit), ` +
+      `donki ZMTP ROUTER/DEALER ${res.zmtp.medianUs.toFixed(1)} us (x${(res.zmtp.medianUs / res.net.medianUs).toFixed(2)}), ` +
       `zeromq.js PAIR ${res.zmqPair.medianUs.toFixed(1)} us (x${(res.zmqPair.medianUs / res.net.medianUs).toFixed(2)}), ` +
       `pyzmq PAIR ${res.pyzmqPair ? `${res.pyzmqPair.medianUs.toFixed(1)} us (x${(res.pyzmqPair.medianUs / res.net.medianUs).toFixed(2)})` : "n/a"}, ` +
       `libzmq via koffi, blocking ${res.koffiBlockingPair.medianUs.toFixed(1)} us (x${(res.koffiBlockingPair.medianUs / res.net.medianUs).toFixed(2)})` +
       (res.koffiEventLoopPair ? `, libzmq via koffi, event loop ${res.koffiEventLoopPair.medianUs.toFixed(1)} us (x${(res.koffiEventLoopPair.medianUs / res.net.medianUs).toFixed(2)})` : ""),
   );
-  log(`${"topology".padEnd(30)} ${"limit".padStart(7)} ${"zmq.js PAIR".padStart(11)} ${"pyzmq PAIR".padStart(10)} ${"bare".padStart(7)} ${"donki".padStart(7)}  donki/limit  donki/bare  original  donki/original`);
+  log(`donki on the default transport (${def}); ZMTP/zeromq.js: donki on each transport, same rounds`);
+  log(`${"topology".padEnd(30)} ${"limit".padStart(7)} ${"zmq.js PAIR".padStart(11)} ${"pyzmq PAIR".padStart(10)} ${"bare".padStart(7)} ${"donki".padStart(7)}  donki/limit  donki/bare  original  donki/original  ${"on ZMTP".padStart(7)} ${"zmq.js".padStart(7)} ZMTP/zmq.js`);
   for (let i = 0; i < TOPOLOGIES.length; i++) {
     const c = TOPOLOGIES[i];
     const nLevels = new Set(c.levels).size;
     const per = (rt: RoundTrip | null) => (rt ? 1e6 / (nLevels * rt.medianUs) : NaN);
     const limit = per(res.net);
-    const row: TriggerBenchRow = { config: c.config, players: c.levels.length, levels: nLevels, triggersPerS: median(donki[i]), limitPerS: limit, ratio: median(donki[i]) / limit, barePerS: median(bare[i]), original: c.original, roundsPerS: donki[i] };
+    const row: TriggerBenchRow = {
+      config: c.config,
+      players: c.levels.length,
+      levels: nLevels,
+      triggersPerS: median(donki[i]),
+      transport: def,
+      zmtpPerS: median(donkiZmtp[i]),
+      zeromqPerS: median(donkiZmq[i]),
+      limitPerS: limit,
+      ratio: median(donki[i]) / limit,
+      barePerS: median(bare[i]),
+      original: c.original,
+      roundsPerS: donki[i],
+      zmtpOverZeromq: donkiZmtp[i].map((x, k) => x / donkiZmq[i][k]),
+    };
     if (opts.directions) {
       row.bareKoffiPerS = median(koffiBare[i]);
       row.barePubPerS = median(pubBare[i]);
@@ -441,7 +521,7 @@ export async function benchTriggers(opts: { triggers?: number; rttSamples?: numb
     res.rows.push(row);
     const f = (x: number, w = 7) => (Number.isFinite(x) ? x.toFixed(0) : "n/a").padStart(w);
     log(
-      `${c.config.padEnd(30)} ${f(limit)} ${f(per(res.zmqPair), 11)} ${f(per(res.pyzmqPair), 10)} ${f(row.barePerS)} ${f(row.triggersPerS)}  ${row.ratio.toFixed(2).padStart(11)} ${(row.triggersPerS / row.barePerS).toFixed(2).padStart(11)}  ${f(c.original, 8)}  ${(row.triggersPerS / c.original).toFixed(2).padStart(14)}` +
+      `${c.config.padEnd(30)} ${f(limit)} ${f(per(res.zmqPair), 11)} ${f(per(res.pyzmqPair), 10)} ${f(row.barePerS)} ${f(row.triggersPerS)}  ${row.ratio.toFixed(2).padStart(11)} ${(row.triggersPerS / row.barePerS).toFixed(2).padStart(11)}  ${f(c.original, 8)}  ${(row.triggersPerS / c.original).toFixed(2).padStart(14)}  ${f(row.zmtpPerS!)} ${f(row.zeromqPerS!)} ${median(row.zmtpOverZeromq!).toFixed(2).padStart(11)}` +
         (opts.directions ? `   bare koffi ${f(row.bareKoffiPerS!)} (x${(row.bareKoffiPerS! / row.barePerS).toFixed(2)} of bare)   bare PUB ${f(row.barePubPerS!)} (x${(row.barePubPerS! / row.barePerS).toFixed(2)})` : ""),
     );
   }

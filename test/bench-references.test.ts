@@ -5,13 +5,13 @@
  */
 import { describe, expect, it } from "vitest";
 import { existsSync } from "node:fs";
-import { bareLevels, bareLevelsLibzmq, bareLevelsPub, measureKoffiBlockingRoundTrip, measureLibzmqRoundTrip, measureNetRoundTrip, measurePyzmqPair, measureRoundTrip } from "../bench/triggers.ts";
+import { bareLevels, bareLevelsLibzmq, bareLevelsPub, measureKoffiBlockingRoundTrip, measureLibzmqRoundTrip, measureNetRoundTrip, measurePyzmqPair, measureRoundTrip, measureZmtpRoundTrip } from "../bench/triggers.ts";
 
 const positive = (x: number) => expect(Number.isFinite(x) && x > 0, `got ${x}`).toBe(true);
 
 describe("trigger benchmark references", () => {
-  it("round trips: Node net TCP, zeromq.js PAIR, libzmq via koffi (blocking and event loop)", async () => {
-    for (const m of [measureNetRoundTrip, measureRoundTrip, measureKoffiBlockingRoundTrip, measureLibzmqRoundTrip]) {
+  it("round trips: Node net TCP, donki's ZMTP, zeromq.js PAIR, libzmq via koffi (blocking and event loop)", async () => {
+    for (const m of [measureNetRoundTrip, measureZmtpRoundTrip, measureRoundTrip, measureKoffiBlockingRoundTrip, measureLibzmqRoundTrip]) {
       const r = await m(300);
       positive(r.medianUs);
       expect(r.p99Us).toBeGreaterThanOrEqual(r.medianUs);
