@@ -238,6 +238,16 @@ export class Director {
   // ------------------------------------------------------------------ lifecycle
 
   async start(): Promise<typeof this.endpoints> {
+    try {
+      return await this.open();
+    } catch (e) {
+      // a port in use, a bad address: nothing stays bound or listening (a listener would keep the process alive)
+      await this.close();
+      throw e;
+    }
+  }
+
+  private async open(): Promise<typeof this.endpoints> {
     const { host, curve } = this.opts;
     if (curve) {
       this.zap = new ZapAuthenticator(curve.authorizedKeys, (key, address, channel, known) => {
