@@ -296,3 +296,103 @@ print(len(m[1]), m[1][:5].decode("latin1"), flush=True)
     curved.close();
   }, 60_000);
 });
+
+describe("ZMTP ROUTER against hostile or mismatched peers", () => {
+  /** A raw TCP peer: sends `bytes`, resolves with what it received when the ROUTER closes the connection. */
+  async function rawPeer(ep: string, bytes: Buffer[]): Promise<Buffer> {
+    const { port } = parseTcpEndpoint(ep, false);
+    const raw = netConnect({ host: "127.0.0.1", port });
+    const got: Buffer[] = [];
+    raw.on("data", (b: Buffer) => got.push(b));
+    raw.on("error", () => {});
+    for (const b of bytes) raw.write(b);
+    await new Promise((r) => raw.on("close", r));
+    return Buffer.concat(got);
+  }
+  const greeting = (major = 3, mechanism = "NULL") => {
+    const g = Buffer.alloc(64);
+    g[0] = 0xff;
+    g[9] = 0x7f;
+    g[10] = major;
+    g[11] = 1;
+    g.write(mechanism, 12, "latin1");
+    return g;
+  };
+  const readyDealer = () => {
+    const name = Buffer.from("Socket-Type");
+    const body = Buffer.concat([Buffer.from([5]), Buffer.from("READY"), Buffer.from([name.length]), name, Buffer.from([0, 0, 0, 6]), Buffer.from("DEALER")]);
+    return Buffer.concat([Buffer.from([0x04, body.length]), body]);
+  };
+
+  it("each violation closes that connection with the reason (ERROR command where the greeting got through); the ROUTER keeps serving", async () => {
+    const router = new ZmtpRouter({ maxMessageSize: 1000, handshakeTimeoutMs: 300 });
+    const rIn = inbox();
+    router.onMessage((f) => rIn.push(f));
+    const ep = await router.bind("tcp://127.0.0.1:*");
+    const cases: Array<[string, Buffer[], RegExp]> = [
+      ["ZMTP 2.0 greeting", [greeting(2)], /only ZMTP 3\.0 and later/],
+      ["CURVE client to a NULL socket", [greeting(3, "CURVE")], /mechanism CURVE not supported/],
+      ["a message before READY", [greeting(), Buffer.from([0x00, 0x01, 0x41])], /before the ZMTP handshake/],
+      ["a PUB peer", [greeting(), (() => {
+        const n = Buffer.from("Socket-Type");
+        const body = Buffer.concat([Buffer.from([5]), Buffer.from("READY"), Buffer.from([n.length]), n, Buffer.from([0, 0, 0, 3]), Buffer.from("PUB")]);
+        return Buffer.concat([Buffer.from([0x04, body.length]), body]);
+      })()], /peer socket type 'PUB' cannot talk to a ROUTER/],
+      ["a long frame announcing 2^62 bytes", [greeting(), readyDealer(), Buffer.from([0x02, 0x40, 0, 0, 0, 0, 0, 0, 0])], /too large/],
+      ["a command of 1 MB", [greeting(), Buffer.concat([Buffer.from([0x06]), Buffer.from([0, 0, 0, 0, 0, 0x10, 0, 0])])], /command of 1048576 bytes/],
+      ["malformed READY metadata", [greeting(), Buffer.from([0x04, 0x08, 5, 0x52, 0x45, 0x41, 0x44, 0x59, 3, 0x41])], /malformed READY metadata/],
+      ["a greeting and then silence", [greeting()], /no ZMTP handshake within 300 ms/],
+      ["a half greeting and then silence", [greeting().subarray(0, 20)], /no ZMTP handshake within 300 ms/],
+    ];
+    for (const [what, bytes, reason] of cases) {
+      const before = router.disconnected;
+      const got = await rawPeer(ep, bytes);
+      await until(() => router.disconnected > before);
+      expect(router.lastDisconnectReason, what).toMatch(reason);
+      expect(got.subarray(0, 1)[0], what).toBe(0xff); // our greeting went out first
+    }
+    // the ERROR command carries the reason to a peer that got through the greeting
+    const got = await rawPeer(ep, [greeting(), readyDealer(), Buffer.from([0x02, 0, 0, 0, 0, 0, 0, 0x07, 0xd0])]);
+    expect(got.toString("latin1")).toMatch(/ERROR.*too large/);
+    expect(rIn.size).toBe(0);
+    // and a well-behaved peer is served
+    const zd = new zmq.Dealer({ linger: 0 });
+    zd.connect(ep);
+    await zd.send("fine");
+    expect((await rIn.next())[1].toString()).toBe("fine");
+    expect(router.peerCount).toBe(1);
+    zd.close();
+    router.close();
+  }, 60_000);
+
+  it("random bytes after a valid handshake never crash the ROUTER", async () => {
+    const router = new ZmtpRouter({ maxMessageSize: 4096, handshakeTimeoutMs: 300 });
+    const rIn = inbox();
+    router.onMessage((f) => rIn.push(f));
+    const ep = await router.bind("tcp://127.0.0.1:*");
+    let seed = 12345;
+    const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 16) & 0xff;
+    for (let k = 0; k < 30; k++) {
+      const junk = Buffer.alloc(200 + k * 10);
+      for (let i = 0; i < junk.length; i++) junk[i] = rnd();
+      const { port } = parseTcpEndpoint(ep, false);
+      const raw = netConnect({ host: "127.0.0.1", port });
+      raw.on("error", () => {});
+      raw.resume();
+      raw.write(Buffer.concat([greeting(), readyDealer(), junk]));
+      // a peer whose junk happens to parse stays connected: close it from our side
+      setTimeout(() => raw.destroy(), 50);
+      await new Promise((r) => raw.on("close", r));
+    }
+    await until(() => router.peerCount === 0);
+    const zd = new zmq.Dealer({ linger: 0 });
+    zd.connect(ep);
+    await zd.send("alive");
+    for (;;) {
+      const m = await rIn.next();
+      if (m[1]?.toString() === "alive") break; // messages the junk happened to form are delivered, then ours
+    }
+    zd.close();
+    router.close();
+  }, 60_000);
+});

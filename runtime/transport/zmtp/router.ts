@@ -31,7 +31,7 @@ export class ZmtpRouter implements MessageSocket {
   disconnected = 0;
   lastDisconnectReason: string | null = null;
 
-  constructor(private readonly opts: MessageSocketOptions = {}) {
+  constructor(private readonly opts: MessageSocketOptions & { handshakeTimeoutMs?: number } = {}) {
     this.maxMessageSize = opts.maxMessageSize ?? -1;
   }
 
@@ -69,7 +69,7 @@ export class ZmtpRouter implements MessageSocket {
       sock.destroy();
       return;
     }
-    const conn = new ZmtpConnection(sock, { socketType: "ROUTER", maxMessageSize: this.maxMessageSize, handshakeTimeoutMs: HANDSHAKE_TIMEOUT_MS }, {
+    const conn = new ZmtpConnection(sock, { socketType: "ROUTER", maxMessageSize: this.maxMessageSize, handshakeTimeoutMs: this.opts.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS }, {
       onReady: (c) => {
         let id = c.peerIdentity;
         if (id.length) {
