@@ -1,12 +1,15 @@
 /**
  * Trigger rate of the Director with empty-action players (each a separate process), against references measured
  * in the same run, rounds interleaved: Node `net` TCP ping-pong between two processes (the wire's limit:
- * 1 / (levels x round trip)), zeromq.js PAIR, pyzmq PAIR (when /usr/bin/python3 has zmq), bare zeromq.js with the
- * same topology; the original DonkiOrchestra's figures beside them.
+ * 1 / (levels x round trip)), donki's own ZMTP (ROUTER/DEALER over node:net), zeromq.js PAIR, pyzmq PAIR (when
+ * /usr/bin/python3 has zmq), bare zeromq.js with the same topology; donki with its player sockets on ZMTP and on
+ * zeromq.js in the same rounds; the original DonkiOrchestra's figures beside them.
  *   node --import tsx bench/triggers.ts [--triggers N] [--rtt-samples N] [--rounds N] [--no-python] [--directions]
  * --directions adds the measured alternatives of issue 17 in the same rounds: bare same topology on libzmq via
  * koffi (bench/libzmq-koffi.ts) and with a PUB trigger broadcast (bench/zmq-pub-peer.ts).
  *   node --import tsx bench/triggers.ts --python-only [--triggers N] [--rounds N]   (Python player beside the TS one)
+ *   node --import tsx bench/triggers.ts --transport-cpu [--triggers N] [--rounds N]   (1 player, ZMTP beside
+ *   zeromq.js: rate and CPU per trigger of the player and the Director)
  */
 import * as zmq from "zeromq";
 import { spawn, type ChildProcess } from "node:child_process";
@@ -556,16 +559,21 @@ function cpuUs(pid: number): number {
   }
 }
 
-/** One run of N triggers with one player at level 0: rate after warm-up, and the player's CPU per trigger. */
-async function onePlayerRun(N: number, python?: string): Promise<{ perS: number; cpuUs: number }> {
-  const d = new Director();
+/**
+ * One run of N triggers with one player at level 0: rate after warm-up, the player's CPU per trigger (all its
+ * threads) and the Director's (this process, all threads).
+ */
+async function onePlayerRun(N: number, python?: string, transport?: TransportKind): Promise<{ perS: number; cpuUs: number; directorCpuUs: number }> {
+  const d = new Director({ transport });
   const ep = await d.start();
-  const [proc] = await startPlayers(ep.player, [0], python);
+  const [proc] = await startPlayers(ep.player, [0], python, transport);
   const warm = Math.min(2000, Math.floor(N / 5));
   let tWarm = 0;
   let tEnd = 0;
   let cpu0 = 0;
   let cpu1 = 0;
+  let dcpu0 = 0;
+  let dcpu1 = 0;
   const r = await d.run({
     triggers: N,
     require: ["p0"],
@@ -573,10 +581,12 @@ async function onePlayerRun(N: number, python?: string): Promise<{ perS: number;
       if (t === warm) {
         tWarm = performance.now();
         cpu0 = cpuUs(proc.pid!);
+        dcpu0 = cpuUs(process.pid);
       }
       if (t === N) {
         tEnd = performance.now();
         cpu1 = cpuUs(proc.pid!);
+        dcpu1 = cpuUs(process.pid);
       }
     },
   });
@@ -584,7 +594,7 @@ async function onePlayerRun(N: number, python?: string): Promise<{ perS: number;
   await new Promise((res) => (proc.exitCode !== null ? res(null) : proc.on("exit", res)));
   await d.close();
   if (r.status !== "completed") throw new Error(`benchmark run (${python ? "Python" : "TypeScript"} player): ${r.status} ${r.message ?? ""}`);
-  return { perS: (N - warm) / ((tEnd - tWarm) / 1000), cpuUs: (cpu1 - cpu0) / (N - warm) };
+  return { perS: (N - warm) / ((tEnd - tWarm) / 1000), cpuUs: (cpu1 - cpu0) / (N - warm), directorCpuUs: (dcpu1 - dcpu0) / (N - warm) };
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -604,12 +614,37 @@ export async function pythonBesideTs(N: number, python: string, rounds = 3): Pro
   return { rounds, ts: m(ts), python: m(py) };
 }
 
+/**
+ * donki on ZMTP beside donki on zeromq.js, 1 player at level 0, runs alternating: rate, and CPU per trigger of the
+ * player process and of the Director process (all threads: zeromq.js's I/O thread included). CPU per trigger is
+ * what the machine's load disturbs least.
+ */
+export async function transportCpu(N: number, rounds = 3, log: (s: string) => void = console.log) {
+  const runs: Record<TransportKind, Array<Awaited<ReturnType<typeof onePlayerRun>>>> = { zmtp: [], zeromq: [] };
+  for (let i = 0; i < rounds; i++) {
+    for (const t of i % 2 ? (["zeromq", "zmtp"] as const) : (["zmtp", "zeromq"] as const)) {
+      const r = await onePlayerRun(N, undefined, t);
+      runs[t].push(r);
+      log(`  ${t.padEnd(6)} ${r.perS.toFixed(0).padStart(6)} triggers/s   CPU per trigger: player ${r.cpuUs.toFixed(1)} us, Director ${r.directorCpuUs.toFixed(1)} us`);
+    }
+  }
+  const m = (t: TransportKind) => ({ perS: median(runs[t].map((x) => x.perS)), playerCpuUs: median(runs[t].map((x) => x.cpuUs)), directorCpuUs: median(runs[t].map((x) => x.directorCpuUs)) });
+  const res = { rounds, zmtp: m("zmtp"), zeromq: m("zeromq") };
+  log(
+    `medians of ${rounds}: ZMTP ${res.zmtp.perS.toFixed(0)}/s, zeromq.js ${res.zeromq.perS.toFixed(0)}/s (x${(res.zmtp.perS / res.zeromq.perS).toFixed(2)}); ` +
+      `CPU per trigger, player ${res.zmtp.playerCpuUs.toFixed(1)} vs ${res.zeromq.playerCpuUs.toFixed(1)} us, Director ${res.zmtp.directorCpuUs.toFixed(1)} vs ${res.zeromq.directorCpuUs.toFixed(1)} us`,
+  );
+  return res;
+}
+
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const arg = (k: string) => {
     const i = process.argv.indexOf(k);
     return i > 0 ? Number(process.argv[i + 1]) : undefined;
   };
-  if (process.argv.includes("--python-only")) {
+  if (process.argv.includes("--transport-cpu")) {
+    await transportCpu(arg("--triggers") ?? 20_000, arg("--rounds") ?? 3);
+  } else if (process.argv.includes("--python-only")) {
     const python = resolvePython([{ name: "p0", level: 0, device: "python:bench/empty_player.py", settings: {}, host: "local", join: "next-trigger" }]).get("p0")!;
     const c = await pythonBesideTs(arg("--triggers") ?? 20_000, python, arg("--rounds") ?? 3);
     console.log(JSON.stringify(c));
