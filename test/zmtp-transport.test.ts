@@ -396,3 +396,79 @@ describe("ZMTP ROUTER against hostile or mismatched peers", () => {
     router.close();
   }, 60_000);
 });
+
+describe("Director and players across transports (real scans)", () => {
+  const hasPyClient = hasPyzmq && spawnSync(PY, ["-c", "import msgpack"], { stdio: "ignore" }).status === 0;
+
+  it.skipIf(!hasPyClient)("a Director on ZMTP runs a scan with a Python player (pyzmq) and a TypeScript player on zeromq.js, every trigger acted on", async () => {
+    const { Director } = await import("../runtime/director/director.ts");
+    const { Player, fromAction } = await import("../runtime/player/player.ts");
+    const { pythonEnv } = await import("../runtime/cli/python.ts");
+    const d = new Director({ transport: "zmtp" });
+    const ep = await d.start();
+    const py = spawn(PY, ["-m", "donki_player", "--name", "py", "--level", "0", "--director", ep.player, "--script", "bench/empty_player.py"], {
+      stdio: ["ignore", "pipe", "inherit"],
+      env: { ...process.env, ...pythonEnv(), DONKI_LOG: "warn" },
+    });
+    let acted = 0;
+    const ts = new Player({ name: "ts", level: 1, director: ep.player, transport: "zeromq", behaviour: fromAction(() => void acted++) });
+    try {
+      await ts.start();
+      const r = await d.run({ triggers: 200, require: ["py", "ts"] });
+      expect(r.status).toBe("completed");
+      expect(acted).toBe(200);
+    } finally {
+      await ts.stop();
+      py.kill("SIGTERM");
+      await new Promise((res) => (py.exitCode !== null ? res(null) : py.on("exit", res)));
+      await d.close();
+    }
+  }, 120_000);
+
+  it("a Director on zeromq.js runs a scan with TypeScript players on ZMTP, data rows of 1 MB included", async () => {
+    const { Director } = await import("../runtime/director/director.ts");
+    const { Player } = await import("../runtime/player/player.ts");
+    const d = new Director({ transport: "zeromq" });
+    const ep = await d.start();
+    // a sink that checks every row of 1 MB arrived whole, with the value its trigger gave it
+    const rows = new Set<number>();
+    let bad = 0;
+    const sink: import("../runtime/director/sink.ts").DataSink = {
+      open: async () => {},
+      addStream: () => {},
+      accept: (_player, _stream, trig, payload) => {
+        if (payload.length !== 1024 * 1024 || payload[0] !== (trig & 0xff) || payload[payload.length - 1] !== (trig & 0xff)) bad++;
+        rows.add(trig);
+      },
+      noteTrigger: () => {},
+      hasCapacity: () => true,
+      whenCapacity: async () => {},
+      missing: (last) => last - rows.size,
+      close: async () => {},
+    };
+    const players = [0, 1].map(
+      (lvl) =>
+        new Player({
+          name: `z${lvl}`,
+          level: lvl,
+          director: ep.player,
+          transport: "zmtp",
+          behaviour: {
+            streams: lvl === 1 ? [{ name: "frame", dtype: "uint8", shape: [1024, 1024], role: "signal" }] : [],
+            action: (trig, _p, ctx) => {
+              if (lvl === 1) ctx.push("frame", new Uint8Array(1024 * 1024).fill(trig & 0xff));
+            },
+          },
+        }),
+    );
+    try {
+      await Promise.all(players.map((p) => p.start()));
+      const r = await d.run({ triggers: 30, require: ["z0", "z1"], sink });
+      expect(r.status).toBe("completed");
+      expect([rows.size, bad]).toEqual([30, 0]);
+    } finally {
+      await Promise.all(players.map((p) => p.stop()));
+      await d.close();
+    }
+  }, 120_000);
+});
