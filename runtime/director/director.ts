@@ -266,7 +266,7 @@ export class Director {
       }
     }
     // bounds against any peer: no frame bigger than the largest row a player may declare (plus room for headers);
-    // ZeroMQ drops the connection of a peer that sends more, before the frame is taken into memory. The limit is
+    // the socket drops the connection of a peer that sends more, before the frame is taken into memory. The limit is
     // fixed at bind (a listener keeps the options it was bound with), so it derives from the row limit
     // (--max-row-mb), which every declared row must respect, not from the rows declared later
     // a ROUTER never blocks on send (a message to a peer over its high-water mark is dropped, and the liveness
