@@ -24,7 +24,16 @@ export interface JournalBenchResult {
   syncSeconds: number;
 }
 
-async function measure(script: string, opts: Record<string, string>, n: number, rounds: number, bytesPerTrigger: number): Promise<{ off: number; on: number }> {
+interface Measured {
+  off: number;
+  on: number;
+  /** Every counted run of each mode (the spread). */
+  all: { off: number[]; on: number[] };
+  /** The journal's own counters summed over the runs with it. */
+  journal: { bytes: number; journalSyncs: number; fileSyncs: number; released: number; maxSyncLagMs: number };
+}
+
+async function measure(script: string, opts: Record<string, string>, n: number, rounds: number, bytesPerTrigger: number): Promise<Measured> {
   const dir = fs.mkdtempSync(join(os.tmpdir(), "donki-bench-journal-"));
   const d = new Director();
   const ep = await d.start();
@@ -32,6 +41,8 @@ async function measure(script: string, opts: Record<string, string>, n: number, 
   for (const [k, v] of Object.entries(opts)) args.push("-o", `${k}=${v}`);
   const child = spawn(process.execPath, args, { stdio: ["ignore", "ignore", "inherit"], env: { ...process.env, DONKI_LOG: "warn" } });
   const best = { off: 0, on: 0 };
+  const all = { off: [] as number[], on: [] as number[] };
+  const journal = { bytes: 0, journalSyncs: 0, fileSyncs: 0, released: 0, maxSyncLagMs: 0 };
   try {
     await d.waitForPlayers(["p"], 30_000);
     // run 0 warms up (JIT, page cache, the player's allocator) and is not counted
@@ -51,6 +62,16 @@ async function measure(script: string, opts: Record<string, string>, n: number, 
       if (res.status !== "completed") throw new Error(`journal benchmark run: ${res.status} ${res.message ?? ""}`);
       const rate = ((n - 1) * (bytesPerTrigger || 1)) / s;
       if (r > 0) best[mode] = Math.max(best[mode], rate);
+      if (r > 0) all[mode].push(rate);
+      const js = sink.result?.journal;
+      if (js) {
+        journal.bytes += js.bytes;
+        journal.journalSyncs += js.journalSyncs;
+        journal.fileSyncs += js.fileSyncs;
+        journal.released += js.released;
+        journal.maxSyncLagMs = Math.max(journal.maxSyncLagMs, js.maxSyncLagMs);
+      }
+      if (process.env.DEBUG_JOURNAL) console.log(mode, rate, js);
       for (const f of fs.readdirSync(dir)) fs.rmSync(join(dir, f));
     }
   } finally {
@@ -58,8 +79,12 @@ async function measure(script: string, opts: Record<string, string>, n: number, 
     await d.close();
     fs.rmSync(dir, { recursive: true, force: true });
   }
-  return best;
+  return { ...best, all, journal };
 }
+
+const spread = (xs: number[], unit: number) => xs.map((x) => (x / unit).toFixed(0)).join(", ");
+const journalLine = (j: Measured["journal"]) =>
+  `journal ${(j.bytes / MB).toFixed(0)} MB written to the OS, ${j.released} segments dropped after ${j.fileSyncs} HDF5 fdatasyncs (longest lag ${(j.maxSyncLagMs / 1000).toFixed(1)} s), ${j.journalSyncs} journal fdatasyncs`;
 
 export async function benchJournal(o: { frames?: number; triggers?: number; rounds?: number; log?: (s: string) => void } = {}): Promise<JournalBenchResult> {
   const log = o.log ?? console.log;
@@ -70,9 +95,11 @@ export async function benchJournal(o: { frames?: number; triggers?: number; roun
   const f = await measure("frame-player.ts", {}, nf, rounds, frameBytes);
   const frames = { n: nf, offMBs: f.off / MB, onMBs: f.on / MB, cost: 1 - f.on / f.off };
   log(`frames (3.5 MB):  without journal ${frames.offMBs.toFixed(0)} MB/s, with ${frames.onMBs.toFixed(0)} MB/s: cost ${(frames.cost * 100).toFixed(1)} % (goal <= 5 %)`);
+  log(`  runs without: ${spread(f.all.off, MB)} MB/s; with: ${spread(f.all.on, MB)} MB/s; ${journalLine(f.journal)}`);
   const t = await measure("scalar-player.ts", { n: "10" }, nt, rounds, 0);
   const triggers = { n: nt, streams: 10, offPerS: t.off, onPerS: t.on, cost: 1 - t.on / t.off };
   log(`triggers (10 scalars each): without journal ${triggers.offPerS.toFixed(0)}/s, with ${triggers.onPerS.toFixed(0)}/s: cost ${(triggers.cost * 100).toFixed(1)} % (goal <= 10 %)`);
+  log(`  runs without: ${spread(t.all.off, 1)}/s; with: ${spread(t.all.on, 1)}/s; ${journalLine(t.journal)}`);
   return { frames, triggers, rounds, syncSeconds: 1 };
 }
 
