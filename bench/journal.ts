@@ -71,7 +71,6 @@ async function measure(script: string, opts: Record<string, string>, n: number, 
         journal.released += js.released;
         journal.maxSyncLagMs = Math.max(journal.maxSyncLagMs, js.maxSyncLagMs);
       }
-      if (process.env.DEBUG_JOURNAL) console.log(mode, rate, js);
       for (const f of fs.readdirSync(dir)) fs.rmSync(join(dir, f));
     }
   } finally {
@@ -83,6 +82,11 @@ async function measure(script: string, opts: Record<string, string>, n: number, 
 }
 
 const spread = (xs: number[], unit: number) => xs.map((x) => (x / unit).toFixed(0)).join(", ");
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+const medianCost = (m: Measured) => `cost of the medians ${((1 - median(m.all.on) / median(m.all.off)) * 100).toFixed(1)} %`;
 const journalLine = (j: Measured["journal"]) =>
   `journal ${(j.bytes / MB).toFixed(0)} MB written to the OS, ${j.released} segments dropped after ${j.fileSyncs} HDF5 fdatasyncs (longest lag ${(j.maxSyncLagMs / 1000).toFixed(1)} s), ${j.journalSyncs} journal fdatasyncs`;
 
@@ -95,11 +99,11 @@ export async function benchJournal(o: { frames?: number; triggers?: number; roun
   const f = await measure("frame-player.ts", {}, nf, rounds, frameBytes);
   const frames = { n: nf, offMBs: f.off / MB, onMBs: f.on / MB, cost: 1 - f.on / f.off };
   log(`frames (3.5 MB):  without journal ${frames.offMBs.toFixed(0)} MB/s, with ${frames.onMBs.toFixed(0)} MB/s: cost ${(frames.cost * 100).toFixed(1)} % (goal <= 5 %)`);
-  log(`  runs without: ${spread(f.all.off, MB)} MB/s; with: ${spread(f.all.on, MB)} MB/s; ${journalLine(f.journal)}`);
+  log(`  runs without: ${spread(f.all.off, MB)} MB/s; with: ${spread(f.all.on, MB)} MB/s; ${medianCost(f)}; ${journalLine(f.journal)}`);
   const t = await measure("scalar-player.ts", { n: "10" }, nt, rounds, 0);
   const triggers = { n: nt, streams: 10, offPerS: t.off, onPerS: t.on, cost: 1 - t.on / t.off };
   log(`triggers (10 scalars each): without journal ${triggers.offPerS.toFixed(0)}/s, with ${triggers.onPerS.toFixed(0)}/s: cost ${(triggers.cost * 100).toFixed(1)} % (goal <= 10 %)`);
-  log(`  runs without: ${spread(t.all.off, 1)}/s; with: ${spread(t.all.on, 1)}/s; ${journalLine(t.journal)}`);
+  log(`  runs without: ${spread(t.all.off, 1)}/s; with: ${spread(t.all.on, 1)}/s; ${medianCost(t)}; ${journalLine(t.journal)}`);
   return { frames, triggers, rounds, syncSeconds: 1 };
 }
 

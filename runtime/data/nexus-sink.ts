@@ -143,7 +143,10 @@ export class NexusSink implements DataSink {
 
   private journaled(trig: number): void {
     const u = this.unjournaled;
-    while (this.unjournaledHead < u.length && u[this.unjournaledHead]! <= trig) this.onDone?.(u[this.unjournaledHead++]!);
+    while (this.unjournaledHead < u.length && u[this.unjournaledHead]! <= trig) {
+      const t = u[this.unjournaledHead++]!; // not inside onDone?.(...): its arguments are skipped when onDone is unset
+      this.onDone?.(t);
+    }
     if (this.unjournaledHead > 1024 && this.unjournaledHead * 2 > u.length) {
       u.splice(0, this.unjournaledHead);
       this.unjournaledHead = 0;

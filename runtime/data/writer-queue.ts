@@ -75,7 +75,7 @@ export interface GuardSettings {
 /** Messages the worker sends back. */
 export type WorkerReply =
   | { type: "ready"; scanNumber: number; path: string; firstTrigger: number }
-  | { type: "done"; bytes: number; count: number; errors?: Array<{ message: string; name: string; key?: string; trigger?: number; op: string }> }
+  | { type: "done"; bytes: number; count: number; errors?: Array<{ message: string; name: string; key?: string; trigger?: number; op: string }>; journaled?: number }
   | { type: "closed"; result: CloseResult; stats: WriterStats; journal?: JournalStats }
   | { type: "fatal"; message: string; stack?: string }
   | { type: "fault"; kind: "disk-full" | "io"; message: string }
@@ -426,6 +426,7 @@ class WorkerBackend implements Backend {
           done(0, err, { key: e.key, trigger: e.trigger, op: e.op }, 0);
         }
         done(m.bytes, undefined, { op: "batch" }, m.count);
+        if (m.journaled) journal.journaled(m.journaled);
       } else if (m.type === "closed") {
         this.closeWaiter?.resolve({ result: m.result, stats: m.stats, ...(m.journal ? { journal: m.journal } : {}) });
         this.closeWaiter = null;

@@ -96,7 +96,11 @@ async function handle(m: Msg): Promise<void> {
     } finally {
       inBatch = false;
     }
-    if (lastJournaled) reply({ type: "journaled", trigger: lastJournaled });
+    // a batch with frames: tell the Director now, not after the HDF5 writes; small rows only: with the "done" reply
+    if (lastJournaled && m.ops.some((o) => o.op === "write" && o.data.byteLength > 64 * 1024)) {
+      reply({ type: "journaled", trigger: lastJournaled });
+      lastJournaled = 0;
+    }
     for (const seq of deferred.splice(0)) m.ops.push({ op: "checkpoint", seq, internal: true });
   }
   const errors: Err[] = [];
@@ -111,7 +115,8 @@ async function handle(m: Msg): Promise<void> {
     bytes += opBytes(op);
     count += counted(op);
   }
-  reply({ type: "done", bytes, count, ...(errors.length ? { errors } : {}) });
+  reply({ type: "done", bytes, count, ...(errors.length ? { errors } : {}), ...(lastJournaled ? { journaled: lastJournaled } : {}) });
+  lastJournaled = 0;
   for (const seq of checkpoints) journal?.flushed(seq);
 }
 
