@@ -29,6 +29,11 @@ export interface JournalSettings {
   /** Free space kept on the disk by the journal (bytes; 0: no guard). */
   reserveBytes: number;
   runId: string;
+  /**
+   * false: drop a segment as soon as the HDF5 file is flushed to the OS past it, without its fdatasync (kill-safe,
+   * no power-loss bound; benchmarks measure what the power-loss bound costs with it). Default true.
+   */
+  fileSync?: boolean;
 }
 
 export interface JournalFault {
@@ -139,6 +144,10 @@ export class JournalStage {
     j.covered(seq);
     this.coveredSeq = Math.max(this.coveredSeq, seq);
     this.coveredRotatedAt.set(seq, j.rotatedAt(seq) ?? Date.now());
+    if (this.s.fileSync === false) {
+      j.release(seq); // kill-safe only: the HDF5 file has the rows in the OS, not necessarily on the disk
+      return;
+    }
     if (!this.fsyncInFlight) this.syncFile(j);
   }
 
@@ -233,7 +242,9 @@ export class JournalStage {
   async close(final: boolean): Promise<JournalStats> {
     if (this.timer) clearInterval(this.timer);
     this.closed = true;
-    while (this.fsyncInFlight) await this.fsyncInFlight;
+    // an fdatasync of the HDF5 file still under way is not waited for (it may take seconds when the disk is behind):
+    // the file is closed, and the journal either goes (final) or is synced itself below. Closing the fd meanwhile is
+    // safe: the running fdatasync holds its own reference to the file.
     if (this.fileFd !== null) fs.closeSync(this.fileFd);
     this.fileFd = null;
     const j = this.j;

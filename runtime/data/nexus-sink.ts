@@ -26,7 +26,7 @@ export interface NexusSinkOptions {
    * writer's worker: a trigger counts as done (onDone) only once its rows are in it. syncSeconds: power-loss bound,
    * the journal or the HDF5 file is fdatasync'ed at most this far apart (default 1; 0 = every trigger).
    */
-  journal?: { syncSeconds?: number; segmentBytes?: number } | false;
+  journal?: { syncSeconds?: number; segmentBytes?: number; fileSync?: boolean } | false;
   log?: Logger;
 }
 
@@ -120,7 +120,7 @@ export class NexusSink implements DataSink {
         ? {
             // half the writer's reserve: when the disk fills, the writer stops first and the rows it then holds still
             // reach the journal (donki recover writes them once there is room); the rest stays for closing the file
-            journal: { syncSeconds: j.syncSeconds ?? 1, segmentBytes: j.segmentBytes, reserveBytes: reserve / 2, runId: run.runId },
+            journal: { syncSeconds: j.syncSeconds ?? 1, segmentBytes: j.segmentBytes, reserveBytes: reserve / 2, runId: run.runId, fileSync: j.fileSync },
             onJournaled: (trig: number) => this.journaled(trig),
             onJournalFault: (f: { kind: "disk-full" | "journal"; message: string }) => {
               this.log.info({ err: f.message }, "journal write failed; journal off until the run resumes"); // the CLI prints the fault line
