@@ -2,8 +2,10 @@
  * Cost of the write-ahead journal (runtime/data/journal.ts), measured in one run with and without it:
  * - frames: a player process pushes 1300x1340 uint16 frames (3.5 MB) through the Director into the NeXus file;
  * - trigger rate: a player process pushes 10 float64 scalars per trigger.
- * Runs alternate (off, on, off, on, ...) on the same Director and player processes; the best run of each mode is
- * kept (the least disturbed by the other work of the machine). Goal: <= 5 % on frames, <= 10 % on triggers.
+ * Runs alternate (off, on[, kill], off, on, ...) on the same Director and player processes; every run is printed,
+ * the best run of each mode and the medians compared; the Director process's CPU time per trigger is printed too.
+ * "kill": frames with the journal but without its power-loss fdatasync of the HDF5 file (kill-safe only), to show
+ * what the power-loss bound costs. Goal: <= 5 % on frames, <= 10 % on triggers.
  *   node --import tsx bench/journal.ts [--frames N] [--triggers N] [--rounds N]
  */
 import * as fs from "node:fs";

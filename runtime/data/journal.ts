@@ -1,16 +1,14 @@
 /**
- * Write-ahead journal of a scan (format: docs/data-format.md, "Journal").
+ * Write-ahead journal of a scan (format: docs/data-format.md, "Journal"): the segments, their records and reading.
  *
- * Every row the Director accepts is appended here before the writer queue takes it, and a trigger's DONE record is
- * written (to the OS: one write(2), no buffering in this process) before the trigger counts as done in the event
- * stream, the progress and the status. A killed process therefore loses nothing the event stream reported done;
- * `donki recover FILE` replays the journal into the scan's file. fdatasync runs at most `syncSeconds` apart (power
- * loss bound; 0 = after every trigger).
+ * Used by journal-stage.ts, where the writer runs (the writer worker): every row is appended before the writer takes
+ * it, and a trigger's DONE record is written (to the OS: one write(2), no buffering in this process) before the
+ * trigger counts as done. A killed process therefore loses nothing the event stream reported done;
+ * `donki recover FILE` replays the journal into the scan's file. `syncSeconds: 0`: fdatasync after every DONE.
  *
- * The journal lives beside the file in segments `<file>.journal-NNNNNN`. When a segment is full, the next one is
- * opened and a checkpoint goes through the writer queue behind the rows of the old segment: once the writer has
- * applied and flushed them to the HDF5 file, the old segment is deleted. So the journal holds only what the file
- * may not have yet (at most ~2 segments).
+ * The journal lives beside the file in segments `<file>.journal-NNNNNN`. `rotate()` closes the current segment
+ * (kept open for a later fdatasync) and opens the next; `release(k)` deletes segments up to k once the HDF5 file
+ * has them on disk; `syncOlder` fdatasyncs rotated segments the file could not take in time.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
