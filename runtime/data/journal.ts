@@ -1,16 +1,14 @@
 /**
- * Write-ahead journal of a scan (format: docs/data-format.md, "Journal").
+ * Write-ahead journal of a scan (format: docs/data-format.md, "Journal"): the segments, their records and reading.
  *
- * Every row the Director accepts is appended here before the writer queue takes it, and a trigger's DONE record is
- * written (to the OS: one write(2), no buffering in this process) before the trigger counts as done in the event
- * stream, the progress and the status. A killed process therefore loses nothing the event stream reported done;
- * `donki recover FILE` replays the journal into the scan's file. fdatasync runs at most `syncSeconds` apart (power
- * loss bound; 0 = after every trigger).
+ * Used by journal-stage.ts, where the writer runs (the writer worker): every row is appended before the writer takes
+ * it, and a trigger's DONE record is written (to the OS: one write(2), no buffering in this process) before the
+ * trigger counts as done. A killed process therefore loses nothing the event stream reported done;
+ * `donki recover FILE` replays the journal into the scan's file. `syncSeconds: 0`: fdatasync after every DONE.
  *
- * The journal lives beside the file in segments `<file>.journal-NNNNNN`. When a segment is full, the next one is
- * opened and a checkpoint goes through the writer queue behind the rows of the old segment: once the writer has
- * applied and flushed them to the HDF5 file, the old segment is deleted. So the journal holds only what the file
- * may not have yet (at most ~2 segments).
+ * The journal lives beside the file in segments `<file>.journal-NNNNNN`. `rotate()` closes the current segment
+ * (kept open for a later fdatasync) and opens the next; `release(k)` deletes segments up to k once the HDF5 file
+ * has them on disk; `syncOlder` fdatasyncs rotated segments the file could not take in time.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -73,16 +71,21 @@ export class JournalWriter {
   private fd: number;
   private seg = 1;
   private segBytes = 0;
+  /** Records appended to the current segment since it was opened (beyond its header and stream records). */
+  private segRecords = 0;
+  /** Segments rotated out but not yet released: their fds stay open so they can still be fdatasync'ed. */
+  private readonly older = new Map<number, { fd: number; rotatedAt: number; synced: boolean; covered: boolean }>();
   private readonly keys = new Map<string, number>();
   private readonly streamRecs: Buffer[] = [];
   private pending: Buffer;
   private pendingLen = 0;
-  private syncTimer: NodeJS.Timeout | null = null;
-  private dirty = false;
-  private syncing = false;
   private closed = false;
   /** Bytes appended since the journal opened (benchmarks). */
   bytes = 0;
+  /** fdatasync calls on journal segments (benchmarks, tests: 0 when every segment was dropped in time). */
+  syncs = 0;
+  /** Segments deleted because the data file had them (benchmarks, tests). */
+  released = 0;
 
   constructor(
     readonly file: string,
@@ -94,14 +97,15 @@ export class JournalWriter {
     const have = journalSegments(file);
     if (have.length) this.seg = Number(have[have.length - 1]!.slice(-6)) + 1;
     this.fd = this.openSegment(this.seg);
-    if (o.syncSeconds > 0) {
-      this.syncTimer = setInterval(() => this.syncSoon(), o.syncSeconds * 1000);
-      this.syncTimer.unref();
-    }
   }
 
   get segment(): number {
     return this.seg;
+  }
+
+  /** Segments on disk that this writer still holds open (the current one included). */
+  get liveSegments(): number {
+    return this.older.size + 1;
   }
 
   private openSegment(k: number): number {
@@ -113,6 +117,7 @@ export class JournalWriter {
     const parts = [magic, frame(Rec.Header, hb.length, [hb]), hb, ...this.streamRecs];
     fs.writevSync(fd, parts);
     this.segBytes = parts.reduce((a, b) => a + b.length, 0);
+    this.segRecords = 0;
     return fd;
   }
 
@@ -171,17 +176,70 @@ export class JournalWriter {
   /** Start a new segment when the current one is over its size; returns the number of the segment it closed. */
   rotateIfFull(): number | null {
     if (this.segBytes < (this.o.segmentBytes ?? 64 * 2 ** 20)) return null;
+    return this.rotate();
+  }
+
+  /**
+   * Start a new segment if the current one holds any record; returns the number of the segment it closed (null:
+   * nothing to rotate). The closed segment is NOT synced here: it is either released once the data file is on disk
+   * past it, or fdatasync'ed by `syncOlder` when that takes too long.
+   */
+  rotate(): number | null {
+    if (this.closed || this.segRecords === 0) return null;
     this.flushPending();
     const old = this.seg;
-    fs.fdatasyncSync(this.fd);
-    fs.closeSync(this.fd);
+    this.older.set(old, { fd: this.fd, rotatedAt: Date.now(), synced: this.o.syncSeconds === 0, covered: false });
     this.seg++;
     this.fd = this.openSegment(this.seg);
     return old;
   }
 
-  /** The writer has the rows of segment `k` (and every earlier one) in the file: delete them. */
+  /**
+   * The data file was flushed to the OS past segment `k` (and every earlier one): an fdatasync of the data file is
+   * on its way, after which `release(k)` deletes them. Until then they are kept, but not synced by `syncOlder`.
+   */
+  covered(k: number): void {
+    for (const [n, s] of this.older) if (n <= k) s.covered = true;
+  }
+
+  /** When segment `k` was rotated out (ms since the epoch), if it is still held. */
+  rotatedAt(k: number): number | undefined {
+    return this.older.get(k)?.rotatedAt;
+  }
+
+  /**
+   * fdatasync every rotated segment, not yet released nor covered by a data-file flush, that was closed at least
+   * `ageMs` ago (the writer could not take its checkpoint: held by a write fault, or behind); returns how many.
+   */
+  syncOlder(ageMs: number): number {
+    const now = Date.now();
+    let n = 0;
+    for (const s of this.older.values()) {
+      if (s.synced || s.covered || now - s.rotatedAt < ageMs) continue;
+      fs.fdatasyncSync(s.fd);
+      s.synced = true;
+      this.syncs++;
+      n++;
+    }
+    return n;
+  }
+
+  /** fdatasync the current segment (power loss: what was written so far survives). */
+  syncCurrent(): void {
+    if (this.closed) return;
+    this.flushPending();
+    fs.fdatasyncSync(this.fd);
+    this.syncs++;
+  }
+
+  /** The data file has the rows of segment `k` (and every earlier one) on disk: delete them. */
   release(k: number): void {
+    for (const [n, s] of this.older) {
+      if (n > k) continue;
+      this.older.delete(n);
+      fs.closeSync(s.fd);
+      this.released++;
+    }
     for (const p of journalSegments(this.file)) {
       const n = Number(p.slice(p.lastIndexOf("-") + 1));
       if (n <= k && n !== this.seg) fs.rmSync(p, { force: true });
@@ -192,12 +250,17 @@ export class JournalWriter {
   close(remove: boolean): void {
     if (this.closed) return;
     this.closed = true;
-    if (this.syncTimer) clearInterval(this.syncTimer);
     try {
       this.flushPending();
-      fs.fdatasyncSync(this.fd);
+      // the file is final: nothing to sync, the segments go; otherwise they are what recover replays
+      if (!remove) {
+        fs.fdatasyncSync(this.fd);
+        for (const s of this.older.values()) if (!s.synced) fs.fdatasyncSync(s.fd);
+      }
     } finally {
       fs.closeSync(this.fd);
+      for (const s of this.older.values()) fs.closeSync(s.fd);
+      this.older.clear();
     }
     if (remove) for (const p of journalSegments(this.file)) fs.rmSync(p, { force: true });
   }
@@ -232,15 +295,8 @@ export class JournalWriter {
       done += fs.writeSync(this.fd, all, done);
     }
     this.segBytes += n;
+    this.segRecords++;
     this.bytes += n;
-    this.dirty = true;
-  }
-
-  private syncSoon(): void {
-    if (!this.dirty || this.syncing || this.closed) return;
-    this.dirty = false;
-    this.syncing = true;
-    fs.fdatasync(this.fd, () => (this.syncing = false));
   }
 }
 

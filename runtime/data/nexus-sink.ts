@@ -8,10 +8,7 @@ import { silentLogger } from "../log.ts";
 import { WriterQueue, type WriterQueueOptions } from "./writer-queue.ts";
 import type { NexusWriterOptions } from "./nexus-writer.ts";
 import type { CloseResult, RunInfo, StreamSpec } from "./types.ts";
-import { JournalWriter, journalSegments } from "./journal.ts";
-import { DiskGuard, WriteFaultError } from "./write-guard.ts";
-import { resolve as resolvePath } from "node:path";
-import { rmSync } from "node:fs";
+import type { JournalStats } from "./journal-stage.ts";
 
 export interface NexusSinkOptions {
   dir: string;
@@ -25,10 +22,11 @@ export interface NexusSinkOptions {
   resumeFrom?: { path: string };
   queue?: WriterQueueOptions;
   /**
-   * Write-ahead journal beside the file (journal.ts; default on, not with rollover): a trigger counts as done only
-   * once its rows are in it. syncSeconds: fdatasync at most this far apart (default 1; 0 = every trigger).
+   * Write-ahead journal beside the file (journal.ts, journal-stage.ts; default on, not with rollover), written by the
+   * writer's worker: a trigger counts as done (onDone) only once its rows are in it. syncSeconds: power-loss bound,
+   * the journal or the HDF5 file is fdatasync'ed at most this far apart (default 1; 0 = every trigger).
    */
-  journal?: { syncSeconds?: number; segmentBytes?: number } | false;
+  journal?: { syncSeconds?: number; segmentBytes?: number; fileSync?: boolean } | false;
   log?: Logger;
 }
 
@@ -68,7 +66,7 @@ class Arrivals {
   }
 }
 
-export type SinkResult = CloseResult & { file: string; errors: number; rejected: number };
+export type SinkResult = CloseResult & { file: string; errors: number; rejected: number; journal?: JournalStats };
 
 export class NexusSink implements DataSink {
   private q: WriterQueue | null = null;
@@ -79,10 +77,10 @@ export class NexusSink implements DataSink {
   private writeErrors = 0;
   result: SinkResult | null = null;
   onWriteFault?: (f: WriteFault) => void;
-  private journal: JournalWriter | null = null;
-  private streamSpecs: StreamSpec[] = [];
-  /** The journal was switched off by a write error during the run (its segments stay until a clean close). */
-  private journalOff = false;
+  onDone?: (trig: number) => void;
+  /** Triggers noted and not yet reported done (their DONE record is on its way to the journal). */
+  private unjournaled: number[] = [];
+  private unjournaledHead = 0;
 
   constructor(private readonly o: NexusSinkOptions) {
     this.log = o.log ?? silentLogger;
@@ -97,7 +95,9 @@ export class NexusSink implements DataSink {
 
   async open(run: RunDescription, streams: StreamKey[]): Promise<void> {
     const specs = streams.map(toSpec);
-    this.streamSpecs = [...specs];
+    const j = this.o.journal ?? {};
+    const journaling = j !== false && !this.o.rolloverTriggers;
+    const reserve = this.o.queue?.reserveBytes ?? 8 * 2 ** 20;
     const wopts: NexusWriterOptions = {
       dir: this.o.dir,
       prefix: this.o.prefix,
@@ -116,38 +116,40 @@ export class NexusSink implements DataSink {
         this.log.warn({ err: err.message, ...op }, "the writer refused a row");
       },
       onFault: (f) => this.onWriteFault?.({ kind: f.kind, message: f.message }),
-      onCheckpoint: (seq) => this.journalDo(() => this.journal?.release(seq)),
+      ...(journaling
+        ? {
+            // half the writer's reserve: when the disk fills, the writer stops first and the rows it then holds still
+            // reach the journal (donki recover writes them once there is room); the rest stays for closing the file
+            journal: { syncSeconds: j.syncSeconds ?? 1, segmentBytes: j.segmentBytes, reserveBytes: reserve / 2, runId: run.runId, fileSync: j.fileSync },
+            onJournaled: (trig: number) => this.journaled(trig),
+            onJournalFault: (f: { kind: "disk-full" | "journal"; message: string }) => {
+              this.log.info({ err: f.message }, "journal write failed; journal off until the run resumes"); // the CLI prints the fault line
+              this.onWriteFault?.(f);
+            },
+          }
+        : {}),
     });
-    this.runId = run.runId;
-    this.openJournal(specs);
+    this.journaling = journaling;
     this.lastNoted = this.q.firstTrigger - 1;
     for (const s of streams) this.track(s, this.q.firstTrigger);
   }
 
-  private runId = "";
+  private journaling = false;
 
-  private openJournal(specs: StreamSpec[]): void {
-    const j = this.o.journal ?? {};
-    const q = this.q!;
-    if (j !== false && !this.o.rolloverTriggers) {
-      const jw = new JournalWriter(
-        q.path,
-        { file: q.path.slice(q.path.lastIndexOf("/") + 1), runId: this.runId, firstTrigger: q.firstTrigger, created: new Date().toISOString() },
-        {
-          syncSeconds: j.syncSeconds ?? 1,
-          segmentBytes: j.segmentBytes,
-          // half the writer's reserve: when the disk fills, the writer stops first and the rows it then holds still
-          // reach the journal (donki recover writes them once there is room); the rest stays for closing the file
-          guard: (this.o.queue?.reserveBytes ?? 8 * 2 ** 20) > 0 ? new DiskGuard(resolvePath(this.o.dir), (this.o.queue?.reserveBytes ?? 8 * 2 ** 20) / 2) : undefined,
-        },
-      );
-      try {
-        for (const s of specs) jw.stream({ key: `${s.player}/${s.name}`, dtype: s.dtype, shape: s.shape });
-      } catch (e) {
-        jw.close(false);
-        throw e;
-      }
-      this.journal = jw; // only a journal that knows every stream is used
+  /** True when triggers are reported done (onDone) only once the journal has them, after noteTrigger returned. */
+  get defersDone(): boolean {
+    return this.journaling;
+  }
+
+  private journaled(trig: number): void {
+    const u = this.unjournaled;
+    while (this.unjournaledHead < u.length && u[this.unjournaledHead]! <= trig) {
+      const t = u[this.unjournaledHead++]!; // not inside onDone?.(...): its arguments are skipped when onDone is unset
+      this.onDone?.(t);
+    }
+    if (this.unjournaledHead > 1024 && this.unjournaledHead * 2 > u.length) {
+      u.splice(0, this.unjournaledHead);
+      this.unjournaledHead = 0;
     }
   }
 
@@ -164,9 +166,7 @@ export class NexusSink implements DataSink {
   addStream(s: StreamKey): void {
     const key = `${s.player}/${s.decl.name}`;
     if (!this.arrivals.has(key)) {
-      this.q!.addStream(toSpec(s));
-      this.streamSpecs.push(toSpec(s));
-      this.journalDo(() => this.journal?.stream({ key, dtype: s.decl.dtype, shape: s.decl.shape }));
+      this.q!.addStream(toSpec(s)); // journaled by the writer's worker
     }
     this.track(s, this.lastNoted + 1);
   }
@@ -178,58 +178,21 @@ export class NexusSink implements DataSink {
   accept(player: string, stream: string, trig: number, payload: Buffer): void {
     const key = `${player}/${stream}`;
     this.arrivals.get(key)?.mark(trig);
-    if (this.journal) this.journalDo(() => this.journal?.row(key, trig, payload)); // before the queue may detach it
-    this.q!.push(key, trig, payload);
+    this.q!.push(key, trig, payload); // journaled by the writer's worker before it is written to the file
   }
 
-  /** The trigger completed every level: its DONE record reaches the journal (the OS) before it counts as done. */
+  /**
+   * The trigger completed every level. With the journal, it is reported done (onDone) once the writer's worker has
+   * its DONE record written to the OS (after every row queued before it); the trigger loop does not wait for that.
+   */
   noteTrigger(trig: number): void {
     this.lastNoted = trig;
-    if (this.journal) {
-      this.journalDo(() => {
-        this.journal!.done(trig);
-        const full = this.journal!.rotateIfFull();
-        if (full !== null) this.q!.checkpoint(full);
-      });
-    }
+    if (this.journaling) this.unjournaled.push(trig);
     this.q!.noteTrigger(trig);
   }
 
-  /** A journal write that fails (disk full, I/O error) is a write fault; the run goes on without the journal. */
-  private journalDo(fn: () => void): void {
-    if (!this.journal) return;
-    try {
-      fn();
-    } catch (e) {
-      const err = e as NodeJS.ErrnoException;
-      const j = this.journal;
-      this.journal = null;
-      this.journalOff = true;
-      try {
-        j.close(false);
-      } catch {
-        /* the segments already written stay for donki recover */
-      }
-      this.log.info({ err: err.message }, "journal write failed; journal off until the run resumes"); // the CLI prints the fault line
-      const guarded = e instanceof WriteFaultError;
-      const kind = guarded ? e.kind : err.code === "ENOSPC" || err.code === "EDQUOT" ? "disk-full" : "journal";
-      const what = guarded ? e.message : `${err.code === "ENOSPC" ? "disk full" : err.message} (${this.o.dir})`;
-      this.onWriteFault?.({ kind: kind === "io" ? "journal" : kind, message: `${what}; the journal is off until the scan resumes` });
-    }
-  }
-
+  /** Try the held writes again; the writer's worker re-opens the journal if a write error had switched it off. */
   retry(): void {
-    if (this.journalOff && !this.journal && this.q) {
-      // the operator made room: journal again from here (the rows in between are in the writer's queue/file)
-      try {
-        this.openJournal(this.streamSpecs);
-        this.journalOff = false;
-      } catch (e) {
-        // still no room: the scan pauses again with the reason (the writer's retry meets the same disk)
-        this.log.info({ err: (e as Error).message }, "could not re-open the journal");
-        this.onWriteFault?.({ kind: e instanceof WriteFaultError ? e.kind : "journal", message: `${(e as Error).message}; the journal is off until the scan resumes` });
-      }
-    }
     this.q?.retry();
   }
 
@@ -248,14 +211,8 @@ export class NexusSink implements DataSink {
   }
 
   async close(info: SinkCloseInfo): Promise<SinkResult> {
-    const held = this.q!.stalled !== null;
+    // the writer's worker deletes the journal once the file is closed with every row (writer-worker.ts)
     const r = await this.q!.close({ status: info.status, lastTrigger: info.lastTrigger, lastIssued: info.lastIssued, message: info.message });
-    // the file is closed: the journal is deleted, unless the file could not take every row (write fault: the held
-    // rows are only in the journal, for donki recover once there is room; a stream not finalised)
-    const final = !held && r.unfinalised.length === 0;
-    this.journalDo(() => this.journal?.close(final));
-    if (final && this.journalOff) for (const p of journalSegments(this.q!.path)) rmSync(p, { force: true });
-    this.journal = null;
     this.result = { ...r, file: r.path, errors: this.writeErrors + r.errors, rejected: r.stats.rejected };
     return this.result;
   }

@@ -21,6 +21,7 @@ import { resolve as resolvePath } from "node:path";
 // types only: in worker mode the Director's thread never loads h5wasm (~650 MB RSS under tsx)
 import type { NexusWriter, NexusWriterOptions, WriterStats } from "./nexus-writer.ts";
 import type { GuardedApplier } from "./write-guard.ts";
+import type { JournalFault, JournalSettings, JournalStage, JournalStats } from "./journal-stage.ts";
 import type { CloseResult, CloseSummary, RunInfo, StreamSpec } from "./types.ts";
 
 export interface WriterQueueOptions {
@@ -40,8 +41,14 @@ export interface WriterQueueOptions {
   onFault?: (f: { kind: "disk-full" | "io"; message: string }) => void;
   /** Free space kept on the output disk (bytes, default 8 MiB; 0 disables the guard). */
   reserveBytes?: number;
-  /** A checkpoint op was applied and the file flushed (journal segments up to `seq` may go). */
-  onCheckpoint?: (seq: number) => void;
+  /**
+   * Write-ahead journal beside the file (journal-stage.ts), kept where the writer runs (the worker): every op is
+   * journaled before it is applied. `onJournaled(trig)`: the DONE record of trigger `trig` (noted with
+   * noteTrigger) and every row before it are written to the OS. `onJournalFault`: the journal is off until retry().
+   */
+  journal?: JournalSettings;
+  onJournaled?: (trig: number) => void;
+  onJournalFault?: (f: JournalFault) => void;
 }
 
 export class QueueOverflowError extends Error {
@@ -56,8 +63,8 @@ export type QueueOp =
   | { op: "note"; trigger: number }
   | { op: "addStream"; spec: StreamSpec }
   | { op: "flush" }
-  /** Flush, then report `seq` back (onCheckpoint): every op before it is in the file on disk. */
-  | { op: "checkpoint"; seq: number };
+  /** Flush: every op before it is in the file (the journal's segments up to `seq` may go once it is on disk). */
+  | { op: "checkpoint"; seq: number; internal?: boolean };
 
 /** Settings of the write guard, sent to the worker with the writer options. */
 export interface GuardSettings {
@@ -68,20 +75,23 @@ export interface GuardSettings {
 /** Messages the worker sends back. */
 export type WorkerReply =
   | { type: "ready"; scanNumber: number; path: string; firstTrigger: number }
-  | { type: "done"; bytes: number; count: number; errors?: Array<{ message: string; name: string; key?: string; trigger?: number; op: string }> }
-  | { type: "closed"; result: CloseResult; stats: WriterStats }
+  | { type: "done"; bytes: number; count: number; errors?: Array<{ message: string; name: string; key?: string; trigger?: number; op: string }>; journaled?: number }
+  | { type: "closed"; result: CloseResult; stats: WriterStats; journal?: JournalStats }
   | { type: "fatal"; message: string; stack?: string }
   | { type: "fault"; kind: "disk-full" | "io"; message: string }
-  | { type: "checkpoint"; seq: number };
+  | { type: "journaled"; trigger: number }
+  | { type: "journalFault"; kind: JournalFault["kind"]; message: string };
 
 interface Backend {
   send(op: QueueOp): void;
   retry(): void;
-  close(summary: CloseSummary): Promise<{ result: CloseResult; stats: WriterStats }>;
+  close(summary: CloseSummary): Promise<{ result: CloseResult; stats: WriterStats; journal?: JournalStats }>;
   abort(): Promise<void>;
 }
 
 const opBytes = (op: QueueOp) => (op.op === "write" ? op.data.byteLength : 0);
+/** The journal's own checkpoints are not part of the queue's backlog. */
+const isInternal = (op: QueueOp) => op.op === "checkpoint" && op.internal === true;
 
 export class WriterQueue {
   readonly scanNumber: number;
@@ -126,7 +136,21 @@ export class WriterQueue {
       const w = await NexusWriter.create(writerOpts);
       const q = new WriterQueue(w, qopts);
       const g = new GuardedApplier(w, applyOp, guard.reserveBytes > 0 ? new DiskGuard(guard.dir, guard.reserveBytes) : null, (f) => q.onFault({ kind: f.kind, message: f.message }));
-      q.backend = new InlineBackend(w, g, (bytes, err, op, count) => q.done(bytes, err, op, count), (seq) => q.qopts.onCheckpoint?.(seq));
+      const b = new InlineBackend(w, g, (bytes, err, op, count) => q.done(bytes, err, op, count));
+      if (qopts.journal) {
+        const { JournalStage } = await import("./journal-stage.ts");
+        try {
+          b.journal = new JournalStage(w.path, w.firstTrigger, writerOpts.streams ?? [], qopts.journal, {
+            checkpoint: (seq) => b.enqueueCheckpoint(seq),
+            journaled: (trig) => qopts.onJournaled?.(trig),
+            fault: (f) => qopts.onJournalFault?.(f),
+          }, guard.dir);
+        } catch (e) {
+          w.abort();
+          throw e;
+        }
+      }
+      q.backend = b;
       return q;
     }
     const worker = startWorker();
@@ -156,13 +180,16 @@ export class WriterQueue {
       worker.on("message", onMsg);
       worker.on("error", onErr);
       worker.on("exit", onExit);
-      worker.postMessage({ op: "create", opts: serializeOpts(writerOpts), guard });
+      worker.postMessage({ op: "create", opts: serializeOpts(writerOpts), guard, journal: qopts.journal });
     }).catch(async (e) => {
       await worker.terminate();
       throw e;
     });
     const q = new WriterQueue(ready, qopts);
-    q.backend = new WorkerBackend(worker, (bytes, err, op, count) => q.done(bytes, err, op, count), (e) => q.fail(e), (f) => q.onFault(f), (seq) => q.qopts.onCheckpoint?.(seq));
+    q.backend = new WorkerBackend(worker, (bytes, err, op, count) => q.done(bytes, err, op, count), (e) => q.fail(e), (f) => q.onFault(f), {
+      journaled: (trig) => q.qopts.onJournaled?.(trig),
+      fault: (f) => q.qopts.onJournalFault?.(f),
+    });
     return q;
   }
 
@@ -204,12 +231,6 @@ export class WriterQueue {
     this.enqueue({ op: "addStream", spec });
   }
 
-  /** Flush after everything queued so far, then call onCheckpoint(seq). */
-  checkpoint(seq: number): void {
-    this.assertUsable();
-    this.enqueue({ op: "checkpoint", seq });
-  }
-
   /** Ask for a flush after everything queued so far. */
   flush(): void {
     this.assertUsable();
@@ -238,12 +259,12 @@ export class WriterQueue {
   }
 
   /** Drain, then close the run (see NexusWriter.close). Held rows (write fault) are dropped and masked. */
-  async close(summary: CloseSummary): Promise<CloseResult & { stats: WriterStats; errors: number }> {
+  async close(summary: CloseSummary): Promise<CloseResult & { stats: WriterStats; errors: number; journal?: JournalStats }> {
     this.assertUsable();
     await this.drain();
     this.closing = true;
-    const { result, stats } = await this.backend.close(summary);
-    return { ...result, stats, errors: this.errors };
+    const { result, stats, journal } = await this.backend.close(summary);
+    return { ...result, stats, errors: this.errors, ...(journal ? { journal } : {}) };
   }
 
   /** Stop without finishing the file (fatal Director error). The file stays as of the last flush. */
@@ -305,22 +326,32 @@ class InlineBackend implements Backend {
   private scheduled = false;
   private idle: (() => void) | null = null;
 
+  /** The journal, on this thread: ops are journaled when queued, before the writer applies them. */
+  journal: JournalStage | null = null;
+
   constructor(
     private readonly w: NexusWriter,
     private readonly g: GuardedApplier,
     private readonly done: (bytes: number, err: Error | undefined, op: { key?: string; trigger?: number; op: string }, count?: number) => void,
-    private readonly checkpoint: (seq: number) => void,
   ) {}
 
   retry(): void {
+    this.journal?.retry();
     const r = this.g.retry();
     for (const { op, err } of r.refused) this.done(0, err, describe(op), 0);
-    this.done(r.applied.reduce((a, o) => a + opBytes(o), 0), undefined, { op: "retry" }, r.applied.length);
-    for (const op of r.applied) if (op.op === "checkpoint") this.checkpoint(op.seq);
+    this.done(r.applied.reduce((a, o) => a + opBytes(o), 0), undefined, { op: "retry" }, r.applied.filter((o) => !isInternal(o)).length);
+    if (!this.g.fault) for (const op of r.applied) if (op.op === "checkpoint") this.journal?.flushed(op.seq);
   }
 
   send(op: QueueOp): void {
+    this.journal?.take(op);
     this.q.push(op);
+    this.schedule();
+  }
+
+  /** The journal's checkpoint, behind every op queued so far (not counted in the queue's backlog). */
+  enqueueCheckpoint(seq: number): void {
+    this.q.push({ op: "checkpoint", seq, internal: true });
     this.schedule();
   }
 
@@ -338,8 +369,8 @@ class InlineBackend implements Backend {
       const op = this.q[this.head]!;
       this.q[this.head++] = undefined as never;
       const r = this.g.apply(op);
-      if (r.applied) this.done(opBytes(op), r.refused, describe(op));
-      if (r.applied && !r.refused && op.op === "checkpoint" && !this.g.fault) this.checkpoint(op.seq);
+      if (r.applied && !isInternal(op)) this.done(opBytes(op), r.refused, describe(op));
+      if (r.applied && !r.refused && op.op === "checkpoint" && !this.g.fault) this.journal?.flushed(op.seq);
       if (performance.now() - t0 > 2) break;
     }
     if (this.head > 1024 && this.head * 2 > this.q.length) {
@@ -356,16 +387,19 @@ class InlineBackend implements Backend {
 
   async close(summary: CloseSummary) {
     if (this.head < this.q.length) await new Promise<void>((r) => (this.idle = r));
+    const held = this.g.fault !== null || this.g.heldCount > 0;
     const dropped = this.g.dropHeld();
-    if (dropped.length) this.done(dropped.reduce((a, o) => a + opBytes(o), 0), undefined, { op: "drop" }, dropped.length);
+    if (dropped.length) this.done(dropped.reduce((a, o) => a + opBytes(o), 0), undefined, { op: "drop" }, dropped.filter((o) => !isInternal(o)).length);
     const result = this.g.closeWriter(() => this.w.close(summary));
-    return { result, stats: { ...this.w.stats } };
+    const journal = await this.journal?.close(!held && result.unfinalised.length === 0);
+    return { result, stats: { ...this.w.stats }, ...(journal ? { journal } : {}) };
   }
 
   async abort() {
     this.q.length = 0;
     this.head = 0;
     this.w.abort();
+    await this.journal?.close(false);
   }
 }
 
@@ -379,11 +413,12 @@ class WorkerBackend implements Backend {
     done: (bytes: number, err: Error | undefined, op: { key?: string; trigger?: number; op: string }, count?: number) => void,
     private readonly fatal: (e: Error) => void,
     fault: (f: { kind: "disk-full" | "io"; message: string }) => void,
-    checkpoint: (seq: number) => void,
+    journal: { journaled: (trig: number) => void; fault: (f: JournalFault) => void },
   ) {
     worker.on("message", (m: WorkerReply) => {
-      if (m.type === "fault") fault({ kind: m.kind, message: m.message });
-      else if (m.type === "checkpoint") checkpoint(m.seq);
+      if (m.type === "journaled") journal.journaled(m.trigger);
+      else if (m.type === "fault") fault({ kind: m.kind, message: m.message });
+      else if (m.type === "journalFault") journal.fault({ kind: m.kind, message: m.message });
       else if (m.type === "done") {
         for (const e of m.errors ?? []) {
           const err = new Error(e.message);
@@ -391,8 +426,9 @@ class WorkerBackend implements Backend {
           done(0, err, { key: e.key, trigger: e.trigger, op: e.op }, 0);
         }
         done(m.bytes, undefined, { op: "batch" }, m.count);
+        if (m.journaled) journal.journaled(m.journaled);
       } else if (m.type === "closed") {
-        this.closeWaiter?.resolve({ result: m.result, stats: m.stats });
+        this.closeWaiter?.resolve({ result: m.result, stats: m.stats, ...(m.journal ? { journal: m.journal } : {}) });
         this.closeWaiter = null;
       } else if (m.type === "fatal") {
         const e = new Error(`writer worker: ${m.message}`);
@@ -463,7 +499,7 @@ class WorkerBackend implements Backend {
     }
   };
 
-  private closeWaiter: { resolve: (v: { result: CloseResult; stats: WriterStats }) => void; reject: (e: Error) => void } | null = null;
+  private closeWaiter: { resolve: (v: { result: CloseResult; stats: WriterStats; journal?: JournalStats }) => void; reject: (e: Error) => void } | null = null;
   private exited = false;
 
   retry(): void {
@@ -474,7 +510,7 @@ class WorkerBackend implements Backend {
 
   close(summary: CloseSummary) {
     this.post();
-    return new Promise<{ result: CloseResult; stats: WriterStats }>((resolve, reject) => {
+    return new Promise<{ result: CloseResult; stats: WriterStats; journal?: JournalStats }>((resolve, reject) => {
       if (this.exited) return reject(new Error("writer worker is gone"));
       this.closeWaiter = { resolve, reject };
       this.worker.postMessage({ op: "close", summary });

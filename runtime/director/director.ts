@@ -852,6 +852,20 @@ export class Director {
       this.setState(this.pauseReasons.size ? "paused" : "running");
 
       let lastProgress = 0;
+      // a trigger counts as done (event stream, progress) when the sink has it safe: at once, or when the sink's
+      // journal reports it (defersDone; the loop does not wait for that)
+      const reportDone = (trig: number) => {
+        // progress events are coalesced (at most one per progressEventMs, plus the last): the event stream is for
+        // humans and GUIs, and a PUB send per trigger would cost a measurable share of the trigger rate
+        const nowMs = performance.now();
+        if (nowMs - lastProgress >= this.opts.progressEventMs || trig === plan.triggers) {
+          lastProgress = nowMs;
+          this.emit("trigger", { run, trig, simTime: this.simTime });
+        }
+        plan.onTrigger?.(trig, this.simTime);
+      };
+      const deferred = plan.sink?.defersDone === true;
+      if (plan.sink) plan.sink.onDone = deferred ? reportDone : undefined;
       for (let trig = first; plan.triggers === null || trig <= plan.triggers; trig++) {
         if (this.stopRequested || this.abortReason) break;
         if (plan.maxWallMs !== undefined && performance.now() - t0 > plan.maxWallMs) break;
@@ -889,14 +903,7 @@ export class Director {
         if (!done) break;
         completed = trig;
         plan.sink?.noteTrigger(trig);
-        // progress events are coalesced (at most one per progressEventMs, plus the last): the event stream is for
-        // humans and GUIs, and a PUB send per trigger would cost a measurable share of the trigger rate
-        const nowMs = performance.now();
-        if (nowMs - lastProgress >= this.opts.progressEventMs || trig === plan.triggers) {
-          lastProgress = nowMs;
-          this.emit("trigger", { run, trig, simTime: this.simTime });
-        }
-        plan.onTrigger?.(trig, this.simTime);
+        if (!deferred) reportDone(trig);
       }
       if (this.abortReason) {
         status = "aborted";

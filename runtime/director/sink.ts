@@ -53,6 +53,13 @@ export interface DataSink {
   endStreams?(player: string, lastTrigger: number): void;
   accept(player: string, stream: string, trig: number, payload: Buffer): void;
   noteTrigger(trig: number): void;
+  /**
+   * True when the sink reports a noted trigger as done later, through `onDone` (e.g. once a write-ahead journal has
+   * it): the Director then counts it done (event stream, progress) only there. Otherwise at noteTrigger.
+   */
+  readonly defersDone?: boolean;
+  /** Set by the Director before the first trigger; called in trigger order. */
+  onDone?: (trig: number) => void;
   /** False while the sink's queue is over its limit: the Director issues no new trigger until it is true. */
   hasCapacity(): boolean;
   /** Resolves when hasCapacity() becomes true. */

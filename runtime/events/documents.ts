@@ -140,6 +140,17 @@ export class DocumentSink implements DataSink {
     this.inner.retry?.();
   }
 
+  /** Done reports (after the inner sink's journal has the trigger) are passed through too. */
+  get defersDone(): boolean {
+    return this.inner.defersDone === true;
+  }
+  get onDone(): ((trig: number) => void) | undefined {
+    return this.inner.onDone;
+  }
+  set onDone(fn: ((trig: number) => void) | undefined) {
+    this.inner.onDone = fn;
+  }
+
   async open(run: RunDescription, streams: StreamKey[]): Promise<void> {
     await this.inner.open(run, streams);
     this.run = run;
