@@ -125,6 +125,51 @@ async function connectAndConfigure<D extends AreaDetector | Mca>(d: D, settings:
   return d;
 }
 
+/**
+ * Overlap defaults (docs/scenarios.md "Overlap"), from the manuals (/work/shared/reference/instruments.md):
+ * - PI X-ray CCD (PVCAM): in-vacuum, no mechanical shutter, the beam gates the exposure; read-out (~35 ms binned,
+ *   seconds at full frame) only moves charge already collected, so the stage may move once the exposure is over and
+ *   the beam shutter closed. A full-frame sensor cannot expose during its own read-out: the next trigger waits.
+ * - Andor iXon (frame transfer or shutter "auto"): the charge is in the masked storage area (or the shutter is
+ *   closed) right after the exposure.
+ * - DANTE in mapping mode: a spectrum closes on the trigger with no dead time between spectra; the transfer
+ *   follows.
+ * - The stage, the I/O counters (0.5 ms read-back) and the temperature controller have nothing to overlap.
+ */
+export const OVERLAP_DEFAULTS: Record<string, "readout" | "none"> = {
+  "sim:pi-ccd": "readout",
+  "pi-pvcam": "readout",
+  "sim:andor-ixon": "readout",
+  "andor-ixon": "readout",
+  "sim:dante": "readout",
+  dante: "readout",
+};
+/** Devices whose players can acknowledge at the end of the exposure / dwell. */
+export const OVERLAP_CAPABLE = new Set(Object.keys(OVERLAP_DEFAULTS));
+/** Set-point devices (act only on change applies). */
+export const SETPOINT_DEVICES = new Set(["sim:temperature"]);
+
+/** The overlap of a device player: the scenario's `overlap` (passed in settings by donki run), else the default. */
+function overlapOf(spec: DeviceSpec): "readout" | "none" {
+  const v = spec.settings.overlap;
+  if (v === "readout" || v === "none") return v;
+  if (v !== undefined) throw new Error(`device ${spec.device}: overlap must be readout or none, got ${JSON.stringify(v)}`);
+  return OVERLAP_DEFAULTS[spec.device] ?? "none";
+}
+
+function actOnChangeOf(spec: DeviceSpec): boolean {
+  return get<boolean>(spec.settings, "actOnChange", isBool, "true or false", spec.device) ?? true;
+}
+
+/** Scenario check of a player's overlap choice (located by the scenario loader). */
+export function checkPlayer(p: { device: string; overlap?: string; actOnChange?: boolean }): Array<{ path: Array<string | number>; message: string }> {
+  const out: Array<{ path: Array<string | number>; message: string }> = [];
+  if (p.overlap === "readout" && !OVERLAP_CAPABLE.has(p.device) && !p.device.startsWith("script:") && !p.device.startsWith("python:"))
+    out.push({ path: ["overlap"], message: `device '${p.device}' has no read-out to overlap (overlap: readout applies to ${[...OVERLAP_CAPABLE].join(", ")}, or a script that calls ctx.release)` });
+  if (p.actOnChange !== undefined && !SETPOINT_DEVICES.has(p.device)) out.push({ path: ["actOnChange"], message: `applies to set-point devices (${[...SETPOINT_DEVICES].join(", ")}), not '${p.device}'` });
+  return out;
+}
+
 export const DEVICES: Record<string, DeviceEntry> = {
   "sim:pi-stage": {
     description: "PI piezo stage twin (GCS 2.0 motion model, in-process)",
@@ -162,7 +207,7 @@ export const DEVICES: Record<string, DeviceEntry> = {
       const { sim, hooks, base } = await simulated(spec, clock);
       const s = spec.settings;
       const device = await connectAndConfigure(new sim.PrincetonCcdTwin({ ...base, cooling: { startCooled: (s.startCooled as boolean) ?? true } }), detectorSettings(s, spec.device));
-      return areaDetectorPlayer({ device, clock, hooks, frames: (s.frames as boolean) ?? true, cooling: s.cooling as { setpointC: number; waitS?: number } | undefined });
+      return areaDetectorPlayer({ device, clock, hooks, frames: (s.frames as boolean) ?? true, cooling: s.cooling as { setpointC: number; waitS?: number } | undefined, overlap: overlapOf(spec) });
     },
   },
   "sim:andor-ixon": {
@@ -172,7 +217,7 @@ export const DEVICES: Record<string, DeviceEntry> = {
       const { sim, hooks, base } = await simulated(spec, clock);
       const s = spec.settings;
       const device = await connectAndConfigure(new sim.AndorIxonTwin({ ...base, cooling: { startCooled: (s.startCooled as boolean) ?? true } }), detectorSettings(s, spec.device));
-      return areaDetectorPlayer({ device, clock, hooks, frames: (s.frames as boolean) ?? true, cooling: s.cooling as { setpointC: number; waitS?: number } | undefined });
+      return areaDetectorPlayer({ device, clock, hooks, frames: (s.frames as boolean) ?? true, cooling: s.cooling as { setpointC: number; waitS?: number } | undefined, overlap: overlapOf(spec) });
     },
   },
   "sim:dante": {
@@ -182,7 +227,7 @@ export const DEVICES: Record<string, DeviceEntry> = {
       const { sim, hooks, base } = await simulated(spec, clock);
       const s = spec.settings;
       const device = await connectAndConfigure(new sim.XglabDanteTwin({ ...base }), mcaSettings(s, spec.device));
-      return mcaPlayer({ device, clock, hooks, rois: rois(s, spec.device) });
+      return mcaPlayer({ device, clock, hooks, rois: rois(s, spec.device), overlap: overlapOf(spec) });
     },
   },
   "sim:temperature": {
@@ -192,7 +237,7 @@ export const DEVICES: Record<string, DeviceEntry> = {
       const { sim, hooks, base } = await simulated(spec, clock);
       const s = spec.settings;
       const device = new sim.TemperatureTwin({ ...base, config: (s.config as object) ?? {} });
-      return setpointPlayer({ device, clock, hooks, rampPerMin: get(s, "rampPerMin", isNum, "a number", spec.device), stableTimeoutS: get(s, "stableTimeout", isNum, "seconds", spec.device) });
+      return setpointPlayer({ device, clock, hooks, rampPerMin: get(s, "rampPerMin", isNum, "a number", spec.device), stableTimeoutS: get(s, "stableTimeout", isNum, "seconds", spec.device), actOnChange: actOnChangeOf(spec) });
     },
   },
   "sim:io": {
@@ -365,7 +410,7 @@ DEVICES["andor-ixon"] = {
     }
     const device = createAndorIxon({ sdk, library: libraryOf(spec), clock, name: spec.name });
     await connectAndConfigure(device, detectorSettings(s, spec.device));
-    return areaDetectorPlayer({ device, clock, hooks, frames: (s.frames as boolean) ?? true, cooling: s.cooling as { setpointC: number; waitS?: number } | undefined });
+    return areaDetectorPlayer({ device, clock, hooks, frames: (s.frames as boolean) ?? true, cooling: s.cooling as { setpointC: number; waitS?: number } | undefined, overlap: overlapOf(spec) });
   },
 };
 
@@ -385,7 +430,7 @@ DEVICES["pi-pvcam"] = {
     }
     const device = createPrincetonPvcam({ sdk, library: libraryOf(spec), clock, name: spec.name });
     await connectAndConfigure(device, detectorSettings(s, spec.device));
-    return areaDetectorPlayer({ device, clock, hooks, frames: (s.frames as boolean) ?? true, cooling: s.cooling as { setpointC: number; waitS?: number } | undefined });
+    return areaDetectorPlayer({ device, clock, hooks, frames: (s.frames as boolean) ?? true, cooling: s.cooling as { setpointC: number; waitS?: number } | undefined, overlap: overlapOf(spec) });
   },
 };
 
@@ -405,7 +450,7 @@ DEVICES["dante"] = {
     }
     const device = createXglabDante({ sdk, library: libraryOf(spec), clock, name: spec.name, address: s.address as string | undefined });
     await connectAndConfigure(device, mcaSettings(s, spec.device));
-    return mcaPlayer({ device, clock, hooks, rois: rois(s, spec.device) });
+    return mcaPlayer({ device, clock, hooks, rois: rois(s, spec.device), overlap: overlapOf(spec) });
   },
 };
 

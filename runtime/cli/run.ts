@@ -11,7 +11,7 @@ import { NexusSink, type SinkResult } from "../data/nexus-sink.ts";
 import { Player, type PlayerBehaviour } from "../player/player.ts";
 import { expandSequence } from "../scenario/sequence.ts";
 import type { LoadedScenario } from "../scenario/load.ts";
-import type { PlayerDefT } from "../scenario/schema.ts";
+import { playerSettings, type PlayerDefT } from "../scenario/schema.ts";
 import type { ClockMode } from "../clock.ts";
 import type { Logger } from "../log.ts";
 import { newKeyPair, type CurveKeyPair, type CurveServerConfig } from "../transport/curve.ts";
@@ -42,6 +42,8 @@ export interface DeviceCatalogue {
   deviceNames(): string[];
   /** Static check of a player's settings against its device's range (scenario load). */
   checkSettings?(device: string, settings: Record<string, unknown>): Array<{ path: Array<string | number>; message: string }>;
+  /** Check of a player's overlap / actOnChange choice (scenario load). */
+  checkPlayer?(p: PlayerDefT): Array<{ path: Array<string | number>; message: string }>;
   createEstimator(spec: { device: string; name: string; settings: Record<string, unknown>; seed: number; time: ClockMode }): Promise<{ estimate(params: Record<string, unknown>): Record<string, number> | Promise<Record<string, number>> } | null>;
 }
 
@@ -136,7 +138,7 @@ function spawnPlayer(p: PlayerDefT & { level: number }, endpoint: string, seed: 
     args.push("--script", resolve(scenarioDir, p.device.slice("script:".length)));
     for (const [k, v] of Object.entries(p.settings)) args.push("-o", `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`);
   } else {
-    args.push("--device", p.device, "--settings", JSON.stringify(p.settings), "--seed", String(seed), "--time", timeArg(time));
+    args.push("--device", p.device, "--settings", JSON.stringify(playerSettings(p)), "--seed", String(seed), "--time", timeArg(time));
     if (p.faults?.length) args.push("--faults", JSON.stringify(p.faults));
   }
   if (curve) args.push("--curve-server-key", curve.serverKey, "--curve-public-key", curve.keys.publicKey);
@@ -180,7 +182,7 @@ async function inProcessPlayer(p: PlayerDefT & { level: number }, endpoint: stri
     for (const [k, v] of Object.entries(p.settings)) opts[k] = typeof v === "string" ? v : JSON.stringify(v);
     behaviour = await loadPlayerScript(resolve(scenarioDir, p.device.slice("script:".length)), opts);
   } else {
-    behaviour = await cat.createDevicePlayer({ device: p.device, name: p.name, settings: p.settings, seed, time, faults: p.faults });
+    behaviour = await cat.createDevicePlayer({ device: p.device, name: p.name, settings: playerSettings(p), seed, time, faults: p.faults });
   }
   const player = new Player({ name: p.name, level: p.level, director: endpoint, behaviour, join: p.join, log: log.child({ player: p.name }), curve: curve ? { serverKey: curve.serverKey, ...curve.keys } : undefined, token });
   await player.start();

@@ -14,6 +14,7 @@ import {
   type DirectorState,
   type DirectorStatus,
   type Done,
+  type Complete,
   type Hello,
   type Ready,
 } from "../protocol/messages.ts";
@@ -22,6 +23,8 @@ import { Outbox } from "../transport/outbox.ts";
 import { ZapAuthenticator, type CurveServerConfig } from "../transport/curve.ts";
 import { silentLogger, type Logger } from "../log.ts";
 import { PriorityBarrier, type BarrierMember } from "./barrier.ts";
+import { TriggerCompletion } from "./completion.ts";
+import { DeadTimeMeter, type DeadTimeActual } from "./dead-time.ts";
 import { DTYPE_BYTES } from "../devices/common.ts";
 import { PlayerRegistry, type PlayerEntry } from "./registry.ts";
 import { Admission, OnceLog, RateLimiter, type AdmissionOptions, type Refusal } from "./admission.ts";
@@ -85,7 +88,8 @@ export interface FaultRecord {
   player: string;
   kind: "timeout" | "lost" | "error" | "write";
   message: string;
-  action: "pause" | "retry" | "abort";
+  /** "gap": a read-out after an early ack failed or never ended; that player's rows of the trigger are missing. */
+  action: "pause" | "retry" | "abort" | "gap";
 }
 
 export interface RunResult {
@@ -105,6 +109,8 @@ export interface RunResult {
   message?: string;
   players: string[];
   sink?: unknown;
+  /** Instrument (simulated) time per level and per player and phase, as the players reported it. */
+  deadTime: DeadTimeActual;
 }
 
 export interface DirectorOptions {
@@ -205,6 +211,11 @@ export class Director {
   private firstTrig = 1;
   private barrier: PriorityBarrier | null = null;
   private simTime = 0;
+  /** Triggers walked by every level, waiting for the read-outs that go on after early acks (overlap). */
+  private readonly completion = new TriggerCompletion();
+  /** Called for each trigger that is done, in order (set by run()). */
+  private onTriggerDone: ((trig: number) => void) | null = null;
+  private deadTime = new DeadTimeMeter();
   private readonly pauseReasons = new Set<string>();
   private stopRequested = false;
   private abortReason: string | null = null;
@@ -363,6 +374,8 @@ export class Director {
         return;
       case "ack":
         return this.onAck(entry, msg);
+      case "complete":
+        return this.onComplete(entry, msg);
       case "data":
         return this.onData(entry, msg, d.payloads!);
       case "ready":
@@ -463,7 +476,12 @@ export class Director {
     }
     if (a.ok) {
       if (!b.ack(entry.name, a.seq, a.dt)) this.counters.stale++;
-      else entry.lastAckMs = performance.now() - b.t0;
+      else {
+        entry.lastAckMs = performance.now() - b.t0;
+        this.deadTime.action(entry.name, b.lvl, a.phases);
+        // overlap: the action goes on (read-out); the trigger is done only after its `complete`
+        if (a.pending) this.completion.expect({ trig: b.trig, lvl: b.lvl, player: entry.name, seq: a.seq });
+      }
       return;
     }
     if (!m || m.seq !== a.seq || m.state !== "waiting") {
@@ -472,6 +490,44 @@ export class Director {
     }
     this.counters.errorAcks++;
     this.onFault(entry, "error", a.error ?? "action failed (no message)");
+  }
+
+  /** The end of an action that was acknowledged early: its rows arrived before this message. */
+  private onComplete(entry: PlayerEntry, c: Complete): void {
+    const p = c.run === this.runId ? this.completion.complete(entry.name, c.trig, c.seq) : undefined;
+    if (!p) {
+      this.counters.stale++;
+      return;
+    }
+    this.deadTime.action(entry.name, p.lvl, c.phases);
+    if (!c.ok) {
+      this.counters.errorAcks++;
+      this.recordGap(p.player, p.trig, p.lvl, `read-out after the acknowledgement failed: ${c.error ?? "no message"}`);
+    }
+    this.releaseDone();
+  }
+
+  /** A read-out that failed or never ended: the trigger goes on without that player's rows (a gap in the file). */
+  private recordGap(player: string, trig: number, lvl: number, message: string): void {
+    const f: FaultRecord = { trig, lvl, player, kind: "error", message, action: "gap" };
+    this.faults.push(f);
+    this.log.error({ player, trig, lvl }, message);
+    this.emit("fault", { run: this.runId, ...f });
+  }
+
+  /** Release the triggers that are done (in order): their rows are in the sink. */
+  private releaseDone(): void {
+    // a player that is gone (lost, disabled, leaving) owes nothing any more: its rows become gaps
+    if (this.completion.waiting.actions) {
+      for (const [name, trig] of this.completion.busy()) {
+        const e = this.registry.get(name);
+        if (e && e.alive && e.enabled && !e.leaving) continue;
+        for (const p of this.completion.drop(name)) this.recordGap(name, p.trig, p.lvl, `player ${e ? (e.alive ? "disabled or leaving" : "lost") : "removed"} before its read-out of trigger ${trig} ended`);
+      }
+    }
+    const done = this.completion.takeDone();
+    for (const t of done) this.onTriggerDone?.(t);
+    if (done.length) this.poke();
   }
 
   private onData(entry: PlayerEntry, h: DataHeader, payloads: Buffer[]): void {
@@ -775,6 +831,8 @@ export class Director {
     this.plan = plan;
     this.issued = 0;
     this.simTime = 0;
+    this.completion.reset();
+    this.deadTime = new DeadTimeMeter();
     this.faults = [];
     this.stopRequested = false;
     this.abortReason = null;
@@ -844,6 +902,18 @@ export class Director {
       this.setState(this.pauseReasons.size ? "paused" : "running");
 
       let lastProgress = 0;
+      this.onTriggerDone = (trig) => {
+        completed = trig;
+        plan.sink?.noteTrigger(trig);
+        // progress events are coalesced (at most one per progressEventMs, plus the last): the event stream is for
+        // humans and GUIs, and a PUB send per trigger would cost a measurable share of the trigger rate
+        const nowMs = performance.now();
+        if (nowMs - lastProgress >= this.opts.progressEventMs || trig === plan.triggers) {
+          lastProgress = nowMs;
+          this.emit("trigger", { run, trig, simTime: this.simTime });
+        }
+        plan.onTrigger?.(trig, this.simTime);
+      };
       for (let trig = first; plan.triggers === null || trig <= plan.triggers; trig++) {
         if (this.stopRequested || this.abortReason) break;
         if (plan.maxWallMs !== undefined && performance.now() - t0 > plan.maxWallMs) break;
@@ -879,17 +949,11 @@ export class Director {
           }
         }
         if (!done) break;
-        completed = trig;
-        plan.sink?.noteTrigger(trig);
-        // progress events are coalesced (at most one per progressEventMs, plus the last): the event stream is for
-        // humans and GUIs, and a PUB send per trigger would cost a measurable share of the trigger rate
-        const nowMs = performance.now();
-        if (nowMs - lastProgress >= this.opts.progressEventMs || trig === plan.triggers) {
-          lastProgress = nowMs;
-          this.emit("trigger", { run, trig, simTime: this.simTime });
-        }
-        plan.onTrigger?.(trig, this.simTime);
+        this.completion.levelsDone(trig);
+        this.releaseDone();
       }
+      // read-outs still under way after early acks (overlap): the last triggers are done when their rows are in
+      if (!this.abortReason) await this.waitCompletions(plan.closeoutDataTimeoutMs ?? 10_000);
       if (this.abortReason) {
         status = "aborted";
         message = this.abortReason;
@@ -919,6 +983,9 @@ export class Director {
     }
     if (this.writeFaultMessage && !message?.includes(this.writeFaultMessage)) message = [message, `write error: ${this.writeFaultMessage}`].filter(Boolean).join("; ");
 
+    // a run that ends early (stop, abort, failure) does not count triggers whose read-out is still owed
+    this.onTriggerDone = null;
+    this.completion.reset();
     // ---- closeout (best effort, every wait bounded)
     this.setState("closeout", message);
     this.barrier = null;
@@ -967,7 +1034,7 @@ export class Director {
       const g = gaps.map((x) => `${x.stream} ${x.ranges}`).join("; ");
       if (!end.reason?.includes("gaps:")) end.reason = [end.reason, `gaps: ${g}`].filter(Boolean).join("; ");
     }
-    const result: RunResult = { runId: run, status: end.status, end, triggers: end.done, firstTrigger: first, lastTrigger: completed, simTime: this.simTime, wallMs: performance.now() - t0, faults: this.faults, message: end.reason, players, sink: sinkResult };
+    const result: RunResult = { runId: run, status: end.status, end, triggers: end.done, firstTrigger: first, lastTrigger: completed, simTime: this.simTime, wallMs: performance.now() - t0, faults: this.faults, message: end.reason, players, sink: sinkResult, deadTime: this.deadTime.result(this.simTime) };
     this.emit("run", { ...end, event: "ended", triggers: completed, message: end.reason });
     this.runId = null;
     this.plan = null;
@@ -1038,6 +1105,7 @@ export class Director {
     b.seal();
     await b.done;
     this.simTime = t + b.maxDt;
+    this.deadTime.level(group.lvl, b.maxDt);
   }
 
   private sendTrig(m: BarrierMember, tp: TriggerParams | undefined, t: number): void {
@@ -1171,6 +1239,21 @@ export class Director {
     return { aborted, forget: () => void (this.abortWaiters = this.abortWaiters.filter((w) => w !== release)) };
   }
 
+  /**
+   * Wait (bounded) for the read-outs still under way after early acks. A player that does not complete in time
+   * leaves a gap for that trigger (a fault record names it), and the trigger is released: the file tells the gap.
+   */
+  private async waitCompletions(timeoutMs: number): Promise<void> {
+    if (!this.completion.waiting.triggers) return;
+    try {
+      await this.waitUntil(() => this.completion.waiting.triggers === 0, timeoutMs, () => `read-outs not completed within ${timeoutMs} ms`);
+    } catch (e) {
+      if (this.abortReason) throw e;
+      for (const p of this.completion.dropAll()) this.recordGap(p.player, p.trig, p.lvl, `no 'complete' for trigger ${p.trig} within ${timeoutMs} ms after the last trigger (read-out never ended)`);
+      this.releaseDone();
+    }
+  }
+
   private waitUntil(cond: () => boolean, timeoutMs: number, timeoutMessage: () => string): Promise<void> {
     if (cond()) return Promise.resolve();
     if (this.abortReason) return Promise.reject(new RunInterrupted(this.abortReason));
@@ -1223,6 +1306,7 @@ export class Director {
         const m = this.barrier?.members.get(e.name);
         if (m && m.state === "waiting") this.onFault(e, "lost", `no heartbeat for ${Math.round(now - e.lastSeen)} ms`);
         if (e.leaving && !e.participating) this.removePlayer(e);
+        this.releaseDone();
         this.poke();
       }
       if (e.preSeq !== null && now > e.preDeadline) {

@@ -12,12 +12,50 @@ export interface DevicePlayerBase {
   hooks?: DevicePlayerHooks;
 }
 
-/** Follow the Director's simulated time (virtual clocks only) and measure the action's simulated duration. */
-export function startTiming(clock: Clock, t: number): () => number | undefined {
+/**
+ * The simulated duration of an action and its phases. Calling it gives `dt`, the simulated seconds from the start
+ * of the level (`ctx.t`) until now (undefined on hardware, whose players report no dt).
+ */
+export interface ActionTiming {
+  (): number | undefined;
+  /** Close the phase `name` at the current time (phases add up to dt; none on hardware). */
+  mark(name: string): void;
+  /** The phases so far (seconds), or undefined on hardware. */
+  phases(): Record<string, number> | undefined;
+  /** Start a new set of phases (after an early ack: what follows is reported in `complete`). */
+  restart(): void;
+}
+
+/**
+ * Follow the Director's simulated time (virtual clocks only) and measure the action's simulated duration. In
+ * virtual time the device may still be busy past the level's start (overlap: the read-out of the previous
+ * trigger): the time until the action could start is the phase `wait`, and dt counts from the level's start.
+ */
+export function startTiming(clock: Clock, t: number): ActionTiming {
   const c = clock as Clock & { advanceTo?: (t: number) => void };
-  if (clock.kind === "virtual" && c.advanceTo) c.advanceTo(t);
+  const virtual = clock.kind === "virtual";
+  if (virtual && c.advanceTo) c.advanceTo(t);
   const t0 = clock.now();
-  return () => (clock.kind === "real" ? undefined : clock.now() - t0);
+  const from = virtual ? Math.min(t, t0) : t0;
+  let last = from;
+  let ph: Record<string, number> = {};
+  if (virtual && t0 > from) {
+    ph.wait = t0 - from;
+    last = t0;
+  }
+  const f = (() => (clock.kind === "real" ? undefined : clock.now() - from)) as ActionTiming;
+  f.mark = (name) => {
+    if (clock.kind === "real") return;
+    const now = clock.now();
+    if (now > last) ph[name] = (ph[name] ?? 0) + (now - last);
+    last = now;
+  };
+  f.phases = () => (clock.kind === "real" ? undefined : ph);
+  f.restart = () => {
+    ph = {};
+    last = clock.now();
+  };
+  return f;
 }
 
 export function num(params: Record<string, unknown>, key: string): number | undefined {

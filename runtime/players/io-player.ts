@@ -73,7 +73,9 @@ export function ioPlayer(o: IoPlayerOptions): PlayerBehaviour {
       const r = await o.device.count(gate, ctx.signal);
       for (let i = 0; i < ch.length; i++) ctx.push(ch[i], r.values[i]);
       if (tr) ctx.push("transmission", transmissionOf(r.values[iI], r.values[iT], r.gateS, tr, incident, transmitted));
-      return { dt: timing() };
+      const dt = timing();
+      // the gate is the exposure, the rest (arming, read-back) overhead
+      return { dt, phases: dt === undefined ? undefined : { exposure: Math.min(gate, dt), overhead: Math.max(0, dt - gate) } };
     },
     async close() {
       await o.device.close();

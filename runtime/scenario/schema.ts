@@ -118,6 +118,13 @@ export const PlayerDef = z.strictObject({
   policy: PartialPolicy.optional(),
   /** Fault injection for twins (tests, rehearsals). */
   faults: z.array(Fault).optional(),
+  /**
+   * "readout": acknowledge at the end of the exposure / dwell and read out while the next trigger's lower levels
+   * act (overlap); "none": acknowledge after the read-out. Default: the device's (docs/scenarios.md "Overlap").
+   */
+  overlap: z.enum(["readout", "none"]).optional(),
+  /** Set-point players: a trigger with the same set-point as the previous one acknowledges without device I/O (default true). */
+  actOnChange: z.boolean().optional(),
 }).superRefine((p, ctx) => {
   if (p.level === undefined && p.host === "local")
     ctx.addIssue({ code: "custom", path: ["level"], message: "a local player needs a level (only a remote player, host other than local, may leave it to its hello)" });
@@ -209,3 +216,11 @@ export const Scenario = z
 export type ScenarioDef = z.infer<typeof Scenario>;
 export type PlayerDefT = z.infer<typeof PlayerDef>;
 export type SequenceDef = z.infer<typeof Sequence>;
+
+/**
+ * A device player's settings as the catalogue gets them: the scenario's settings plus the player's `overlap` and
+ * `actOnChange` choices (the catalogue applies its defaults where they are absent).
+ */
+export function playerSettings(p: Pick<PlayerDefT, "settings" | "overlap" | "actOnChange">): Record<string, unknown> {
+  return { ...p.settings, ...(p.overlap !== undefined ? { overlap: p.overlap } : {}), ...(p.actOnChange !== undefined ? { actOnChange: p.actOnChange } : {}) };
+}
