@@ -35,7 +35,10 @@ export type PhaseTimes = Record<string, number>;
 
 /** Predicts a device's action times from its timing model, trigger by trigger (state: where it is now). */
 export interface ActionEstimator {
-  estimate(params: Record<string, unknown>): PhaseTimes | Promise<PhaseTimes>;
+  /** `at.idleS`: how long the device sat idle since its previous action ended (a camera clears after a long idle). */
+  estimate(params: Record<string, unknown>, at?: { idleS: number }): PhaseTimes | Promise<PhaseTimes>;
+  /** The player acknowledges before its `readout` phase (overlap: readout). */
+  overlap?: boolean;
 }
 
 export interface DeviceEntry {
@@ -300,12 +303,16 @@ async function cameraEstimator(spec: DeviceSpec, kind: "pi-ccd" | "andor-ixon"):
   const cam = kind === "pi-ccd" ? new sim.PrincetonCcdTwin({ clock, cooling: { startCooled: true } }) : new sim.AndorIxonTwin({ clock, cooling: { startCooled: true } });
   await cam.connect();
   await cam.configure(detectorSettings(spec.settings, spec.device));
+  const overlap = overlapOf(spec) === "readout";
   return {
-    estimate(params) {
+    overlap,
+    estimate(params, at) {
       const dwell = numParam(params, "dwell");
       const s = { ...cam.settings(), ...(dwell !== undefined ? { exposureS: dwell } : {}) };
       const ph = cam.phases(s);
-      return { overhead: ph.preS, exposure: ph.exposureS, readout: ph.postS };
+      // overlapped frames follow a read-out that emptied the sensor: no clear cycles unless it sat idle
+      const clear = overlap && at !== undefined && at.idleS <= sim.IDLE_CLEAR_S ? (ph.clearS ?? 0) : 0;
+      return { overhead: ph.preS - clear, exposure: ph.exposureS, readout: ph.postS };
     },
   };
 }
@@ -317,10 +324,12 @@ async function danteEstimator(spec: DeviceSpec): Promise<ActionEstimator> {
   await d.connect();
   await d.configure(mcaSettings(spec.settings, spec.device));
   const base = d.settings().acquisitionTimeS;
-  const overhead = d.cycleTime() - base;
+  const transfer = d.cycleTime() - base;
   return {
+    overlap: overlapOf(spec) === "readout",
+    // the spectrum's transfer after the dwell is its read-out
     estimate(params): PhaseTimes {
-      return { exposure: numParam(params, "dwell") ?? base, overhead };
+      return { exposure: numParam(params, "dwell") ?? base, readout: transfer };
     },
   };
 }
@@ -347,10 +356,17 @@ async function temperatureEstimator(spec: DeviceSpec): Promise<ActionEstimator> 
   const ramp = get<number>(spec.settings, "rampPerMin", isNum, "a number", spec.device);
   if (ramp !== undefined) await d.setRamp(ramp);
   const stableTimeout = get<number>(spec.settings, "stableTimeout", isNum, "seconds", spec.device) ?? 1800;
+  const onChange = actOnChangeOf(spec);
+  let first = true;
+  let last: number | undefined;
   return {
     // runs the twin's thermal model on its own virtual clock, with the same calls as the set-point player
     async estimate(params): Promise<PhaseTimes> {
       const target = numParam(params, "temperature");
+      // act only on change: the same set-point as the previous trigger costs nothing
+      if (onChange && !first && target === last) return {};
+      first = false;
+      last = target;
       const t0 = clock.now();
       let wait = 0;
       if (target !== undefined && target !== (await d.setpoint())) {

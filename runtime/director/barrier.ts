@@ -24,6 +24,8 @@ export class PriorityBarrier {
   private rejectFn!: (e: Error) => void;
   readonly done: Promise<void>;
   settled = false;
+  /** Simulated time at the start of the level. */
+  simT = 0;
   /** When the level was started (ack latency = ack time - t0). */
   readonly t0 = performance.now();
 

@@ -10,6 +10,10 @@ export interface PendingAction {
   lvl: number;
   player: string;
   seq: number;
+  /** Simulated time at the start of the level (a `complete`'s dt counts from it). */
+  t: number;
+  /** performance.now() after which the read-out is given up (a gap; the action is cancelled). */
+  deadline: number;
 }
 
 export class TriggerCompletion {
@@ -43,6 +47,17 @@ export class TriggerCompletion {
     const out: PendingAction[] = [];
     for (const [trig, l] of this.pending) {
       for (let i = l.length - 1; i >= 0; i--) if (l[i].player === player) out.push(...l.splice(i, 1));
+      if (!l.length) this.pending.delete(trig);
+    }
+    this.count -= out.length;
+    return out;
+  }
+
+  /** Take the outstanding actions whose deadline passed. */
+  overdue(now: number): PendingAction[] {
+    const out: PendingAction[] = [];
+    for (const [trig, l] of this.pending) {
+      for (let i = l.length - 1; i >= 0; i--) if (l[i].deadline < now) out.push(...l.splice(i, 1));
       if (!l.length) this.pending.delete(trig);
     }
     this.count -= out.length;

@@ -216,6 +216,8 @@ export class Director {
   /** Called for each trigger that is done, in order (set by run()). */
   private onTriggerDone: ((trig: number) => void) | null = null;
   private deadTime = new DeadTimeMeter();
+  /** The latest end of a read-out that went on after its ack (simulated time). */
+  private lastReadyS = 0;
   private readonly pauseReasons = new Set<string>();
   private stopRequested = false;
   private abortReason: string | null = null;
@@ -480,7 +482,7 @@ export class Director {
         entry.lastAckMs = performance.now() - b.t0;
         this.deadTime.action(entry.name, b.lvl, a.phases);
         // overlap: the action goes on (read-out); the trigger is done only after its `complete`
-        if (a.pending) this.completion.expect({ trig: b.trig, lvl: b.lvl, player: entry.name, seq: a.seq });
+        if (a.pending) this.completion.expect({ trig: b.trig, lvl: b.lvl, t: b.simT, player: entry.name, seq: a.seq, deadline: performance.now() + this.policyFor(entry.name).actionTimeoutMs });
       }
       return;
     }
@@ -500,11 +502,21 @@ export class Director {
       return;
     }
     this.deadTime.action(entry.name, p.lvl, c.phases);
+    // the scan is over when its last read-out has ended (simulated time)
+    if (c.dt !== undefined) this.lastReadyS = Math.max(this.lastReadyS, p.t + c.dt);
     if (!c.ok) {
       this.counters.errorAcks++;
       this.recordGap(p.player, p.trig, p.lvl, `read-out after the acknowledgement failed: ${c.error ?? "no message"}`);
     }
     this.releaseDone();
+  }
+
+  /** Stop waiting for a read-out: a gap, and the action is cancelled so the player can go on. */
+  private giveUpReadout(p: { player: string; trig: number; lvl: number; seq: number }, message: string): void {
+    this.counters.timeouts++;
+    this.recordGap(p.player, p.trig, p.lvl, message);
+    const e = this.registry.get(p.player);
+    if (e?.alive && this.runId) this.sendTo(e.routingId, { v: PROTOCOL_VERSION, type: "cancel", run: this.runId, seq: p.seq });
   }
 
   /** A read-out that failed or never ended: the trigger goes on without that player's rows (a gap in the file). */
@@ -833,6 +845,7 @@ export class Director {
     this.simTime = 0;
     this.completion.reset();
     this.deadTime = new DeadTimeMeter();
+    this.lastReadyS = 0;
     this.faults = [];
     this.stopRequested = false;
     this.abortReason = null;
@@ -954,6 +967,7 @@ export class Director {
       }
       // read-outs still under way after early acks (overlap): the last triggers are done when their rows are in
       if (!this.abortReason) await this.waitCompletions(plan.closeoutDataTimeoutMs ?? 10_000);
+      this.simTime = Math.max(this.simTime, this.lastReadyS);
       if (this.abortReason) {
         status = "aborted";
         message = this.abortReason;
@@ -1087,6 +1101,7 @@ export class Director {
     this.barrier = b;
     const now = performance.now();
     const t = this.simTime;
+    b.simT = t;
     for (const e of group.players) {
       // left or disabled since the trigger's boundary: not waited for (it is removed at the next boundary)
       if (e.leaving || !e.enabled) continue;
@@ -1249,7 +1264,7 @@ export class Director {
       await this.waitUntil(() => this.completion.waiting.triggers === 0, timeoutMs, () => `read-outs not completed within ${timeoutMs} ms`);
     } catch (e) {
       if (this.abortReason) throw e;
-      for (const p of this.completion.dropAll()) this.recordGap(p.player, p.trig, p.lvl, `no 'complete' for trigger ${p.trig} within ${timeoutMs} ms after the last trigger (read-out never ended)`);
+      for (const p of this.completion.dropAll()) this.giveUpReadout(p, `no 'complete' for trigger ${p.trig} within ${timeoutMs} ms after the last trigger (read-out never ended)`);
       this.releaseDone();
     }
   }
@@ -1316,6 +1331,12 @@ export class Director {
         this.log.warn({ player: e.name }, message);
         this.poke();
       }
+    }
+    if (this.completion.waiting.actions) {
+      // a read-out after an early ack has the player's action deadline too: past it, the trigger goes on with a gap
+      const late = this.completion.overdue(now);
+      for (const p of late) this.giveUpReadout(p, `no 'complete' for trigger ${p.trig} within ${this.policyFor(p.player).actionTimeoutMs} ms after its ack (read-out never ended)`);
+      if (late.length) this.releaseDone();
     }
     const b = this.barrier;
     if (b && !b.settled) {

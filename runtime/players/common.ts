@@ -26,24 +26,29 @@ export interface ActionTiming {
   restart(): void;
 }
 
+/** When each device's last action ended (its read-out included), in the Director's simulated time. */
+const readyAt = new WeakMap<Clock, number>();
+
 /**
- * Follow the Director's simulated time (virtual clocks only) and measure the action's simulated duration. In
- * virtual time the device may still be busy past the level's start (overlap: the read-out of the previous
- * trigger): the time until the action could start is the phase `wait`, and dt counts from the level's start.
+ * Follow the Director's simulated time (virtual clocks only) and measure the action's simulated duration. With
+ * overlap the device may still be busy at the level's start (the previous trigger's read-out): that time is this
+ * action's phase `wait`, and dt counts from the level's start. Waits are counted in the Director's time, so a device
+ * clock that runs ahead for another reason (the setup's connect) does not count as busy.
  */
 export function startTiming(clock: Clock, t: number): ActionTiming {
   const c = clock as Clock & { advanceTo?: (t: number) => void };
   const virtual = clock.kind === "virtual";
   if (virtual && c.advanceTo) c.advanceTo(t);
   const t0 = clock.now();
-  const from = virtual ? Math.min(t, t0) : t0;
-  let last = from;
-  let ph: Record<string, number> = {};
-  if (virtual && t0 > from) {
-    ph.wait = t0 - from;
-    last = t0;
-  }
-  const f = (() => (clock.kind === "real" ? undefined : clock.now() - from)) as ActionTiming;
+  const wait = virtual ? Math.max(0, (readyAt.get(clock) ?? -Infinity) - t) : 0;
+  let last = t0;
+  let ph: Record<string, number> = wait > 0 ? { wait } : {};
+  const f = (() => {
+    if (clock.kind === "real") return undefined;
+    const dt = wait + (clock.now() - t0);
+    if (virtual) readyAt.set(clock, t + dt);
+    return dt;
+  }) as ActionTiming;
   f.mark = (name) => {
     if (clock.kind === "real") return;
     const now = clock.now();

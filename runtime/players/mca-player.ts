@@ -77,7 +77,7 @@ export function mcaPlayer(o: McaPlayerOptions): PlayerBehaviour {
           timing.restart();
         },
       });
-      timing.mark("overhead");
+      timing.mark("readout");
       ctx.push("spectrum", s.data);
       ctx.push("icr", s.stats.icr);
       ctx.push("ocr", s.stats.ocr);
