@@ -54,7 +54,7 @@ const UNBOUNDED_SAMPLE = 100;
  * a player starts when the level starts or, if it overlaps, when its previous read-out has ended (`wait`); it
  * acknowledges after its phases except `readout` (overlap) or all of them; the level ends with its slowest ack.
  */
-export async function estimateScenario(sc: LoadedScenario, cat: EstimatorCatalogue): Promise<Estimate> {
+export async function estimateScenario(sc: LoadedScenario, cat: EstimatorCatalogue, maxTriggers?: number): Promise<Estimate> {
   const seq = expandSequence(sc.def.sequence);
   const players = sc.def.players.filter((p): p is typeof p & { level: number } => p.level !== undefined && p.level >= 0);
   const unmodelled: string[] = [];
@@ -69,7 +69,7 @@ export async function estimateScenario(sc: LoadedScenario, cat: EstimatorCatalog
   const perPlayer: Estimate["players"] = {};
   for (const p of players) perPlayer[p.name] = { level: p.level, overlap: est.get(p.name)?.overlap === true, phases: {} };
   const readyAt = new Map<string, number>();
-  const n = seq.count ?? UNBOUNDED_SAMPLE;
+  const n = Math.min(seq.count ?? UNBOUNDED_SAMPLE, maxTriggers ?? Infinity);
   let T = 0;
   let exposureS = 0;
   for (let t = 1; t <= n; t++) {

@@ -18,7 +18,9 @@ import { newKeyPair, type CurveKeyPair, type CurveServerConfig } from "../transp
 import { newRunToken, TOKEN_ENV } from "../director/admission.ts";
 import { VERSION } from "../version.ts";
 import { isPythonDevice, pythonPlayerCommand, resolvePython } from "./python.ts";
-import type { InstrumentInfo, RasterInfo } from "../data/types.ts";
+import type { DeadTimeReport, InstrumentInfo, RasterInfo } from "../data/types.ts";
+import { estimateScenario } from "./estimate.ts";
+import { deadTimeReport, formatDeadTime } from "./dead-time.ts";
 import { rasterAxes } from "../data/layout.ts";
 import type { TriggerParams } from "../director/director.ts";
 import { scenarioDocumentSink } from "../events/scenario-docs.ts";
@@ -102,6 +104,8 @@ export interface ScenarioRunReport {
   simulatedS: number;
   wallS: number;
   planned: number | null;
+  /** Planned vs actual dead time (also in the file under /entry/dead_time). */
+  deadTime?: DeadTimeReport;
 }
 
 export function timeModeOf(t: LoadedScenario["def"]["time"]): ClockMode {
@@ -336,8 +340,14 @@ export async function runScenario(sc: LoadedScenario, o: RunOptions): Promise<Sc
     const pf = preflight(outDir, declared, planned === null ? null : Math.max(0, planned - startTrigger + 1), def.output.reserveMB * 2 ** 20);
     if (!pf.ok && !o.force) throw new PreflightError(pf);
     if (!pf.ok || planned === null) o.onPreflight?.(pf);
+    // the plan of the dead-time report: the timing model over the triggers this run takes
+    const est = await estimateScenario(sc, o.catalogue, planned ?? undefined).catch((e: Error) => {
+      o.log.warn({ err: e.message }, "no timing model for the dead-time report");
+      return null;
+    });
     const t0 = performance.now();
     const result = await director.run({
+      deadTime: (actual, d) => deadTimeReport(est, actual, { doneFraction: est ? d.done / est.triggers : 0, wallS: d.wallS, overlap: Object.fromEntries(Object.entries(est?.players ?? {}).map(([n, p]) => [n, p.overlap])) }),
       triggers: planned,
       plannedTotal: seq.count,
       startTrigger,
@@ -364,6 +374,7 @@ export async function runScenario(sc: LoadedScenario, o: RunOptions): Promise<Sc
       simulatedS: result.simTime,
       wallS: (performance.now() - t0) / 1000,
       planned,
+      deadTime: sr?.deadTime,
     };
   } finally {
     await Promise.all(locals.map((l) => l.stop().catch(() => l.kill())));
@@ -401,6 +412,7 @@ export function formatReport(r: ScenarioRunReport, timeMode: ClockMode): string 
   lines.push(`  triggers:   ${end.done}${end.planned !== null ? ` of ${end.planned - r.result.firstTrigger + 1} planned` : ""}${range}${cut}`);
   lines.push(`  wall time:  ${r.wallS.toFixed(2)} s`);
   if (timeMode.mode !== "real") lines.push(`  simulated:  ${fmtDuration(r.simulatedS)} of instrument time (${(r.simulatedS / Math.max(r.wallS, 1e-9)).toFixed(0)}x faster than real time)`);
+  if (r.deadTime) lines.push(...formatDeadTime(r.deadTime));
   if (r.perStream.length) {
     const bad = r.perStream.filter((s) => !s.complete);
     lines.push(`  streams:    ${r.perStream.length - bad.length} of ${r.perStream.length} complete`);

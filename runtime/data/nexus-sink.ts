@@ -7,7 +7,7 @@ import type { Logger } from "../log.ts";
 import { silentLogger } from "../log.ts";
 import { WriterQueue, type WriterQueueOptions } from "./writer-queue.ts";
 import type { NexusWriterOptions } from "./nexus-writer.ts";
-import type { CloseResult, RunInfo, StreamSpec } from "./types.ts";
+import type { CloseResult, DeadTimeReport, RunInfo, StreamSpec } from "./types.ts";
 import { JournalWriter, journalSegments } from "./journal.ts";
 import { DiskGuard, WriteFaultError } from "./write-guard.ts";
 import { resolve as resolvePath } from "node:path";
@@ -68,7 +68,7 @@ class Arrivals {
   }
 }
 
-export type SinkResult = CloseResult & { file: string; errors: number; rejected: number };
+export type SinkResult = CloseResult & { file: string; errors: number; rejected: number; deadTime?: DeadTimeReport };
 
 export class NexusSink implements DataSink {
   private q: WriterQueue | null = null;
@@ -249,14 +249,14 @@ export class NexusSink implements DataSink {
 
   async close(info: SinkCloseInfo): Promise<SinkResult> {
     const held = this.q!.stalled !== null;
-    const r = await this.q!.close({ status: info.status, lastTrigger: info.lastTrigger, lastIssued: info.lastIssued, message: info.message });
+    const r = await this.q!.close({ status: info.status, lastTrigger: info.lastTrigger, lastIssued: info.lastIssued, message: info.message, ...(info.deadTime ? { deadTime: info.deadTime } : {}) });
     // the file is closed: the journal is deleted, unless the file could not take every row (write fault: the held
     // rows are only in the journal, for donki recover once there is room; a stream not finalised)
     const final = !held && r.unfinalised.length === 0;
     this.journalDo(() => this.journal?.close(final));
     if (final && this.journalOff) for (const p of journalSegments(this.q!.path)) rmSync(p, { force: true });
     this.journal = null;
-    this.result = { ...r, file: r.path, errors: this.writeErrors + r.errors, rejected: r.stats.rejected };
+    this.result = { ...r, file: r.path, errors: this.writeErrors + r.errors, rejected: r.stats.rejected, ...(info.deadTime ? { deadTime: info.deadTime } : {}) };
     return this.result;
   }
 }

@@ -29,6 +29,7 @@ import { DTYPE_BYTES } from "../devices/common.ts";
 import { PlayerRegistry, type PlayerEntry } from "./registry.ts";
 import { Admission, OnceLog, RateLimiter, type AdmissionOptions, type Refusal } from "./admission.ts";
 import type { DataSink, WriteFault } from "./sink.ts";
+import type { DeadTimeReport } from "../data/types.ts";
 
 export type FaultPolicy = "pause" | "retry" | "abort";
 
@@ -80,6 +81,8 @@ export interface RunPlan {
   maxWallMs?: number;
   /** What a write fault of the sink does: pause the run (default; `resume` retries the writes) or abort it. */
   onWriteError?: "pause" | "abort";
+  /** The dead-time report for the file, from what the players reported (`done`: triggers done, `wallS`: loop time). */
+  deadTime?: (actual: DeadTimeActual, o: { done: number; wallS: number }) => DeadTimeReport | undefined;
 }
 
 export interface FaultRecord {
@@ -1015,7 +1018,13 @@ export class Director {
       }
       this.sinkClosed.add(run);
       try {
-        const rep = await plan.sink.close({ status, lastTrigger: completed, lastIssued: Math.max(this.issued, completed), message });
+        let deadTime: DeadTimeReport | undefined;
+        try {
+          deadTime = plan.deadTime?.(this.deadTime.result(this.simTime), { done: completed - first + 1, wallS: (performance.now() - t0) / 1000 });
+        } catch (e) {
+          this.log.warn({ err: (e as Error).message }, "dead-time report failed");
+        }
+        const rep = await plan.sink.close({ status, lastTrigger: completed, lastIssued: Math.max(this.issued, completed), message, ...(deadTime ? { deadTime } : {}) });
         sinkResult = rep;
         if (rep && rep.status) finalStatus = rep.status;
         if (rep && rep.gaps) gaps = rep.gaps;
