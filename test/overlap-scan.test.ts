@@ -96,7 +96,7 @@ describe("a raster with and without overlap", () => {
     const f = new h5wasm.File(runs.readout.file, "r");
     try {
       const v = (p: string) => Number((f.get(p) as InstanceType<typeof h5wasm.Dataset>).value);
-      expect(f.get("/entry/dead_time")!.attrs.NX_class.value).toBe("NXcollection");
+      expect((f.get("/entry/dead_time") as InstanceType<typeof h5wasm.Group>).attrs.NX_class.value).toBe("NXcollection");
       expect(v("/entry/dead_time/instrument_time")).toBeCloseTo(runs.readout.sim, 9);
       expect(v("/entry/dead_time/instrument_time_planned")).toBeCloseTo(runs.readout.est, 9);
       expect(v("/entry/dead_time/efficiency")).toBeCloseTo(30 * 0.05 / runs.readout.sim, 9);

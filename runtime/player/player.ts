@@ -25,6 +25,11 @@ export interface ActionContext {
   t: number;
   /** Aborted when the Director aborts the run or the player stops. */
   signal: AbortSignal;
+  /**
+   * performance.now() when the trigger arrived, if the Player was still busy with the previous action then
+   * (overlap: its read-out); scaled clocks count the wait from here. Undefined when it was idle.
+   */
+  receivedAt?: number;
   /** Push one row of a declared stream for this trigger. The array must not be modified afterwards. */
   push(stream: string, value: DataValue): void;
   /** Push a row for another (earlier) trigger of this run, sent at once: late or out-of-order data. */
@@ -104,6 +109,8 @@ const BATCH_BYTES = 4 * 1024 * 1024;
 interface Job {
   kind: "pre" | "trig" | "post";
   msg: DirectorToPlayer & { run: string; seq: number };
+  /** performance.now() when it arrived, if the player was busy then. */
+  at: number | undefined;
 }
 
 export class PlayerRejected extends Error {
@@ -334,12 +341,13 @@ export class Player {
         return;
       case "pre":
         this.abortedRuns.delete(m.run);
-        return this.enqueue({ kind: "pre", msg: m });
+        return this.enqueue({ kind: "pre", msg: m, at: undefined });
       case "trig":
         if (this.stopping) return;
-        return this.enqueue({ kind: "trig", msg: m });
+        // a trigger that arrives while an action is under way (overlap: its read-out) waits here: note since when
+        return this.enqueue({ kind: "trig", msg: m, at: this.working ? performance.now() : undefined });
       case "post":
-        return this.enqueue({ kind: "post", msg: m });
+        return this.enqueue({ kind: "post", msg: m, at: undefined });
     }
   }
 
@@ -352,7 +360,7 @@ export class Player {
     this.working = true;
     while (this.jobs.length && !this.closed) {
       const j = this.jobs.shift()!;
-      if (j.kind === "trig") await this.doTrig(j.msg as Extract<DirectorToPlayer, { type: "trig" }>);
+      if (j.kind === "trig") await this.doTrig(j.msg as Extract<DirectorToPlayer, { type: "trig" }>, j.at);
       else if (j.kind === "pre") await this.doPhase(j.msg as Extract<DirectorToPlayer, { type: "pre" }>);
       else await this.doPhase(j.msg as Extract<DirectorToPlayer, { type: "post" }>);
     }
@@ -391,7 +399,7 @@ export class Player {
     this.send({ v: PROTOCOL_VERSION, type: m.type === "pre" ? "ready" : "done", run: m.run, seq: m.seq, ok: error === undefined, ...(error !== undefined ? { error } : {}) });
   }
 
-  private async doTrig(m: Extract<DirectorToPlayer, { type: "trig" }>): Promise<void> {
+  private async doTrig(m: Extract<DirectorToPlayer, { type: "trig" }>, receivedAt: number | undefined): Promise<void> {
     if (this.abortedRuns.has(m.run)) return;
     // the AbortController is made only if the action looks at ctx.signal (most empty actions never do)
     let ac: AbortController | null = null;
@@ -405,6 +413,7 @@ export class Player {
       trig,
       level: m.lvl,
       t: m.t,
+      receivedAt,
       get signal() {
         return getAc().signal;
       },

@@ -51,7 +51,7 @@ export function areaDetectorPlayer(o: AreaDetectorPlayerOptions): PlayerBehaviou
     },
     async action(trig, params, ctx) {
       o.hooks?.beforeAction?.(trig, params, ctx);
-      const timing = startTiming(o.clock, ctx.t);
+      const timing = startTiming(o.clock, ctx.t, ctx.receivedAt);
       const exp = num(params, expParam);
       if (exp !== undefined && exp !== o.device.settings().exposureS) await o.device.configure({ exposureS: exp });
       const exposureS = o.device.settings().exposureS;

@@ -35,12 +35,14 @@ const readyAt = new WeakMap<Clock, number>();
  * action's phase `wait`, and dt counts from the level's start. Waits are counted in the Director's time, so a device
  * clock that runs ahead for another reason (the setup's connect) does not count as busy.
  */
-export function startTiming(clock: Clock, t: number): ActionTiming {
-  const c = clock as Clock & { advanceTo?: (t: number) => void };
+export function startTiming(clock: Clock, t: number, receivedAt?: number): ActionTiming {
+  const c = clock as Clock & { advanceTo?: (t: number) => void; scale?: number };
   const virtual = clock.kind === "virtual";
   if (virtual && c.advanceTo) c.advanceTo(t);
   const t0 = clock.now();
-  const wait = virtual ? Math.max(0, (readyAt.get(clock) ?? -Infinity) - t) : 0;
+  // scaled real time: the trigger waited in the Player (for the previous read-out) from its arrival, in real time
+  const queued = clock.kind === "scaled" && receivedAt !== undefined && c.scale ? (performance.now() - receivedAt) / 1000 / c.scale : 0;
+  const wait = virtual ? Math.max(0, (readyAt.get(clock) ?? -Infinity) - t) : queued;
   let last = t0;
   let ph: Record<string, number> = wait > 0 ? { wait } : {};
   const f = (() => {

@@ -68,7 +68,7 @@ export function ioPlayer(o: IoPlayerOptions): PlayerBehaviour {
     },
     async action(trig, params, ctx) {
       o.hooks?.beforeAction?.(trig, params, ctx);
-      const timing = startTiming(o.clock, ctx.t);
+      const timing = startTiming(o.clock, ctx.t, ctx.receivedAt);
       const gate = num(params, gateParam) ?? o.gateS ?? 0.1;
       const r = await o.device.count(gate, ctx.signal);
       for (let i = 0; i < ch.length; i++) ctx.push(ch[i], r.values[i]);

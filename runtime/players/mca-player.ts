@@ -66,7 +66,7 @@ export function mcaPlayer(o: McaPlayerOptions): PlayerBehaviour {
     },
     async action(trig, params, ctx) {
       o.hooks?.beforeAction?.(trig, params, ctx);
-      const timing = startTiming(o.clock, ctx.t);
+      const timing = startTiming(o.clock, ctx.t, ctx.receivedAt);
       const t = num(params, timeParam);
       if (t !== undefined && t !== o.device.settings().acquisitionTimeS) await o.device.configure({ acquisitionTimeS: t });
       const s = await o.device.acquire(ctx.signal, {

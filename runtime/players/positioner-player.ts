@@ -36,7 +36,7 @@ export function positionerPlayer(o: PositionerPlayerOptions): PlayerBehaviour {
     },
     async action(trig, params, ctx) {
       o.hooks?.beforeAction?.(trig, params, ctx);
-      const timing = startTiming(o.clock, ctx.t);
+      const timing = startTiming(o.clock, ctx.t, ctx.receivedAt);
       const targets: Record<string, number> = {};
       for (const n of names) {
         const v = num(params, n);

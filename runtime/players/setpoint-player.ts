@@ -34,7 +34,7 @@ export function setpointPlayer(o: SetpointPlayerOptions): PlayerBehaviour {
     },
     async action(trig, params, ctx) {
       o.hooks?.beforeAction?.(trig, params, ctx);
-      const timing = startTiming(o.clock, ctx.t);
+      const timing = startTiming(o.clock, ctx.t, ctx.receivedAt);
       const target = num(params, param);
       if (onChange && last && last.run === ctx.run && target === last.target) {
         // the same set-point as the previous trigger: nothing to do on the device
