@@ -44,10 +44,17 @@ export interface Estimate {
   players: Record<string, { level: number; overlap: boolean; phases: PhaseTimes }>;
   /** Read-out still under way after the last trigger's levels (overlap), included in totalS. */
   tailS: number;
+  /**
+   * What each player's action is expected to take at each estimated trigger (index trigger - 1): `ack` from the
+   * start of its level to its acknowledgement (wait included), `readout` after it (overlap); `phases` names them.
+   */
+  expected: Record<string, { ack: Float64Array; readout: Float64Array; phases: string[] }>;
 }
 
 /** For an unbounded scan, estimate this many triggers and report per-trigger time. */
 const UNBOUNDED_SAMPLE = 100;
+/** Per-trigger expectations kept for deadlines (8 bytes x 2 per player and trigger). */
+const EXPECT_KEEP = 1_000_000;
 
 /**
  * The Director's sequencing rule, on the timing models: per trigger, a level starts when the previous one ended;
@@ -70,6 +77,10 @@ export async function estimateScenario(sc: LoadedScenario, cat: EstimatorCatalog
   for (const p of players) perPlayer[p.name] = { level: p.level, overlap: est.get(p.name)?.overlap === true, phases: {} };
   const readyAt = new Map<string, number>();
   const n = Math.min(seq.count ?? UNBOUNDED_SAMPLE, maxTriggers ?? Infinity);
+  // per-trigger expectations for deadlines (bounded: longer scans reuse the largest of the first ones)
+  const keep = Math.min(n, EXPECT_KEEP);
+  const expected: Estimate["expected"] = {};
+  for (const name of est.keys()) expected[name] = { ack: new Float64Array(keep), readout: new Float64Array(keep), phases: [] };
   let T = 0;
   let exposureS = 0;
   for (let t = 1; t <= n; t++) {
@@ -91,6 +102,12 @@ export async function estimateScenario(sc: LoadedScenario, cat: EstimatorCatalog
         if (begin > T) ph.wait = begin - T;
         const sum = Object.values(ph).reduce((a, b) => a + b, 0);
         readyAt.set(name, T + sum + after);
+        const x = expected[name];
+        if (t <= keep) {
+          x.ack[t - 1] = sum;
+          x.readout[t - 1] = after;
+          for (const k of Object.keys(ph)) if (!x.phases.includes(k)) x.phases.push(k);
+        }
         const mine = perPlayer[name].phases;
         for (const [k, v] of Object.entries(ph)) mine[k] = (mine[k] ?? 0) + v;
         if (after) mine.readout = (mine.readout ?? 0) + after;
@@ -112,7 +129,7 @@ export async function estimateScenario(sc: LoadedScenario, cat: EstimatorCatalog
   // the scan ends when the last read-out has ended
   const tailS = Math.max(0, ...[...readyAt.values()].map((r) => r - T));
   const totalS = T + tailS;
-  return { title: sc.def.title, triggers: n, unbounded: seq.count === null, describe: seq.describe, totalS, levels, unmodelled, exposureS, efficiency: totalS > 0 ? exposureS / totalS : 0, players: perPlayer, tailS };
+  return { title: sc.def.title, triggers: n, unbounded: seq.count === null, describe: seq.describe, totalS, levels, unmodelled, exposureS, efficiency: totalS > 0 ? exposureS / totalS : 0, players: perPlayer, tailS, expected };
 }
 
 export function formatEstimate(e: Estimate): string {

@@ -21,6 +21,7 @@ import { isPythonDevice, pythonPlayerCommand, resolvePython } from "./python.ts"
 import type { DeadTimeReport, InstrumentInfo, RasterInfo } from "../data/types.ts";
 import { estimateScenario } from "./estimate.ts";
 import { deadTimeReport, formatDeadTime } from "./dead-time.ts";
+import { modelDeadlines } from "./deadlines.ts";
 import { rasterAxes } from "../data/layout.ts";
 import type { TriggerParams } from "../director/director.ts";
 import { scenarioDocumentSink } from "../events/scenario-docs.ts";
@@ -308,7 +309,8 @@ export async function runScenario(sc: LoadedScenario, o: RunOptions): Promise<Sc
       journal: def.output.journal ? { syncSeconds: def.output.journalSyncSeconds } : false,
       log: o.log.child({ component: "writer" }),
     });
-    const policy: Partial<PlayerPolicy> = { onFault: def.policy.onFault, retries: def.policy.retries, actionTimeoutMs: def.policy.actionTimeout * 1000 };
+    // a fixed actionTimeout where the scenario sets one; else deadlines from the timing model (30 s without one)
+    const policy: Partial<PlayerPolicy> = { onFault: def.policy.onFault, retries: def.policy.retries, actionTimeoutMs: (def.policy.actionTimeout ?? 30) * 1000 };
     const perPlayer: Record<string, Partial<PlayerPolicy>> = {};
     for (const p of def.players) {
       if (!p.policy) continue;
@@ -347,6 +349,7 @@ export async function runScenario(sc: LoadedScenario, o: RunOptions): Promise<Sc
     });
     const t0 = performance.now();
     const result = await director.run({
+      deadline: modelDeadlines(est, time, (p) => def.policy.actionTimeout !== undefined || def.players.find((x) => x.name === p)?.policy?.actionTimeout !== undefined),
       deadTime: (actual, d) => deadTimeReport(est, actual, { doneFraction: est ? d.done / est.triggers : 0, wallS: d.wallS, overlap: Object.fromEntries(Object.entries(est?.players ?? {}).map(([n, p]) => [n, p.overlap])) }),
       triggers: planned,
       plannedTotal: seq.count,

@@ -10,6 +10,8 @@ export interface BarrierMember {
   attempts: number;
   state: MemberState;
   fault?: string;
+  /** The deadline's length and what it is made of (timing model), for the fault message. */
+  limit?: { ms: number; note?: string };
 }
 
 /**

@@ -14,6 +14,9 @@ export interface PendingAction {
   t: number;
   /** performance.now() after which the read-out is given up (a gap; the action is cancelled). */
   deadline: number;
+  /** When the ack arrived (performance.now()) and the deadline's length and makeup, for the fault message. */
+  since: number;
+  limit: { ms: number; note?: string };
 }
 
 export class TriggerCompletion {

@@ -83,6 +83,11 @@ export interface RunPlan {
   onWriteError?: "pause" | "abort";
   /** The dead-time report for the file, from what the players reported (`done`: triggers done, `wallS`: loop time). */
   deadTime?: (actual: DeadTimeActual, o: { done: number; wallS: number }) => DeadTimeReport | undefined;
+  /**
+   * The deadline of one action (`action`: until its ack; `readout`: from an early ack until its `complete`), e.g.
+   * from the device's timing model; undefined = the player's policy actionTimeout.
+   */
+  deadline?: (player: string, trig: number, phase: "action" | "readout") => { ms: number; note: string } | undefined;
 }
 
 export interface FaultRecord {
@@ -485,7 +490,10 @@ export class Director {
         entry.lastAckMs = performance.now() - b.t0;
         this.deadTime.action(entry.name, b.lvl, a.phases);
         // overlap: the action goes on (read-out); the trigger is done only after its `complete`
-        if (a.pending) this.completion.expect({ trig: b.trig, lvl: b.lvl, t: b.simT, player: entry.name, seq: a.seq, deadline: performance.now() + this.policyFor(entry.name).actionTimeoutMs });
+        if (a.pending) {
+          const dl = this.deadlineOf(entry.name, b.trig, "readout");
+          this.completion.expect({ trig: b.trig, lvl: b.lvl, t: b.simT, player: entry.name, seq: a.seq, deadline: performance.now() + dl.ms, since: performance.now(), limit: dl });
+        }
       }
       return;
     }
@@ -515,6 +523,11 @@ export class Director {
   }
 
   /** Stop waiting for a read-out: a gap, and the action is cancelled so the player can go on. */
+  /** An action's deadline: from the plan (timing model) or the player's fixed actionTimeout. */
+  private deadlineOf(player: string, trig: number, phase: "action" | "readout"): { ms: number; note?: string } {
+    return this.plan?.deadline?.(player, trig, phase) ?? { ms: this.policyFor(player).actionTimeoutMs };
+  }
+
   private giveUpReadout(p: { player: string; trig: number; lvl: number; seq: number }, message: string): void {
     this.counters.timeouts++;
     this.recordGap(p.player, p.trig, p.lvl, message);
@@ -1115,7 +1128,9 @@ export class Director {
       // left or disabled since the trigger's boundary: not waited for (it is removed at the next boundary)
       if (e.leaving || !e.enabled) continue;
       const seq = ++this.seq;
-      const m = b.add(e, seq, now + this.policyFor(e.name).actionTimeoutMs);
+      const dl = this.deadlineOf(e.name, trig, "action");
+      const m = b.add(e, seq, now + dl.ms);
+      m.limit = dl;
       if (!e.alive) {
         this.onFault(e, "lost", `no heartbeat for ${Math.round(now - e.lastSeen)} ms`);
         continue;
@@ -1147,7 +1162,9 @@ export class Director {
   private resend(m: BarrierMember): void {
     const b = this.barrier!;
     const seq = ++this.seq;
-    b.rearm(m.entry.name, seq, performance.now() + this.policyFor(m.entry.name).actionTimeoutMs);
+    const dl = this.deadlineOf(m.entry.name, b.trig, "action");
+    b.rearm(m.entry.name, seq, performance.now() + dl.ms);
+    m.limit = dl;
     this.pauseReasons.delete(`fault:${m.entry.name}`);
     this.sendTrig(m, this.plan?.params?.(b.trig), this.simTime);
     this.updatePausedState();
@@ -1344,7 +1361,7 @@ export class Director {
     if (this.completion.waiting.actions) {
       // a read-out after an early ack has the player's action deadline too: past it, the trigger goes on with a gap
       const late = this.completion.overdue(now);
-      for (const p of late) this.giveUpReadout(p, `no 'complete' for trigger ${p.trig} within ${this.policyFor(p.player).actionTimeoutMs} ms after its ack (read-out never ended)`);
+      for (const p of late) this.giveUpReadout(p, `phase read-out: no 'complete' for trigger ${p.trig} after its ack: ${describeDeadline(p.limit, now - p.since)}`);
       if (late.length) this.releaseDone();
     }
     const b = this.barrier;
@@ -1352,7 +1369,7 @@ export class Director {
       for (const m of b.members.values()) {
         if (m.state === "waiting" && now > m.deadline) {
           this.counters.timeouts++;
-          this.onFault(m.entry, "timeout", `no ack within ${this.policyFor(m.entry.name).actionTimeoutMs} ms`);
+          this.onFault(m.entry, "timeout", m.limit?.note ? `phase action: no ack: ${describeDeadline(m.limit, now - (m.deadline - m.limit.ms))}` : `no ack within ${m.limit?.ms ?? this.policyFor(m.entry.name).actionTimeoutMs} ms`);
         } else if (m.state === "faulted" && m.fault?.startsWith("timeout") && m.entry.alive && m.entry.readyFor === b.run && !this.abortReason && !this.stopRequested) {
           // timed out, still heartbeating, and no late ack within another action timeout (its cancelled request
           // may have been dropped unanswered): it is healthy, so the trigger is re-sent, up to `retries` times
@@ -1397,4 +1414,9 @@ export class Director {
 
 function sleepMs(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
+}
+
+/** "expected ... ; elapsed 2.31 s (deadline 2.00 s)" for a timeout's fault message. */
+function describeDeadline(limit: { ms: number; note?: string }, elapsedMs: number): string {
+  return `${limit.note ? `${limit.note}; ` : ""}elapsed ${(elapsedMs / 1000).toFixed(2)} s of wall time (deadline ${(limit.ms / 1000).toFixed(2)} s)`;
 }

@@ -74,8 +74,11 @@ export const Policy = z.strictObject({
   onFault: z.enum(["pause", "retry", "abort"]).default("pause"),
   /** With onFault retry: re-sends before pausing. */
   retries: z.number().int().min(0).default(2),
-  /** Per-trigger action deadline, seconds. */
-  actionTimeout: seconds.default(30),
+  /**
+   * A fixed per-trigger action deadline, seconds, for every player. Absent: each action's deadline comes from its
+   * device's timing model (docs/scenarios.md "Deadlines"); 30 s for a player without one.
+   */
+  actionTimeout: seconds.optional(),
 });
 
 const PartialPolicy = z.strictObject({
@@ -196,7 +199,7 @@ export const Scenario = z
     /** A player list in the original DonkiOrchestra style (XML), relative to this file. */
     playersXml: z.string().optional(),
     sequence: Sequence,
-    policy: Policy.default({ onFault: "pause", retries: 2, actionTimeout: 30 }),
+    policy: Policy.default({ onFault: "pause", retries: 2 }),
     /** Allow priority changes between triggers (otherwise only between runs). */
     allowPriorityChange: z.boolean().default(false),
     output: Output.default({ directory: "out", flushEveryTriggers: 50, flushEverySeconds: 2, compression: "none", onWriteError: "pause", reserveMB: 8, maxRowMB: 64, journal: true, journalSyncSeconds: 1 }),
