@@ -819,6 +819,7 @@ export class Director {
       if (p.alive || p.participating) listed.push(p);
       else if (dead++ < MAX_DEAD_LISTED) listed.push(p);
     }
+    const busy = this.completion.busy();
     return {
       state: this.state,
       run: this.runId ?? undefined,
@@ -826,7 +827,11 @@ export class Director {
       lvl: this.barrier?.lvl,
       triggers: this.plan?.triggers,
       simTime: this.simTime,
-      players: listed.map((p) => p.status(now)),
+      players: listed.map((p) => {
+        const s = p.status(now);
+        const r = busy.get(p.name);
+        return r === undefined ? s : { ...s, readout: r };
+      }),
       playersNotListed: dead > MAX_DEAD_LISTED ? dead - MAX_DEAD_LISTED : undefined,
       counters: { ...this.counters },
       pausedBecause: paused.length ? paused.join(", ") : undefined,

@@ -236,6 +236,8 @@ export interface PlayerStatus {
   lastSeenMs: number;
   host: string;
   pid: number;
+  /** Overlap: the trigger this player is still reading out after its ack (not ready for the next one yet). */
+  readout?: number;
 }
 
 export interface DirectorStatus {
