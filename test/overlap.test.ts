@@ -122,4 +122,32 @@ describe("overlap: acknowledge at the end of the exposure, read out during the n
     expect(events).toContain("row cam/sum 1");
     expect(events.filter((e) => e.startsWith("done"))).toEqual(["done 1", "done 2"]);
   });
+
+  it("a read-out past its deadline during the run: cancelled, a gap named in a fault, the next trigger goes on", async () => {
+    director = new Director();
+    const ep = (await director.start()).player;
+    await start("stage", 0, { streams: [{ name: "x", dtype: "float64", shape: [], role: "positioner" }], action: (trig) => ({ data: { x: trig } }) }, ep);
+    await start("cam", 1, {
+      streams: [{ name: "sum", dtype: "float64", shape: [], role: "signal" }],
+      action: async (trig, _p, ctx) => {
+        ctx.release();
+        if (trig === 2) await new Promise((_, rej) => ctx.signal.addEventListener("abort", () => rej(ctx.signal.reason), { once: true }));
+        ctx.push("sum", trig);
+      },
+    }, ep);
+    const events: string[] = [];
+    const r = await director.run({
+      triggers: 4,
+      require: ["stage", "cam"],
+      sink: recordingSink(events),
+      // the read-out's own deadline (the action's stays the default 30 s)
+      deadline: (_p, _t, phase) => (phase === "readout" ? { ms: 300, note: "test read-out deadline" } : undefined),
+    });
+    expect(r.status).toBe("completed");
+    const gap = r.faults.find((f) => f.action === "gap");
+    expect(gap).toMatchObject({ player: "cam", trig: 2, lvl: 1 });
+    expect(gap!.message).toMatch(/^phase read-out: no 'complete' for trigger 2 after its ack: test read-out deadline; elapsed \d+\.\d\d s of wall time \(deadline 0\.30 s\)$/);
+    expect(events.filter((e) => e.startsWith("row cam"))).toEqual(["row cam/sum 1", "row cam/sum 3", "row cam/sum 4"]);
+    expect(events.filter((e) => e.startsWith("done"))).toEqual(["done 1", "done 2", "done 3", "done 4"]);
+  });
 });
