@@ -42,7 +42,7 @@ async function start(name: string, level: number, behaviour: PlayerBehaviour, ep
 
 describe("overlap: acknowledge at the end of the exposure, read out during the next move", () => {
   it("the next trigger's move happens during the read-out; each trigger is done only after its late rows", async () => {
-    director = new Director();
+    director = new Director({ hbTimeoutMs: 10_000 }); // a loaded machine may stall a process for seconds: not a lost player here
     const ep = (await director.start()).player;
     const N = 5;
     const moved = new Set<number>();
@@ -81,7 +81,7 @@ describe("overlap: acknowledge at the end of the exposure, read out during the n
   });
 
   it("a read-out that fails after the ack leaves a gap named in a fault; the run goes on", async () => {
-    director = new Director();
+    director = new Director({ hbTimeoutMs: 10_000 }); // a loaded machine may stall a process for seconds: not a lost player here
     const ep = (await director.start()).player;
     await start("stage", 0, { streams: [{ name: "x", dtype: "float64", shape: [], role: "positioner" }], action: (trig) => ({ data: { x: trig } }) }, ep);
     await start("cam", 2, {
@@ -104,7 +104,7 @@ describe("overlap: acknowledge at the end of the exposure, read out during the n
   });
 
   it("a player that never completes: the last trigger waits for its read-out (bounded), then the gap is recorded", async () => {
-    director = new Director();
+    director = new Director({ hbTimeoutMs: 10_000 }); // a loaded machine may stall a process for seconds: not a lost player here
     const ep = (await director.start()).player;
     await start("cam", 0, {
       streams: [{ name: "sum", dtype: "float64", shape: [], role: "signal" }],
@@ -124,7 +124,7 @@ describe("overlap: acknowledge at the end of the exposure, read out during the n
   });
 
   it("a read-out past its deadline during the run: cancelled, a gap named in a fault, the next trigger goes on", async () => {
-    director = new Director();
+    director = new Director({ hbTimeoutMs: 10_000 }); // a loaded machine may stall a process for seconds: not a lost player here
     const ep = (await director.start()).player;
     await start("stage", 0, { streams: [{ name: "x", dtype: "float64", shape: [], role: "positioner" }], action: (trig) => ({ data: { x: trig } }) }, ep);
     await start("cam", 1, {

@@ -532,7 +532,7 @@ export class Director {
     this.counters.timeouts++;
     this.recordGap(p.player, p.trig, p.lvl, message);
     const e = this.registry.get(p.player);
-    if (e?.alive && this.runId) this.sendTo(e.routingId, { v: PROTOCOL_VERSION, type: "cancel", run: this.runId, seq: p.seq });
+    if (e && this.runId) this.sendTo(e.routingId, { v: PROTOCOL_VERSION, type: "cancel", run: this.runId, seq: p.seq });
   }
 
   /** A read-out that failed or never ended: the trigger goes on without that player's rows (a gap in the file). */
@@ -550,7 +550,11 @@ export class Director {
       for (const [name, trig] of this.completion.busy()) {
         const e = this.registry.get(name);
         if (e && e.alive && e.enabled && !e.leaving) continue;
-        for (const p of this.completion.drop(name)) this.recordGap(name, p.trig, p.lvl, `player ${e ? (e.alive ? "disabled or leaving" : "lost") : "removed"} before its read-out of trigger ${trig} ended`);
+        for (const p of this.completion.drop(name)) {
+          this.recordGap(name, p.trig, p.lvl, `player ${e ? (e.alive ? "disabled or leaving" : "lost") : "removed"} before its read-out of trigger ${trig} ended`);
+          // a player only thought lost (a stall) must not stay in that read-out: its next triggers queue behind it
+          if (e && this.runId) this.sendTo(e.routingId, { v: PROTOCOL_VERSION, type: "cancel", run: this.runId, seq: p.seq });
+        }
       }
     }
     const done = this.completion.takeDone();
