@@ -145,7 +145,7 @@ describe("overlap: acknowledge at the end of the exposure, read out during the n
     });
     expect(r.status).toBe("completed");
     const gap = r.faults.find((f) => f.action === "gap");
-    expect(gap).toMatchObject({ player: "cam", trig: 2, lvl: 1 });
+    expect(gap).toMatchObject({ player: "cam", trig: 2, lvl: 1, kind: "timeout" });
     expect(gap!.message).toMatch(/^phase read-out: no 'complete' for trigger 2 after its ack: test read-out deadline; elapsed \d+\.\d\d s of wall time \(deadline 0\.30 s\)$/);
     expect(events.filter((e) => e.startsWith("row cam"))).toEqual(["row cam/sum 1", "row cam/sum 3", "row cam/sum 4"]);
     expect(events.filter((e) => e.startsWith("done"))).toEqual(["done 1", "done 2", "done 3", "done 4"]);

@@ -530,14 +530,14 @@ export class Director {
 
   private giveUpReadout(p: { player: string; trig: number; lvl: number; seq: number }, message: string): void {
     this.counters.timeouts++;
-    this.recordGap(p.player, p.trig, p.lvl, message);
+    this.recordGap(p.player, p.trig, p.lvl, message, "timeout");
     const e = this.registry.get(p.player);
     if (e && this.runId) this.sendTo(e.routingId, { v: PROTOCOL_VERSION, type: "cancel", run: this.runId, seq: p.seq });
   }
 
   /** A read-out that failed or never ended: the trigger goes on without that player's rows (a gap in the file). */
-  private recordGap(player: string, trig: number, lvl: number, message: string): void {
-    const f: FaultRecord = { trig, lvl, player, kind: "error", message, action: "gap" };
+  private recordGap(player: string, trig: number, lvl: number, message: string, kind: FaultRecord["kind"] = "error"): void {
+    const f: FaultRecord = { trig, lvl, player, kind, message, action: "gap" };
     this.faults.push(f);
     this.log.error({ player, trig, lvl }, message);
     this.emit("fault", { run: this.runId, ...f });
@@ -551,7 +551,7 @@ export class Director {
         const e = this.registry.get(name);
         if (e && e.alive && e.enabled && !e.leaving) continue;
         for (const p of this.completion.drop(name)) {
-          this.recordGap(name, p.trig, p.lvl, `player ${e ? (e.alive ? "disabled or leaving" : "lost") : "removed"} before its read-out of trigger ${trig} ended`);
+          this.recordGap(name, p.trig, p.lvl, `player ${e ? (e.alive ? "disabled or leaving" : "lost") : "removed"} before its read-out of trigger ${trig} ended`, e && !e.alive ? "lost" : "error");
           // a player only thought lost (a stall) must not stay in that read-out: its next triggers queue behind it
           if (e && this.runId) this.sendTo(e.routingId, { v: PROTOCOL_VERSION, type: "cancel", run: this.runId, seq: p.seq });
         }
