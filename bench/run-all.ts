@@ -16,6 +16,7 @@ import { benchHdf5Write } from "./hdf5-write.ts";
 import { benchJournal } from "./journal.ts";
 import { benchRegistrationStorm } from "./registration-storm.ts";
 import { benchDocuments } from "./documents.ts";
+import { benchEfficiency } from "./efficiency.ts";
 
 const quick = process.argv.includes("--quick");
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -41,6 +42,8 @@ results.journal = await benchJournal({ frames: quick ? 100 : 300, triggers: quic
 console.log("\n== virtual-time speed of the full twin endstation");
 results.simSpeed = await benchSimSpeed({ points: quick ? 40 : 100 });
 results.simSpeedInProcess = await benchSimSpeed({ points: quick ? 40 : 100, inProcess: true });
+console.log("\n== scan efficiency of the demo raster (exposure / instrument time, virtual time): sequential vs overlap");
+results.efficiency = await benchEfficiency();
 console.log("\n== a storm of registrations against an idle Director (pyzmq peer)");
 results.registrationStorm = await benchRegistrationStorm({ registrations: quick ? 5000 : 20_000 });
 mkdirSync(join(HERE, "results"), { recursive: true });

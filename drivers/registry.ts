@@ -35,7 +35,10 @@ export type PhaseTimes = Record<string, number>;
 
 /** Predicts a device's action times from its timing model, trigger by trigger (state: where it is now). */
 export interface ActionEstimator {
-  estimate(params: Record<string, unknown>): PhaseTimes | Promise<PhaseTimes>;
+  /** `at.idleS`: how long the device sat idle since its previous action ended (a camera clears after a long idle). */
+  estimate(params: Record<string, unknown>, at?: { idleS: number }): PhaseTimes | Promise<PhaseTimes>;
+  /** The player acknowledges before its `readout` phase (overlap: readout). */
+  overlap?: boolean;
 }
 
 export interface DeviceEntry {
@@ -125,6 +128,51 @@ async function connectAndConfigure<D extends AreaDetector | Mca>(d: D, settings:
   return d;
 }
 
+/**
+ * Overlap defaults (docs/scenarios.md "Overlap"), from the manuals (/work/shared/reference/instruments.md):
+ * - PI X-ray CCD (PVCAM): in-vacuum, no mechanical shutter, the beam gates the exposure; read-out (~35 ms binned,
+ *   seconds at full frame) only moves charge already collected, so the stage may move once the exposure is over and
+ *   the beam shutter closed. A full-frame sensor cannot expose during its own read-out: the next trigger waits.
+ * - Andor iXon (frame transfer or shutter "auto"): the charge is in the masked storage area (or the shutter is
+ *   closed) right after the exposure.
+ * - DANTE in mapping mode: a spectrum closes on the trigger with no dead time between spectra; the transfer
+ *   follows.
+ * - The stage, the I/O counters (0.5 ms read-back) and the temperature controller have nothing to overlap.
+ */
+export const OVERLAP_DEFAULTS: Record<string, "readout" | "none"> = {
+  "sim:pi-ccd": "readout",
+  "pi-pvcam": "readout",
+  "sim:andor-ixon": "readout",
+  "andor-ixon": "readout",
+  "sim:dante": "readout",
+  dante: "readout",
+};
+/** Devices whose players can acknowledge at the end of the exposure / dwell. */
+export const OVERLAP_CAPABLE = new Set(Object.keys(OVERLAP_DEFAULTS));
+/** Set-point devices (act only on change applies). */
+export const SETPOINT_DEVICES = new Set(["sim:temperature"]);
+
+/** The overlap of a device player: the scenario's `overlap` (passed in settings by donki run), else the default. */
+function overlapOf(spec: DeviceSpec): "readout" | "none" {
+  const v = spec.settings.overlap;
+  if (v === "readout" || v === "none") return v;
+  if (v !== undefined) throw new Error(`device ${spec.device}: overlap must be readout or none, got ${JSON.stringify(v)}`);
+  return OVERLAP_DEFAULTS[spec.device] ?? "none";
+}
+
+function actOnChangeOf(spec: DeviceSpec): boolean {
+  return get<boolean>(spec.settings, "actOnChange", isBool, "true or false", spec.device) ?? true;
+}
+
+/** Scenario check of a player's overlap choice (located by the scenario loader). */
+export function checkPlayer(p: { device: string; overlap?: string; actOnChange?: boolean }): Array<{ path: Array<string | number>; message: string }> {
+  const out: Array<{ path: Array<string | number>; message: string }> = [];
+  if (p.overlap === "readout" && !OVERLAP_CAPABLE.has(p.device) && !p.device.startsWith("script:") && !p.device.startsWith("python:"))
+    out.push({ path: ["overlap"], message: `device '${p.device}' has no read-out to overlap (overlap: readout applies to ${[...OVERLAP_CAPABLE].join(", ")}, or a script that calls ctx.release)` });
+  if (p.actOnChange !== undefined && !SETPOINT_DEVICES.has(p.device)) out.push({ path: ["actOnChange"], message: `applies to set-point devices (${[...SETPOINT_DEVICES].join(", ")}), not '${p.device}'` });
+  return out;
+}
+
 export const DEVICES: Record<string, DeviceEntry> = {
   "sim:pi-stage": {
     description: "PI piezo stage twin (GCS 2.0 motion model, in-process)",
@@ -162,7 +210,7 @@ export const DEVICES: Record<string, DeviceEntry> = {
       const { sim, hooks, base } = await simulated(spec, clock);
       const s = spec.settings;
       const device = await connectAndConfigure(new sim.PrincetonCcdTwin({ ...base, cooling: { startCooled: (s.startCooled as boolean) ?? true } }), detectorSettings(s, spec.device));
-      return areaDetectorPlayer({ device, clock, hooks, frames: (s.frames as boolean) ?? true, cooling: s.cooling as { setpointC: number; waitS?: number } | undefined });
+      return areaDetectorPlayer({ device, clock, hooks, frames: (s.frames as boolean) ?? true, cooling: s.cooling as { setpointC: number; waitS?: number } | undefined, overlap: overlapOf(spec) });
     },
   },
   "sim:andor-ixon": {
@@ -172,7 +220,7 @@ export const DEVICES: Record<string, DeviceEntry> = {
       const { sim, hooks, base } = await simulated(spec, clock);
       const s = spec.settings;
       const device = await connectAndConfigure(new sim.AndorIxonTwin({ ...base, cooling: { startCooled: (s.startCooled as boolean) ?? true } }), detectorSettings(s, spec.device));
-      return areaDetectorPlayer({ device, clock, hooks, frames: (s.frames as boolean) ?? true, cooling: s.cooling as { setpointC: number; waitS?: number } | undefined });
+      return areaDetectorPlayer({ device, clock, hooks, frames: (s.frames as boolean) ?? true, cooling: s.cooling as { setpointC: number; waitS?: number } | undefined, overlap: overlapOf(spec) });
     },
   },
   "sim:dante": {
@@ -182,7 +230,7 @@ export const DEVICES: Record<string, DeviceEntry> = {
       const { sim, hooks, base } = await simulated(spec, clock);
       const s = spec.settings;
       const device = await connectAndConfigure(new sim.XglabDanteTwin({ ...base }), mcaSettings(s, spec.device));
-      return mcaPlayer({ device, clock, hooks, rois: rois(s, spec.device) });
+      return mcaPlayer({ device, clock, hooks, rois: rois(s, spec.device), overlap: overlapOf(spec) });
     },
   },
   "sim:temperature": {
@@ -192,7 +240,7 @@ export const DEVICES: Record<string, DeviceEntry> = {
       const { sim, hooks, base } = await simulated(spec, clock);
       const s = spec.settings;
       const device = new sim.TemperatureTwin({ ...base, config: (s.config as object) ?? {} });
-      return setpointPlayer({ device, clock, hooks, rampPerMin: get(s, "rampPerMin", isNum, "a number", spec.device), stableTimeoutS: get(s, "stableTimeout", isNum, "seconds", spec.device) });
+      return setpointPlayer({ device, clock, hooks, rampPerMin: get(s, "rampPerMin", isNum, "a number", spec.device), stableTimeoutS: get(s, "stableTimeout", isNum, "seconds", spec.device), actOnChange: actOnChangeOf(spec) });
     },
   },
   "sim:io": {
@@ -255,12 +303,16 @@ async function cameraEstimator(spec: DeviceSpec, kind: "pi-ccd" | "andor-ixon"):
   const cam = kind === "pi-ccd" ? new sim.PrincetonCcdTwin({ clock, cooling: { startCooled: true } }) : new sim.AndorIxonTwin({ clock, cooling: { startCooled: true } });
   await cam.connect();
   await cam.configure(detectorSettings(spec.settings, spec.device));
+  const overlap = overlapOf(spec) === "readout";
   return {
-    estimate(params) {
+    overlap,
+    estimate(params, at) {
       const dwell = numParam(params, "dwell");
       const s = { ...cam.settings(), ...(dwell !== undefined ? { exposureS: dwell } : {}) };
       const ph = cam.phases(s);
-      return { overhead: ph.preS, exposure: ph.exposureS, readout: ph.postS };
+      // overlapped frames follow a read-out that emptied the sensor: no clear cycles unless it sat idle
+      const clear = overlap && at !== undefined && at.idleS <= sim.IDLE_CLEAR_S ? (ph.clearS ?? 0) : 0;
+      return { overhead: ph.preS - clear, exposure: ph.exposureS, readout: ph.postS };
     },
   };
 }
@@ -272,10 +324,12 @@ async function danteEstimator(spec: DeviceSpec): Promise<ActionEstimator> {
   await d.connect();
   await d.configure(mcaSettings(spec.settings, spec.device));
   const base = d.settings().acquisitionTimeS;
-  const overhead = d.cycleTime() - base;
+  const transfer = d.cycleTime() - base;
   return {
+    overlap: overlapOf(spec) === "readout",
+    // the spectrum's transfer after the dwell is its read-out
     estimate(params): PhaseTimes {
-      return { exposure: numParam(params, "dwell") ?? base, overhead };
+      return { exposure: numParam(params, "dwell") ?? base, readout: transfer };
     },
   };
 }
@@ -302,10 +356,17 @@ async function temperatureEstimator(spec: DeviceSpec): Promise<ActionEstimator> 
   const ramp = get<number>(spec.settings, "rampPerMin", isNum, "a number", spec.device);
   if (ramp !== undefined) await d.setRamp(ramp);
   const stableTimeout = get<number>(spec.settings, "stableTimeout", isNum, "seconds", spec.device) ?? 1800;
+  const onChange = actOnChangeOf(spec);
+  let first = true;
+  let last: number | undefined;
   return {
     // runs the twin's thermal model on its own virtual clock, with the same calls as the set-point player
     async estimate(params): Promise<PhaseTimes> {
       const target = numParam(params, "temperature");
+      // act only on change: the same set-point as the previous trigger costs nothing
+      if (onChange && !first && target === last) return {};
+      first = false;
+      last = target;
       const t0 = clock.now();
       let wait = 0;
       if (target !== undefined && target !== (await d.setpoint())) {
@@ -365,7 +426,7 @@ DEVICES["andor-ixon"] = {
     }
     const device = createAndorIxon({ sdk, library: libraryOf(spec), clock, name: spec.name });
     await connectAndConfigure(device, detectorSettings(s, spec.device));
-    return areaDetectorPlayer({ device, clock, hooks, frames: (s.frames as boolean) ?? true, cooling: s.cooling as { setpointC: number; waitS?: number } | undefined });
+    return areaDetectorPlayer({ device, clock, hooks, frames: (s.frames as boolean) ?? true, cooling: s.cooling as { setpointC: number; waitS?: number } | undefined, overlap: overlapOf(spec) });
   },
 };
 
@@ -385,7 +446,7 @@ DEVICES["pi-pvcam"] = {
     }
     const device = createPrincetonPvcam({ sdk, library: libraryOf(spec), clock, name: spec.name });
     await connectAndConfigure(device, detectorSettings(s, spec.device));
-    return areaDetectorPlayer({ device, clock, hooks, frames: (s.frames as boolean) ?? true, cooling: s.cooling as { setpointC: number; waitS?: number } | undefined });
+    return areaDetectorPlayer({ device, clock, hooks, frames: (s.frames as boolean) ?? true, cooling: s.cooling as { setpointC: number; waitS?: number } | undefined, overlap: overlapOf(spec) });
   },
 };
 
@@ -405,7 +466,7 @@ DEVICES["dante"] = {
     }
     const device = createXglabDante({ sdk, library: libraryOf(spec), clock, name: spec.name, address: s.address as string | undefined });
     await connectAndConfigure(device, mcaSettings(s, spec.device));
-    return mcaPlayer({ device, clock, hooks, rois: rois(s, spec.device) });
+    return mcaPlayer({ device, clock, hooks, rois: rois(s, spec.device), overlap: overlapOf(spec) });
   },
 };
 

@@ -85,13 +85,13 @@ export function andorPhases(cfg: AndorConfig, s: AreaDetectorSettings): CameraPh
   const ftS = H * cfg.vsSpeedS;
   if (s.frameTransfer) {
     const exposureS = Math.max(s.exposureS, readoutS - ftS);
-    return { preS: 0, exposureS, postS: ftS + readoutS, cycleS: exposureS + ftS, readoutS };
+    return { preS: 0, exposureS, postS: ftS + readoutS, cycleS: exposureS + ftS, readoutS, clearS: 0, releaseS: ftS };
   }
   const keepClean = cfg.keepCleanS ?? 2 * H * cfg.vsSpeedS;
   const auto = s.shutter === "auto";
   const preS = keepClean + (auto ? cfg.shutterOpenS : 0);
   const postS = (auto ? cfg.shutterCloseS : 0) + ftS + readoutS;
-  return { preS, exposureS: s.exposureS, postS, cycleS: preS + s.exposureS + postS, readoutS };
+  return { preS, exposureS: s.exposureS, postS, cycleS: preS + s.exposureS + postS, readoutS, clearS: keepClean, releaseS: auto ? cfg.shutterCloseS : 0 };
 }
 
 export class AndorIxonTwin extends CameraTwinBase {

@@ -3,7 +3,7 @@
  * schedule on the clock, abort, cooling, and the illumination pattern of the transmitted beam on the sensor.
  * The subclass supplies the timing model (`phases`) and the pixel data model (`render`).
  */
-import type { AreaDetector, AreaDetectorSettings, AreaDetectorTiming, CoolingStatus, Frame, Roi } from "../runtime/devices/area-detector.ts";
+import type { AcquireOptions, AreaDetector, AreaDetectorSettings, AreaDetectorTiming, CoolingStatus, Frame, Roi } from "../runtime/devices/area-detector.ts";
 import { transmissionAt, type BeamState } from "./beam.ts";
 import { ThermalModel } from "./thermal.ts";
 import { TwinBase, anySignal, type TwinOptions } from "./twin-base.ts";
@@ -20,7 +20,14 @@ export interface CameraPhases {
   cycleS: number;
   /** Read-out time alone. */
   readoutS: number;
+  /** The part of preS that only clears the sensor (clear cycles, keep-clean): not needed right after a read-out. */
+  clearS?: number;
+  /** From the end of the exposure until the sensor collects no more charge (shutter closed, frame transfer). */
+  releaseS?: number;
 }
+
+/** A sensor idle longer than this after its last read-out is cleared before the next exposure (dark charge). */
+export const IDLE_CLEAR_S = 1;
 
 export interface CoolingOptions {
   ambientC?: number;
@@ -184,13 +191,16 @@ export abstract class CameraTwinBase extends TwinBase implements AreaDetector {
     return p.preS + (n - 1) * p.cycleS + p.exposureS + p.postS;
   }
 
-  async acquire(signal?: AbortSignal): Promise<Frame> {
+  async acquire(signal?: AbortSignal, opts?: AcquireOptions): Promise<Frame> {
     let frame: Frame | undefined;
-    await this.acquireSequence(1, (f) => void (frame = f), signal);
+    await this.acquireSequence(1, (f) => void (frame = f), signal, opts);
     return frame!;
   }
 
-  async acquireSequence(n: number, onFrame: (f: Frame) => void | Promise<void>, signal?: AbortSignal): Promise<void> {
+  /** Clock time at which the last read-out ended (the sensor was emptied). */
+  private lastReadoutEnd = -Infinity;
+
+  async acquireSequence(n: number, onFrame: (f: Frame) => void | Promise<void>, signal?: AbortSignal, opts?: AcquireOptions): Promise<void> {
     if (!(Number.isInteger(n) && n >= 1)) throw this.badArg(`frame count ${n} must be an integer >= 1`);
     this.requireConnected();
     if (this.active) throw this.error("acquisition already in progress", "busy");
@@ -199,9 +209,12 @@ export abstract class CameraTwinBase extends TwinBase implements AreaDetector {
     try {
       const overrange = await this.guard("acquire", signal, ac.signal);
       const sig = anySignal(signal, ac.signal);
-      const ph = this.phases();
+      const ph0 = this.phases();
       const settings = this.settings();
       const t0 = this.clock.now();
+      // overlapped frames: the previous read-out emptied the sensor, so its clear cycles are skipped
+      const skipClear = opts?.continuous === true && t0 - this.lastReadoutEnd <= IDLE_CLEAR_S && (ph0.clearS ?? 0) > 0;
+      const ph = skipClear ? { ...ph0, preS: ph0.preS - ph0.clearS!, cycleS: ph0.cycleS - ph0.clearS! } : ph0;
       // The sampler records the beam at each exposure start (exposures may overlap read-outs).
       const snaps: Array<Promise<{ beam: BeamState; key: [number, number]; tempC: number; t: number }>> = [];
       const resolvers: Array<(v: { beam: BeamState; key: [number, number]; tempC: number; t: number }) => void> = [];
@@ -216,7 +229,12 @@ export abstract class CameraTwinBase extends TwinBase implements AreaDetector {
       sampler.catch(() => {});
       for (let i = 0; i < n; i++) {
         const t = t0 + ph.preS + i * ph.cycleS;
+        if (opts?.onExposureEnd && i === n - 1) {
+          await this.sleepUntil(t + ph.exposureS + (ph.releaseS ?? 0), sig);
+          opts.onExposureEnd();
+        }
         await this.sleepUntil(t + ph.exposureS + ph.postS, sig);
+        this.lastReadoutEnd = this.clock.now();
         const snap = await Promise.race([snaps[i], sampler.then(() => snaps[i])]);
         const { width: w, height: h } = this.frameSize(settings);
         const data = new Uint16Array(w * h);

@@ -352,7 +352,7 @@ export class XglabDanteTwin extends TwinBase implements Mca {
     return { data, stats, timestamp: t0 };
   }
 
-  async acquire(signal?: AbortSignal): Promise<Spectrum> {
+  async acquire(signal?: AbortSignal, opts?: { onDwellEnd?: () => void }): Promise<Spectrum> {
     this.requireConnected();
     if (this.active) throw this.error("acquisition already running", "busy");
     const ac = new AbortController();
@@ -365,6 +365,7 @@ export class XglabDanteTwin extends TwinBase implements Mca {
       const key = this.nextKey();
       const T = this.s.acquisitionTimeS;
       await this.clock.sleep(T, sig);
+      opts?.onDwellEnd?.();
       const sp = this.draw(this.rng("spectrum", key[0], key[1]), this.expected(beam), T, t0, overrange);
       await this.clock.sleep(this.cfg.readoutOverheadS, sig);
       return sp;

@@ -96,7 +96,7 @@ export function piCcdPhases(cfg: PiCcdConfig, s: AreaDetectorSettings): CameraPh
   const preS = clearS + (auto ? cfg.shutterOpenS : 0);
   const postS = (auto ? cfg.shutterCloseS : 0) + readoutS;
   const exposureS = s.exposureS;
-  return { preS, exposureS, postS, cycleS: preS + exposureS + postS, readoutS };
+  return { preS, exposureS, postS, cycleS: preS + exposureS + postS, readoutS, clearS, releaseS: auto ? cfg.shutterCloseS : 0 };
 }
 
 export class PrincetonCcdTwin extends CameraTwinBase {

@@ -24,7 +24,9 @@ describe("donki estimate", () => {
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/raster 24 x 24 \(snake\): 576 triggers/);
     expect(r.stdout).toMatch(/level 0\s+stage\s+[\d.]+ s\s+move [\d.]+ s, settle [\d.]+ s/);
-    expect(r.stdout).toMatch(/level 2\s+ccd, xrf, io .*exposure .*readout .*\(slowest: ccd 576x\)/);
-    expect(r.stdout).toMatch(/total\s+111\.01 s/);
+    expect(r.stdout).toMatch(/level 2\s+ccd, xrf, io .*exposure .*wait .*\(slowest: ccd 576x\)/);
+    expect(r.stdout).toMatch(/total\s+77\.97 s/);
+    expect(r.stdout).toMatch(/overlap: ccd, xrf read out during the next trigger's lower levels/);
+    expect(r.stdout).toMatch(/efficiency 73\.9 % \(exposure 57\.60 s of 77\.97 s\)/);
   });
 });

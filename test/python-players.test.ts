@@ -137,6 +137,32 @@ sequence:
     expect(h5values(file, "/entry/instrument/tsB/value")).toEqual(range(1, N).map((t) => t * 10 + 1));
   }, 120_000);
 
+  it("overlap in Python: ctx.release() acknowledges early, the next trigger's stage move runs during the read-out, every row lands", async () => {
+    const dir = tempDir();
+    const log = join(dir, "actions.log");
+    const sc = join(dir, "overlap.yaml");
+    const N = 6;
+    writeFileSync(
+      sc,
+      `title: python overlap
+players:
+  - { name: stage, level: 0, device: "script:${REC_TS}", settings: { log: "${log}" } }
+  - { name: pyA, level: 1, device: "python:${REC_PY}", settings: { log: "${log}", streams: scalar, releaseUntil: stage, last: ${N} } }
+sequence:
+  line: { axis: x, start: 0, stop: 5, points: ${N} }
+`,
+    );
+    const { code, report, p } = await donkiRun(sc, dir);
+    expect(code, p.err.join("\n")).toBe(0);
+    expect(report!.result.status).toBe("completed");
+    expect(report!.perStream.every((s) => s.complete)).toBe(true);
+    const lines = readLog(log);
+    // trigger t's action ended only after the stage started trigger t+1 (it waits for that in its read-out)
+    const at = (pl: string, ev: string, t: number) => lines.findIndex((l) => l.player === pl && l.event === ev && l.trig === t);
+    for (let t = 1; t < N; t++) expect(at("stage", "start", t + 1)).toBeLessThan(at("pyA", "end", t));
+    expect(h5values(report!.file, "/entry/instrument/pyA/value")).toEqual(range(1, N).map((t) => t * 10 + 1));
+  }, 120_000);
+
   it("the shipped example (scenarios/python-centroid.yaml): the Python beam camera at level 2 pushes region sum and centre of mass for every raster point", async () => {
     const dir = tempDir();
     const { code, report, p } = await donkiRun(join(ROOT, "scenarios/python-centroid.yaml"), dir, ["--triggers", "16"]);

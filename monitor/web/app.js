@@ -121,6 +121,11 @@ function applyDoc(name, doc) {
   } else if (name === "stop") {
     S.stop = doc;
     setState(doc.status, doc.message);
+    const e = doc.efficiency;
+    if (e && e.actual !== null) {
+      const pct = (x) => (x === null ? "?" : `${(100 * x).toFixed(1)} %`);
+      $("reason").textContent = [doc.message, `efficiency ${pct(e.actual)} of ${e.instrumentS.toFixed(2)} s exposing (planned ${pct(e.planned)})`].filter(Boolean).join("; ");
+    }
     const gaps = Object.entries(doc.gaps);
     if (gaps.length) for (const [k, g] of gaps) addFault({ trig: g.first[0], lvl: "-", player: k, kind: "gap", message: `${g.missing} trigger(s) missing`, action: "-" });
     loadScans();

@@ -17,7 +17,7 @@ const EXIT = { ok: 0, failed: 1, badInput: 2, stopped: 3, gaps: 4 } as const;
 /** Load a scenario; on a validation error print every located problem and return null. */
 function loadOrReport(file: string, catalogue: DeviceCatalogue): LoadedScenario | null {
   try {
-    return loadScenario(file, { knownDevices: catalogue.deviceNames(), checkSettings: catalogue.checkSettings });
+    return loadScenario(file, { knownDevices: catalogue.deviceNames(), checkSettings: catalogue.checkSettings, checkPlayer: catalogue.checkPlayer });
   } catch (e) {
     if (e instanceof ScenarioError) {
       process.stderr.write(`donki: invalid scenario\n${e.problems.map((p) => `  ${p}`).join("\n")}\n`);
@@ -501,7 +501,7 @@ export async function devicesCommand(o: { tcp: string[]; scenario?: string; time
   }
   if (o.scenario) {
     try {
-      const sc = loadScenario(o.scenario, { knownDevices: catalogue.deviceNames(), checkSettings: catalogue.checkSettings });
+      const sc = loadScenario(o.scenario, { knownDevices: catalogue.deviceNames(), checkSettings: catalogue.checkSettings, checkPlayer: catalogue.checkPlayer });
       for (const p of sc.def.players) {
         if (p.device === "pi-gcs" && (p.settings.transport ?? "tcp") === "tcp" && typeof p.settings.host === "string")
           tcp.push({ host: p.settings.host, port: typeof p.settings.port === "number" ? p.settings.port : undefined, label: `${p.name} (${o.scenario})` });

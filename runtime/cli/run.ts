@@ -11,14 +11,17 @@ import { NexusSink, type SinkResult } from "../data/nexus-sink.ts";
 import { Player, type PlayerBehaviour } from "../player/player.ts";
 import { expandSequence } from "../scenario/sequence.ts";
 import type { LoadedScenario } from "../scenario/load.ts";
-import type { PlayerDefT } from "../scenario/schema.ts";
+import { playerSettings, type PlayerDefT } from "../scenario/schema.ts";
 import type { ClockMode } from "../clock.ts";
 import type { Logger } from "../log.ts";
 import { newKeyPair, type CurveKeyPair, type CurveServerConfig } from "../transport/curve.ts";
 import { newRunToken, TOKEN_ENV } from "../director/admission.ts";
 import { VERSION } from "../version.ts";
 import { isPythonDevice, pythonPlayerCommand, resolvePython } from "./python.ts";
-import type { InstrumentInfo, RasterInfo } from "../data/types.ts";
+import type { DeadTimeReport, InstrumentInfo, RasterInfo } from "../data/types.ts";
+import { estimateScenario } from "./estimate.ts";
+import { deadTimeReport, formatDeadTime } from "./dead-time.ts";
+import { modelDeadlines } from "./deadlines.ts";
 import { rasterAxes } from "../data/layout.ts";
 import type { TriggerParams } from "../director/director.ts";
 import { scenarioDocumentSink } from "../events/scenario-docs.ts";
@@ -42,6 +45,8 @@ export interface DeviceCatalogue {
   deviceNames(): string[];
   /** Static check of a player's settings against its device's range (scenario load). */
   checkSettings?(device: string, settings: Record<string, unknown>): Array<{ path: Array<string | number>; message: string }>;
+  /** Check of a player's overlap / actOnChange choice (scenario load). */
+  checkPlayer?(p: PlayerDefT): Array<{ path: Array<string | number>; message: string }>;
   createEstimator(spec: { device: string; name: string; settings: Record<string, unknown>; seed: number; time: ClockMode }): Promise<{ estimate(params: Record<string, unknown>): Record<string, number> | Promise<Record<string, number>> } | null>;
 }
 
@@ -100,6 +105,8 @@ export interface ScenarioRunReport {
   simulatedS: number;
   wallS: number;
   planned: number | null;
+  /** Planned vs actual dead time (also in the file under /entry/dead_time). */
+  deadTime?: DeadTimeReport;
 }
 
 export function timeModeOf(t: LoadedScenario["def"]["time"]): ClockMode {
@@ -136,7 +143,7 @@ function spawnPlayer(p: PlayerDefT & { level: number }, endpoint: string, seed: 
     args.push("--script", resolve(scenarioDir, p.device.slice("script:".length)));
     for (const [k, v] of Object.entries(p.settings)) args.push("-o", `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`);
   } else {
-    args.push("--device", p.device, "--settings", JSON.stringify(p.settings), "--seed", String(seed), "--time", timeArg(time));
+    args.push("--device", p.device, "--settings", JSON.stringify(playerSettings(p)), "--seed", String(seed), "--time", timeArg(time));
     if (p.faults?.length) args.push("--faults", JSON.stringify(p.faults));
   }
   if (curve) args.push("--curve-server-key", curve.serverKey, "--curve-public-key", curve.keys.publicKey);
@@ -180,7 +187,7 @@ async function inProcessPlayer(p: PlayerDefT & { level: number }, endpoint: stri
     for (const [k, v] of Object.entries(p.settings)) opts[k] = typeof v === "string" ? v : JSON.stringify(v);
     behaviour = await loadPlayerScript(resolve(scenarioDir, p.device.slice("script:".length)), opts);
   } else {
-    behaviour = await cat.createDevicePlayer({ device: p.device, name: p.name, settings: p.settings, seed, time, faults: p.faults });
+    behaviour = await cat.createDevicePlayer({ device: p.device, name: p.name, settings: playerSettings(p), seed, time, faults: p.faults });
   }
   const player = new Player({ name: p.name, level: p.level, director: endpoint, behaviour, join: p.join, log: log.child({ player: p.name }), curve: curve ? { serverKey: curve.serverKey, ...curve.keys } : undefined, token });
   await player.start();
@@ -302,7 +309,8 @@ export async function runScenario(sc: LoadedScenario, o: RunOptions): Promise<Sc
       journal: def.output.journal ? { syncSeconds: def.output.journalSyncSeconds } : false,
       log: o.log.child({ component: "writer" }),
     });
-    const policy: Partial<PlayerPolicy> = { onFault: def.policy.onFault, retries: def.policy.retries, actionTimeoutMs: def.policy.actionTimeout * 1000 };
+    // a fixed actionTimeout where the scenario sets one; else deadlines from the timing model (30 s without one)
+    const policy: Partial<PlayerPolicy> = { onFault: def.policy.onFault, retries: def.policy.retries, actionTimeoutMs: (def.policy.actionTimeout ?? 30) * 1000 };
     const perPlayer: Record<string, Partial<PlayerPolicy>> = {};
     for (const p of def.players) {
       if (!p.policy) continue;
@@ -334,8 +342,15 @@ export async function runScenario(sc: LoadedScenario, o: RunOptions): Promise<Sc
     const pf = preflight(outDir, declared, planned === null ? null : Math.max(0, planned - startTrigger + 1), def.output.reserveMB * 2 ** 20);
     if (!pf.ok && !o.force) throw new PreflightError(pf);
     if (!pf.ok || planned === null) o.onPreflight?.(pf);
+    // the plan of the dead-time report: the timing model over the triggers this run takes
+    const est = await estimateScenario(sc, o.catalogue, planned ?? undefined).catch((e: Error) => {
+      o.log.warn({ err: e.message }, "no timing model for the dead-time report");
+      return null;
+    });
     const t0 = performance.now();
     const result = await director.run({
+      deadline: modelDeadlines(est, time, (p) => def.policy.actionTimeout !== undefined || def.players.find((x) => x.name === p)?.policy?.actionTimeout !== undefined),
+      deadTime: (actual, d) => deadTimeReport(est, actual, { doneFraction: est ? d.done / est.triggers : 0, wallS: d.wallS, overlap: Object.fromEntries(Object.entries(est?.players ?? {}).map(([n, p]) => [n, p.overlap])) }),
       triggers: planned,
       plannedTotal: seq.count,
       startTrigger,
@@ -362,6 +377,7 @@ export async function runScenario(sc: LoadedScenario, o: RunOptions): Promise<Sc
       simulatedS: result.simTime,
       wallS: (performance.now() - t0) / 1000,
       planned,
+      deadTime: sr?.deadTime,
     };
   } finally {
     await Promise.all(locals.map((l) => l.stop().catch(() => l.kill())));
@@ -399,6 +415,7 @@ export function formatReport(r: ScenarioRunReport, timeMode: ClockMode): string 
   lines.push(`  triggers:   ${end.done}${end.planned !== null ? ` of ${end.planned - r.result.firstTrigger + 1} planned` : ""}${range}${cut}`);
   lines.push(`  wall time:  ${r.wallS.toFixed(2)} s`);
   if (timeMode.mode !== "real") lines.push(`  simulated:  ${fmtDuration(r.simulatedS)} of instrument time (${(r.simulatedS / Math.max(r.wallS, 1e-9)).toFixed(0)}x faster than real time)`);
+  if (r.deadTime) lines.push(...formatDeadTime(r.deadTime));
   if (r.perStream.length) {
     const bad = r.perStream.filter((s) => !s.complete);
     lines.push(`  streams:    ${r.perStream.length - bad.length} of ${r.perStream.length} complete`);

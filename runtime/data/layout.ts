@@ -7,7 +7,7 @@
  * flush, rollover, resume); reader.ts and quicklook.ts find datasets through the paths exported here.
  * Shape of the tree: docs/data-format.md. Definitions: docs/nexus/ (NXDL files, LGPL).
  */
-import type { InstrumentInfo, RunInfo, StreamSpec } from "./types.ts";
+import type { DeadTimeReport, InstrumentInfo, RunInfo, StreamSpec } from "./types.ts";
 import { streamKey } from "./types.ts";
 
 // ------------------------------------------------------------------ fixed paths (shared with reader, quicklook)
@@ -18,6 +18,8 @@ export const MASKS = "/entry/masks";
 export const TRIGGERS = "/entry/triggers";
 /** The I0 monitor (NXmonitor under the entry, as NXfluo wants it). */
 export const MONITOR = "/entry/monitor";
+/** Where the instrument's time went, planned vs actual (NXcollection, written at close). */
+export const DEAD_TIME = "/entry/dead_time";
 /** The default plot (`/entry@default`): transmission map of a raster, per-point signal otherwise. */
 export const DEFAULT_DATA = "/entry/data";
 export const maskPath = (player: string, name: string): string => `${MASKS}/${player}/${name}`;
@@ -192,6 +194,41 @@ export function runMetadata(run: RunInfo, file: FileInfo): LayoutNode[] {
   if (keys.length) {
     n.push({ type: "group", path: `${ENTRY}/metadata`, nxClass: "NXcollection" });
     for (const k of keys) f(`${ENTRY}/metadata/${k}`, md[k]!);
+  }
+  return n;
+}
+
+/**
+ * The dead-time report as a tree (written when the run closes): /entry/dead_time (NXcollection) with the run's
+ * instrument and exposure time and efficiency, each `X` with `X_planned` (the timing model) beside it, and one
+ * NXcollection per player with its level, its overlap and each phase's seconds (`wait` = busy with its previous
+ * read-out, `readout` = after its acknowledgement when it overlaps). A value that is not known is NaN.
+ */
+export function deadTimeLayout(r: DeadTimeReport): LayoutNode[] {
+  const n: LayoutNode[] = [];
+  const num = (path: string, v: number | null, units: string, longName: string) =>
+    n.push({ type: "field", path, when: "open", source: "run", value: v ?? NaN, units, attrs: { long_name: longName } });
+  n.push({ type: "group", path: DEAD_TIME, nxClass: "NXcollection", attrs: { description: "where the instrument's time went: actual (measured in instrument time) and *_planned (timing model, donki estimate)" } });
+  const both = (name: string, v: { planned: number | null; actual: number | null }, units: string, what: string) => {
+    num(`${DEAD_TIME}/${name}`, v.actual, units, `${what} (actual)`);
+    num(`${DEAD_TIME}/${name}_planned`, v.planned, units, `${what} (planned)`);
+  };
+  both("instrument_time", r.instrumentS, "s", "instrument time of the scan");
+  both("exposure_time", r.exposureS, "s", "time spent exposing (longest exposure of each trigger)");
+  both("efficiency", r.efficiency, "", "exposure time / instrument time");
+  const dead = (e: number | null, i: number | null) => (e === null || i === null ? null : i - e);
+  both("dead_time", { planned: dead(r.exposureS.planned, r.instrumentS.planned), actual: dead(r.exposureS.actual, r.instrumentS.actual) }, "s", "instrument time not spent exposing");
+  for (const p of r.players) {
+    if (!/^[A-Za-z0-9_.-]+$/.test(p.name)) continue;
+    const g = `${DEAD_TIME}/${p.name}`;
+    n.push({ type: "group", path: g, nxClass: "NXcollection" });
+    n.push({ type: "field", path: `${g}/level`, when: "open", source: "run", value: p.level, dtype: "<q" });
+    n.push({ type: "field", path: `${g}/overlap`, when: "open", source: "run", value: p.overlap ? "readout" : "none" });
+    for (const [ph, v] of Object.entries(p.phases)) {
+      if (!/^[A-Za-z0-9_]+$/.test(ph)) continue;
+      num(`${g}/${ph}`, v.actual, "s", `${p.name} ${ph} (actual)`);
+      num(`${g}/${ph}_planned`, v.planned, "s", `${p.name} ${ph} (planned)`);
+    }
   }
   return n;
 }

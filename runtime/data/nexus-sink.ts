@@ -7,7 +7,7 @@ import type { Logger } from "../log.ts";
 import { silentLogger } from "../log.ts";
 import { WriterQueue, type WriterQueueOptions } from "./writer-queue.ts";
 import type { NexusWriterOptions } from "./nexus-writer.ts";
-import type { CloseResult, RunInfo, StreamSpec } from "./types.ts";
+import type { CloseResult, DeadTimeReport, RunInfo, StreamSpec } from "./types.ts";
 import type { JournalStats } from "./journal-stage.ts";
 
 export interface NexusSinkOptions {
@@ -66,7 +66,7 @@ class Arrivals {
   }
 }
 
-export type SinkResult = CloseResult & { file: string; errors: number; rejected: number; journal?: JournalStats };
+export type SinkResult = CloseResult & { file: string; errors: number; rejected: number; journal?: JournalStats; deadTime?: DeadTimeReport };
 
 export class NexusSink implements DataSink {
   private q: WriterQueue | null = null;
@@ -212,8 +212,8 @@ export class NexusSink implements DataSink {
 
   async close(info: SinkCloseInfo): Promise<SinkResult> {
     // the writer's worker deletes the journal once the file is closed with every row (writer-worker.ts)
-    const r = await this.q!.close({ status: info.status, lastTrigger: info.lastTrigger, lastIssued: info.lastIssued, message: info.message });
-    this.result = { ...r, file: r.path, errors: this.writeErrors + r.errors, rejected: r.stats.rejected };
+    const r = await this.q!.close({ status: info.status, lastTrigger: info.lastTrigger, lastIssued: info.lastIssued, message: info.message, ...(info.deadTime ? { deadTime: info.deadTime } : {}) });
+    this.result = { ...r, file: r.path, errors: this.writeErrors + r.errors, rejected: r.stats.rejected, ...(info.deadTime ? { deadTime: info.deadTime } : {}) };
     return this.result;
   }
 }

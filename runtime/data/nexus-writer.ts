@@ -30,13 +30,14 @@ import {
 import {
   type CloseResult,
   type CloseSummary,
+  type DeadTimeReport,
   DTYPE_BYTES,
   type RunInfo,
   type StreamCompleteness,
   type StreamSpec,
   streamKey,
 } from "./types.ts";
-import { type FileInfo, type FileRole, type LayoutNode, type ScanContext, buildLayout, groupClassFor, maskPath, placeStream } from "./layout.ts";
+import { type FileInfo, type FileRole, type LayoutNode, type ScanContext, buildLayout, deadTimeLayout, groupClassFor, maskPath, placeStream } from "./layout.ts";
 import { applyClose, applyOpen, groupAt, type RowSource } from "./layout-writer.ts";
 import { describeGaps, finalStatus, type RunStatus, type StreamGap } from "../protocol/run-status.ts";
 
@@ -673,7 +674,7 @@ export class NexusWriter {
   // ---------------------------------------------------------------- closing
 
   /** Finish one data file: final extent, NaN in missing float rows, completeness attributes. */
-  private closeDataFile(df: DataFile, atEnd: boolean, lastTrigger?: number, summary?: { status: RunStatus; message?: string }): void {
+  private closeDataFile(df: DataFile, atEnd: boolean, lastTrigger?: number, summary?: { status: RunStatus; message?: string; deadTime?: DeadTimeReport }): void {
     const f = df.f!;
     let extent = df.extent;
     if (atEnd && lastTrigger !== undefined) extent = Math.max(extent, Math.min(lastTrigger, df.last) - df.first + 1, 0);
@@ -711,6 +712,7 @@ export class NexusWriter {
     // the layout's close-time part (default plot, subentry links to end_time ...) once the entry's fields exist
     if (atEnd && summary && !this.master) {
       attempt("(layout at close)", () => applyClose(f, this.layout("single"), this.classOf, this.opts.run, this.rowSource(df.first, df.first + extent - 1)));
+      if (summary.deadTime) attempt("(dead time)", () => applyOpen(f, deadTimeLayout(summary.deadTime!), this.classOf, () => {}));
     }
     this.unfinalised.push(...failed);
     attempt("(end)", () => {
@@ -814,7 +816,7 @@ export class NexusWriter {
       if (missing.length) gaps.push({ stream: st.key, missing: missing.length, ranges: toRanges(missing) });
     }
     const status = finalStatus(summary.status, gaps);
-    const final = { status, message: [summary.message, gaps.length ? `gaps: ${describeGaps(gaps)}` : ""].filter(Boolean).join("; ") || undefined };
+    const final = { status, message: [summary.message, gaps.length ? `gaps: ${describeGaps(gaps)}` : ""].filter(Boolean).join("; ") || undefined, deadTime: summary.deadTime };
     const roll = this.opts.rolloverTriggers ?? 0;
     // make sure every part up to the last trigger exists (a part with no data still gets its masks)
     if (roll) for (let t = 1; t <= last; t += roll) this.fileFor(t);
@@ -845,8 +847,15 @@ export class NexusWriter {
   }
 
   /** Master of a rollover run: run-wide masks and completeness, status, raster image. */
-  private finishMaster(summary: { status: RunStatus; message?: string }, last: number): void {
+  private finishMaster(summary: { status: RunStatus; message?: string; deadTime?: DeadTimeReport }, last: number): void {
     const m = this.master!;
+    if (summary.deadTime) {
+      try {
+        applyOpen(m, deadTimeLayout(summary.deadTime), this.classOf, () => {});
+      } catch (e) {
+        this.unfinalised.push({ stream: "(dead time)", error: (e as Error).message });
+      }
+    }
     const entry = ensureGroup(m, "entry", "NXentry");
     const masks = ensureGroup(entry, "masks", "NXcollection");
     let allComplete = true;

@@ -81,9 +81,24 @@ export interface RunInfo {
 export type { RunStatus, RunOutcome, StreamGap } from "../protocol/run-status.ts";
 import type { RunOutcome, RunStatus, StreamGap } from "../protocol/run-status.ts";
 
+/**
+ * Where the instrument's time went: planned (the timing model, `donki estimate`) and actual (reported by the players
+ * in instrument time: simulated seconds for twins; on hardware the wall time of the trigger loop, phases unknown).
+ * Written under /entry/dead_time (layout.ts) and printed in the run summary.
+ */
+export interface DeadTimeReport {
+  instrumentS: { planned: number | null; actual: number };
+  exposureS: { planned: number | null; actual: number | null };
+  /** exposure / instrument time. */
+  efficiency: { planned: number | null; actual: number | null };
+  players: Array<{ name: string; level: number; overlap: boolean; phases: Record<string, { planned: number | null; actual: number | null }> }>;
+}
+
 export interface CloseSummary {
   /** How the trigger loop ended; the writer turns "completed" into "completed-with-gaps" when rows are missing. */
   status: RunOutcome;
+  /** Planned vs actual dead time, written as /entry/dead_time. */
+  deadTime?: DeadTimeReport;
   /** Last trigger that completed every level (0 if none). */
   lastTrigger: number;
   /** Highest trigger the Director issued (>= lastTrigger: an aborted trigger was issued but not completed). */

@@ -56,6 +56,23 @@ export interface AreaDetectorSettings {
   frameTransfer: boolean;
 }
 
+/**
+ * Options of one acquisition for overlapped scanning (docs/scenarios.md "Overlap"). A device that cannot tell the
+ * end of the exposure ignores them: its acquisition then ends the action as a whole (no overlap).
+ */
+export interface AcquireOptions {
+  /**
+   * Called once when the exposure is over and the sensor no longer collects charge (shutter closed, charge in the
+   * storage area of a frame-transfer sensor): what comes after is read-out only, and the sample may move.
+   */
+  onExposureEnd?: () => void;
+  /**
+   * Frames follow each other as in a triggered sequence: the previous frame's read-out emptied the sensor, so no
+   * clear cycles before this exposure (PVCAM CLEAR_PRE_SEQUENCE) unless the sensor sat idle (dark charge).
+   */
+  continuous?: boolean;
+}
+
 /** A CCD/EMCCD camera (Princeton Instruments X-ray CCD, Andor iXon, or their twins). */
 export interface AreaDetector extends Device {
   /** Full sensor size in pixels. */
@@ -68,7 +85,7 @@ export interface AreaDetector extends Device {
   /** Timing the device really applies with the current settings. */
   timing(): AreaDetectorTiming;
   /** Acquire one frame (exposure + read-out), honouring the clock. */
-  acquire(signal?: AbortSignal): Promise<Frame>;
+  acquire(signal?: AbortSignal, opts?: AcquireOptions): Promise<Frame>;
   /** Acquire `n` frames; `onFrame` is called for each as it is read out. */
   acquireSequence(n: number, onFrame: (f: Frame) => void | Promise<void>, signal?: AbortSignal): Promise<void>;
   /** Abort an acquisition in progress. */

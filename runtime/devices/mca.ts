@@ -40,8 +40,11 @@ export interface McaSettings {
 export interface Mca extends Device {
   settings(): McaSettings;
   configure(s: Partial<McaSettings>): Promise<McaSettings>;
-  /** Acquire one spectrum for the preset time. */
-  acquire(signal?: AbortSignal): Promise<Spectrum>;
+  /**
+   * Acquire one spectrum for the preset time. `opts.onDwellEnd` (overlap) is called when the preset time is over:
+   * what remains is the transfer of the spectrum (a device that cannot tell ignores it).
+   */
+  acquire(signal?: AbortSignal, opts?: { onDwellEnd?: () => void }): Promise<Spectrum>;
   /**
    * Mapping mode: `points` spectra of `dwellS` each, closed by the gate per trigger. `onSpectrum`
    * receives each one in order.

@@ -10,6 +10,8 @@ export interface BarrierMember {
   attempts: number;
   state: MemberState;
   fault?: string;
+  /** The deadline's length and what it is made of (timing model), for the fault message. */
+  limit?: { ms: number; note?: string };
 }
 
 /**
@@ -24,6 +26,8 @@ export class PriorityBarrier {
   private rejectFn!: (e: Error) => void;
   readonly done: Promise<void>;
   settled = false;
+  /** Simulated time at the start of the level. */
+  simT = 0;
   /** When the level was started (ack latency = ack time - t0). */
   readonly t0 = performance.now();
 

@@ -14,6 +14,7 @@ import {
   type DirectorState,
   type DirectorStatus,
   type Done,
+  type Complete,
   type Hello,
   type Ready,
 } from "../protocol/messages.ts";
@@ -24,10 +25,13 @@ import type { TransportKind } from "../transport/socket.ts";
 import { ZapAuthenticator, type CurveServerConfig } from "../transport/curve.ts";
 import { silentLogger, type Logger } from "../log.ts";
 import { PriorityBarrier, type BarrierMember } from "./barrier.ts";
+import { TriggerCompletion } from "./completion.ts";
+import { DeadTimeMeter, type DeadTimeActual } from "./dead-time.ts";
 import { DTYPE_BYTES } from "../devices/common.ts";
 import { PlayerRegistry, type PlayerEntry } from "./registry.ts";
 import { Admission, OnceLog, RateLimiter, type AdmissionOptions, type Refusal } from "./admission.ts";
 import type { DataSink, WriteFault } from "./sink.ts";
+import type { DeadTimeReport } from "../data/types.ts";
 
 export type FaultPolicy = "pause" | "retry" | "abort";
 
@@ -79,6 +83,13 @@ export interface RunPlan {
   maxWallMs?: number;
   /** What a write fault of the sink does: pause the run (default; `resume` retries the writes) or abort it. */
   onWriteError?: "pause" | "abort";
+  /** The dead-time report for the file, from what the players reported (`done`: triggers done, `wallS`: loop time). */
+  deadTime?: (actual: DeadTimeActual, o: { done: number; wallS: number }) => DeadTimeReport | undefined;
+  /**
+   * The deadline of one action (`action`: until its ack; `readout`: from an early ack until its `complete`), e.g.
+   * from the device's timing model; undefined = the player's policy actionTimeout.
+   */
+  deadline?: (player: string, trig: number, phase: "action" | "readout") => { ms: number; note: string } | undefined;
 }
 
 export interface FaultRecord {
@@ -87,7 +98,8 @@ export interface FaultRecord {
   player: string;
   kind: "timeout" | "lost" | "error" | "write";
   message: string;
-  action: "pause" | "retry" | "abort";
+  /** "gap": a read-out after an early ack failed or never ended; that player's rows of the trigger are missing. */
+  action: "pause" | "retry" | "abort" | "gap";
 }
 
 export interface RunResult {
@@ -107,6 +119,8 @@ export interface RunResult {
   message?: string;
   players: string[];
   sink?: unknown;
+  /** Instrument (simulated) time per level and per player and phase, as the players reported it. */
+  deadTime: DeadTimeActual;
 }
 
 export interface DirectorOptions {
@@ -209,6 +223,13 @@ export class Director {
   private firstTrig = 1;
   private barrier: PriorityBarrier | null = null;
   private simTime = 0;
+  /** Triggers walked by every level, waiting for the read-outs that go on after early acks (overlap). */
+  private readonly completion = new TriggerCompletion();
+  /** Called for each trigger that is done, in order (set by run()). */
+  private onTriggerDone: ((trig: number) => void) | null = null;
+  private deadTime = new DeadTimeMeter();
+  /** The latest end of a read-out that went on after its ack (simulated time). */
+  private lastReadyS = 0;
   private readonly pauseReasons = new Set<string>();
   private stopRequested = false;
   private abortReason: string | null = null;
@@ -371,6 +392,8 @@ export class Director {
         return;
       case "ack":
         return this.onAck(entry, msg);
+      case "complete":
+        return this.onComplete(entry, msg);
       case "data":
         return this.onData(entry, msg, d.payloads!);
       case "ready":
@@ -471,7 +494,15 @@ export class Director {
     }
     if (a.ok) {
       if (!b.ack(entry.name, a.seq, a.dt)) this.counters.stale++;
-      else entry.lastAckMs = performance.now() - b.t0;
+      else {
+        entry.lastAckMs = performance.now() - b.t0;
+        this.deadTime.action(entry.name, b.lvl, a.phases);
+        // overlap: the action goes on (read-out); the trigger is done only after its `complete`
+        if (a.pending) {
+          const dl = this.deadlineOf(entry.name, b.trig, "readout");
+          this.completion.expect({ trig: b.trig, lvl: b.lvl, t: b.simT, player: entry.name, seq: a.seq, deadline: performance.now() + dl.ms, since: performance.now(), limit: dl });
+        }
+      }
       return;
     }
     if (!m || m.seq !== a.seq || m.state !== "waiting") {
@@ -480,6 +511,63 @@ export class Director {
     }
     this.counters.errorAcks++;
     this.onFault(entry, "error", a.error ?? "action failed (no message)");
+  }
+
+  /** The end of an action that was acknowledged early: its rows arrived before this message. */
+  private onComplete(entry: PlayerEntry, c: Complete): void {
+    const p = c.run === this.runId ? this.completion.complete(entry.name, c.trig, c.seq) : undefined;
+    if (!p) {
+      this.counters.stale++;
+      return;
+    }
+    this.deadTime.action(entry.name, p.lvl, c.phases);
+    // the scan is over when its last read-out has ended (simulated time)
+    if (c.dt !== undefined) this.lastReadyS = Math.max(this.lastReadyS, p.t + c.dt);
+    if (!c.ok) {
+      this.counters.errorAcks++;
+      this.recordGap(p.player, p.trig, p.lvl, `read-out after the acknowledgement failed: ${c.error ?? "no message"}`);
+    }
+    this.releaseDone();
+  }
+
+  /** Stop waiting for a read-out: a gap, and the action is cancelled so the player can go on. */
+  /** An action's deadline: from the plan (timing model) or the player's fixed actionTimeout. */
+  private deadlineOf(player: string, trig: number, phase: "action" | "readout"): { ms: number; note?: string } {
+    return this.plan?.deadline?.(player, trig, phase) ?? { ms: this.policyFor(player).actionTimeoutMs };
+  }
+
+  private giveUpReadout(p: { player: string; trig: number; lvl: number; seq: number }, message: string): void {
+    this.counters.timeouts++;
+    this.recordGap(p.player, p.trig, p.lvl, message, "timeout");
+    const e = this.registry.get(p.player);
+    if (e && this.runId) this.sendTo(e.routingId, { v: PROTOCOL_VERSION, type: "cancel", run: this.runId, seq: p.seq });
+  }
+
+  /** A read-out that failed or never ended: the trigger goes on without that player's rows (a gap in the file). */
+  private recordGap(player: string, trig: number, lvl: number, message: string, kind: FaultRecord["kind"] = "error"): void {
+    const f: FaultRecord = { trig, lvl, player, kind, message, action: "gap" };
+    this.faults.push(f);
+    this.log.error({ player, trig, lvl }, message);
+    this.emit("fault", { run: this.runId, ...f });
+  }
+
+  /** Release the triggers that are done (in order): their rows are in the sink. */
+  private releaseDone(): void {
+    // a player that is gone (lost, disabled, leaving) owes nothing any more: its rows become gaps
+    if (this.completion.waiting.actions) {
+      for (const [name, trig] of this.completion.busy()) {
+        const e = this.registry.get(name);
+        if (e && e.alive && e.enabled && !e.leaving) continue;
+        for (const p of this.completion.drop(name)) {
+          this.recordGap(name, p.trig, p.lvl, `player ${e ? (e.alive ? "disabled or leaving" : "lost") : "removed"} before its read-out of trigger ${trig} ended`, e && !e.alive ? "lost" : "error");
+          // a player only thought lost (a stall) must not stay in that read-out: its next triggers queue behind it
+          if (e && this.runId) this.sendTo(e.routingId, { v: PROTOCOL_VERSION, type: "cancel", run: this.runId, seq: p.seq });
+        }
+      }
+    }
+    const done = this.completion.takeDone();
+    for (const t of done) this.onTriggerDone?.(t);
+    if (done.length) this.poke();
   }
 
   private onData(entry: PlayerEntry, h: DataHeader, payloads: Buffer[]): void {
@@ -743,6 +831,7 @@ export class Director {
       if (p.alive || p.participating) listed.push(p);
       else if (dead++ < MAX_DEAD_LISTED) listed.push(p);
     }
+    const busy = this.completion.busy();
     return {
       state: this.state,
       run: this.runId ?? undefined,
@@ -750,7 +839,11 @@ export class Director {
       lvl: this.barrier?.lvl,
       triggers: this.plan?.triggers,
       simTime: this.simTime,
-      players: listed.map((p) => p.status(now)),
+      players: listed.map((p) => {
+        const s = p.status(now);
+        const r = busy.get(p.name);
+        return r === undefined ? s : { ...s, readout: r };
+      }),
       playersNotListed: dead > MAX_DEAD_LISTED ? dead - MAX_DEAD_LISTED : undefined,
       counters: { ...this.counters },
       pausedBecause: paused.length ? paused.join(", ") : undefined,
@@ -783,6 +876,9 @@ export class Director {
     this.plan = plan;
     this.issued = 0;
     this.simTime = 0;
+    this.completion.reset();
+    this.deadTime = new DeadTimeMeter();
+    this.lastReadyS = 0;
     this.faults = [];
     this.stopRequested = false;
     this.abortReason = null;
@@ -852,8 +948,10 @@ export class Director {
       this.setState(this.pauseReasons.size ? "paused" : "running");
 
       let lastProgress = 0;
-      // a trigger counts as done (event stream, progress) when the sink has it safe: at once, or when the sink's
-      // journal reports it (defersDone; the loop does not wait for that)
+      // a trigger counts as done (event stream, progress) when its rows are in (completion: late rows after early
+      // acks) and the sink has it safe: at once, or when the sink's journal reports it (defersDone; the loop does not
+      // wait for that)
+      const deferred = plan.sink?.defersDone === true;
       const reportDone = (trig: number) => {
         // progress events are coalesced (at most one per progressEventMs, plus the last): the event stream is for
         // humans and GUIs, and a PUB send per trigger would cost a measurable share of the trigger rate
@@ -864,8 +962,12 @@ export class Director {
         }
         plan.onTrigger?.(trig, this.simTime);
       };
-      const deferred = plan.sink?.defersDone === true;
       if (plan.sink) plan.sink.onDone = deferred ? reportDone : undefined;
+      this.onTriggerDone = (trig) => {
+        completed = trig;
+        plan.sink?.noteTrigger(trig);
+        if (!deferred) reportDone(trig);
+      };
       for (let trig = first; plan.triggers === null || trig <= plan.triggers; trig++) {
         if (this.stopRequested || this.abortReason) break;
         if (plan.maxWallMs !== undefined && performance.now() - t0 > plan.maxWallMs) break;
@@ -901,10 +1003,12 @@ export class Director {
           }
         }
         if (!done) break;
-        completed = trig;
-        plan.sink?.noteTrigger(trig);
-        if (!deferred) reportDone(trig);
+        this.completion.levelsDone(trig);
+        this.releaseDone();
       }
+      // read-outs still under way after early acks (overlap): the last triggers are done when their rows are in
+      if (!this.abortReason) await this.waitCompletions(plan.closeoutDataTimeoutMs ?? 10_000);
+      this.simTime = Math.max(this.simTime, this.lastReadyS);
       if (this.abortReason) {
         status = "aborted";
         message = this.abortReason;
@@ -934,6 +1038,9 @@ export class Director {
     }
     if (this.writeFaultMessage && !message?.includes(this.writeFaultMessage)) message = [message, `write error: ${this.writeFaultMessage}`].filter(Boolean).join("; ");
 
+    // a run that ends early (stop, abort, failure) does not count triggers whose read-out is still owed
+    this.onTriggerDone = null;
+    this.completion.reset();
     // ---- closeout (best effort, every wait bounded)
     this.setState("closeout", message);
     this.barrier = null;
@@ -949,7 +1056,13 @@ export class Director {
       }
       this.sinkClosed.add(run);
       try {
-        const rep = await plan.sink.close({ status, lastTrigger: completed, lastIssued: Math.max(this.issued, completed), message });
+        let deadTime: DeadTimeReport | undefined;
+        try {
+          deadTime = plan.deadTime?.(this.deadTime.result(this.simTime), { done: completed - first + 1, wallS: (performance.now() - t0) / 1000 });
+        } catch (e) {
+          this.log.warn({ err: (e as Error).message }, "dead-time report failed");
+        }
+        const rep = await plan.sink.close({ status, lastTrigger: completed, lastIssued: Math.max(this.issued, completed), message, ...(deadTime ? { deadTime } : {}) });
         sinkResult = rep;
         if (rep && rep.status) finalStatus = rep.status;
         if (rep && rep.gaps) gaps = rep.gaps;
@@ -982,7 +1095,7 @@ export class Director {
       const g = gaps.map((x) => `${x.stream} ${x.ranges}`).join("; ");
       if (!end.reason?.includes("gaps:")) end.reason = [end.reason, `gaps: ${g}`].filter(Boolean).join("; ");
     }
-    const result: RunResult = { runId: run, status: end.status, end, triggers: end.done, firstTrigger: first, lastTrigger: completed, simTime: this.simTime, wallMs: performance.now() - t0, faults: this.faults, message: end.reason, players, sink: sinkResult };
+    const result: RunResult = { runId: run, status: end.status, end, triggers: end.done, firstTrigger: first, lastTrigger: completed, simTime: this.simTime, wallMs: performance.now() - t0, faults: this.faults, message: end.reason, players, sink: sinkResult, deadTime: this.deadTime.result(this.simTime) };
     this.emit("run", { ...end, event: "ended", triggers: completed, message: end.reason });
     this.runId = null;
     this.plan = null;
@@ -1035,11 +1148,14 @@ export class Director {
     this.barrier = b;
     const now = performance.now();
     const t = this.simTime;
+    b.simT = t;
     for (const e of group.players) {
       // left or disabled since the trigger's boundary: not waited for (it is removed at the next boundary)
       if (e.leaving || !e.enabled) continue;
       const seq = ++this.seq;
-      const m = b.add(e, seq, now + this.policyFor(e.name).actionTimeoutMs);
+      const dl = this.deadlineOf(e.name, trig, "action");
+      const m = b.add(e, seq, now + dl.ms);
+      m.limit = dl;
       if (!e.alive) {
         this.onFault(e, "lost", `no heartbeat for ${Math.round(now - e.lastSeen)} ms`);
         continue;
@@ -1053,6 +1169,7 @@ export class Director {
     b.seal();
     await b.done;
     this.simTime = t + b.maxDt;
+    this.deadTime.level(group.lvl, b.maxDt);
   }
 
   private sendTrig(m: BarrierMember, tp: TriggerParams | undefined, t: number): void {
@@ -1070,7 +1187,9 @@ export class Director {
   private resend(m: BarrierMember): void {
     const b = this.barrier!;
     const seq = ++this.seq;
-    b.rearm(m.entry.name, seq, performance.now() + this.policyFor(m.entry.name).actionTimeoutMs);
+    const dl = this.deadlineOf(m.entry.name, b.trig, "action");
+    b.rearm(m.entry.name, seq, performance.now() + dl.ms);
+    m.limit = dl;
     this.pauseReasons.delete(`fault:${m.entry.name}`);
     this.sendTrig(m, this.plan?.params?.(b.trig), this.simTime);
     this.updatePausedState();
@@ -1186,6 +1305,21 @@ export class Director {
     return { aborted, forget: () => void (this.abortWaiters = this.abortWaiters.filter((w) => w !== release)) };
   }
 
+  /**
+   * Wait (bounded) for the read-outs still under way after early acks. A player that does not complete in time
+   * leaves a gap for that trigger (a fault record names it), and the trigger is released: the file tells the gap.
+   */
+  private async waitCompletions(timeoutMs: number): Promise<void> {
+    if (!this.completion.waiting.triggers) return;
+    try {
+      await this.waitUntil(() => this.completion.waiting.triggers === 0, timeoutMs, () => `read-outs not completed within ${timeoutMs} ms`);
+    } catch (e) {
+      if (this.abortReason) throw e;
+      for (const p of this.completion.dropAll()) this.giveUpReadout(p, `no 'complete' for trigger ${p.trig} within ${timeoutMs} ms after the last trigger (read-out never ended)`);
+      this.releaseDone();
+    }
+  }
+
   private waitUntil(cond: () => boolean, timeoutMs: number, timeoutMessage: () => string): Promise<void> {
     if (cond()) return Promise.resolve();
     if (this.abortReason) return Promise.reject(new RunInterrupted(this.abortReason));
@@ -1238,6 +1372,7 @@ export class Director {
         const m = this.barrier?.members.get(e.name);
         if (m && m.state === "waiting") this.onFault(e, "lost", `no heartbeat for ${Math.round(now - e.lastSeen)} ms`);
         if (e.leaving && !e.participating) this.removePlayer(e);
+        this.releaseDone();
         this.poke();
       }
       if (e.preSeq !== null && now > e.preDeadline) {
@@ -1248,12 +1383,18 @@ export class Director {
         this.poke();
       }
     }
+    if (this.completion.waiting.actions) {
+      // a read-out after an early ack has the player's action deadline too: past it, the trigger goes on with a gap
+      const late = this.completion.overdue(now);
+      for (const p of late) this.giveUpReadout(p, `phase read-out: no 'complete' for trigger ${p.trig} after its ack: ${describeDeadline(p.limit, now - p.since)}`);
+      if (late.length) this.releaseDone();
+    }
     const b = this.barrier;
     if (b && !b.settled) {
       for (const m of b.members.values()) {
         if (m.state === "waiting" && now > m.deadline) {
           this.counters.timeouts++;
-          this.onFault(m.entry, "timeout", `no ack within ${this.policyFor(m.entry.name).actionTimeoutMs} ms`);
+          this.onFault(m.entry, "timeout", m.limit?.note ? `phase action: no ack: ${describeDeadline(m.limit, now - (m.deadline - m.limit.ms))}` : `no ack within ${m.limit?.ms ?? this.policyFor(m.entry.name).actionTimeoutMs} ms`);
         } else if (m.state === "faulted" && m.fault?.startsWith("timeout") && m.entry.alive && m.entry.readyFor === b.run && !this.abortReason && !this.stopRequested) {
           // timed out, still heartbeating, and no late ack within another action timeout (its cancelled request
           // may have been dropped unanswered): it is healthy, so the trigger is re-sent, up to `retries` times
@@ -1298,4 +1439,9 @@ export class Director {
 
 function sleepMs(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
+}
+
+/** "expected ... ; elapsed 2.31 s (deadline 2.00 s)" for a timeout's fault message. */
+function describeDeadline(limit: { ms: number; note?: string }, elapsedMs: number): string {
+  return `${limit.note ? `${limit.note}; ` : ""}elapsed ${(elapsedMs / 1000).toFixed(2)} s of wall time (deadline ${(limit.ms / 1000).toFixed(2)} s)`;
 }

@@ -21,6 +21,8 @@ export interface SinkCloseInfo {
   /** Highest trigger issued. */
   lastIssued: number;
   message?: string;
+  /** Planned vs actual dead time (the file's /entry/dead_time). */
+  deadTime?: import("../data/types.ts").DeadTimeReport;
 }
 
 /** What the sink stored, as it tells it: the status it wrote and the gaps behind it. */

@@ -331,7 +331,9 @@ export class DocumentSink implements DataSink {
     const status = error && info.status === "completed" ? "failed" : (result?.status ?? info.status);
     const message = error ? [info.message, `closing the data file failed: ${error.message}`].filter(Boolean).join("; ") : info.message;
     const file = (result as { path?: string } | undefined)?.path ?? this.o.describeRun().file ?? null;
-    const stop: StopT = { version: DOC_VERSION, run: this.run?.runId ?? "", time: Date.now() / 1000, status, ...(message ? { message } : {}), lastTrigger: info.lastTrigger, counts, gaps, file };
+    const d = info.deadTime;
+    const efficiency = d ? { actual: d.efficiency.actual, planned: d.efficiency.planned, instrumentS: d.instrumentS.actual, exposureS: d.exposureS.actual } : undefined;
+    const stop: StopT = { version: DOC_VERSION, run: this.run?.runId ?? "", time: Date.now() / 1000, status, ...(message ? { message } : {}), lastTrigger: info.lastTrigger, counts, gaps, file, ...(efficiency ? { efficiency } : {}) };
     this.publishStatus();
     this.o.publish("stop", stop);
     if (error) throw error;

@@ -102,6 +102,10 @@ export const StopDoc = z.object({
   counts: z.record(z.string(), z.number().int().nonnegative()).describe("rows received per stream"),
   gaps: z.record(z.string(), z.object({ missing: z.number().int().nonnegative(), first: z.array(z.number().int()) })).describe("streams with missing triggers: how many, and the first 100"),
   file: z.string().nullable(),
+  efficiency: z
+    .object({ actual: num.nullable(), planned: num.nullable(), instrumentS: num, exposureS: num.nullable() })
+    .optional()
+    .describe("exposure / instrument time of the run, actual and planned (the file's /entry/dead_time has the details)"),
 });
 
 export const DOCUMENTS = { start: StartDoc, descriptor: DescriptorDoc, event_page: EventPageDoc, status: StatusDoc, stop: StopDoc } as const;

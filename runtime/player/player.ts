@@ -25,10 +25,22 @@ export interface ActionContext {
   t: number;
   /** Aborted when the Director aborts the run or the player stops. */
   signal: AbortSignal;
+  /**
+   * performance.now() when the trigger arrived, if the Player was still busy with the previous action then
+   * (overlap: its read-out); scaled clocks count the wait from here. Undefined when it was idle.
+   */
+  receivedAt?: number;
   /** Push one row of a declared stream for this trigger. The array must not be modified afterwards. */
   push(stream: string, value: DataValue): void;
   /** Push a row for another (earlier) trigger of this run, sent at once: late or out-of-order data. */
   pushAt(trig: number, stream: string, value: DataValue): void;
+  /**
+   * Overlap: the point the next level depends on has passed (a camera's exposure ended and the shutter closed; a
+   * mapping detector's dwell ended). The Player acknowledges now (`ack` with `pending: true`, after the rows pushed
+   * so far); the action goes on (read-out, data) and its end is reported with `complete`. The next trigger waits
+   * in the Player until the action returns. A second call does nothing. docs/protocol.md "Overlap".
+   */
+  release(info?: { dt?: number; phases?: Record<string, number> }): void;
 }
 
 export interface ActionResult {
@@ -36,6 +48,8 @@ export interface ActionResult {
   dt?: number;
   /** Rows of declared streams to push for this trigger (same as calling ctx.push). */
   data?: Record<string, DataValue>;
+  /** Simulated seconds per phase (after the release point when the action released), for the dead-time report. */
+  phases?: Record<string, number>;
 }
 
 export type ActionFn = (trig: number, params: Record<string, unknown>, ctx: ActionContext) => ActionResult | void | Promise<ActionResult | void>;
@@ -97,6 +111,8 @@ const BATCH_BYTES = 4 * 1024 * 1024;
 interface Job {
   kind: "pre" | "trig" | "post";
   msg: DirectorToPlayer & { run: string; seq: number };
+  /** performance.now() when it arrived, if the player was busy then. */
+  at: number | undefined;
 }
 
 export class PlayerRejected extends Error {
@@ -132,7 +148,7 @@ export class Player {
   private welcomeWaiter: { resolve: () => void; reject: (e: Error) => void } | null = null;
   private idleWaiters: Array<() => void> = [];
   /** Counters for tests and status. */
-  readonly counters = { malformed: 0, actions: 0, errors: 0, directorErrors: 0 };
+  readonly counters = { malformed: 0, actions: 0, errors: 0, directorErrors: 0, released: 0 };
   lastDirectorError: string | null = null;
   /** The level the Director applies (the declared one unless the scenario pins another). */
   appliedLevel: number;
@@ -317,12 +333,13 @@ export class Player {
         return;
       case "pre":
         this.abortedRuns.delete(m.run);
-        return this.enqueue({ kind: "pre", msg: m });
+        return this.enqueue({ kind: "pre", msg: m, at: undefined });
       case "trig":
         if (this.stopping) return;
-        return this.enqueue({ kind: "trig", msg: m });
+        // a trigger that arrives while an action is under way (overlap: its read-out) waits here: note since when
+        return this.enqueue({ kind: "trig", msg: m, at: this.working ? performance.now() : undefined });
       case "post":
-        return this.enqueue({ kind: "post", msg: m });
+        return this.enqueue({ kind: "post", msg: m, at: undefined });
     }
   }
 
@@ -335,7 +352,7 @@ export class Player {
     this.working = true;
     while (this.jobs.length && !this.closed) {
       const j = this.jobs.shift()!;
-      if (j.kind === "trig") await this.doTrig(j.msg as Extract<DirectorToPlayer, { type: "trig" }>);
+      if (j.kind === "trig") await this.doTrig(j.msg as Extract<DirectorToPlayer, { type: "trig" }>, j.at);
       else if (j.kind === "pre") await this.doPhase(j.msg as Extract<DirectorToPlayer, { type: "pre" }>);
       else await this.doPhase(j.msg as Extract<DirectorToPlayer, { type: "post" }>);
     }
@@ -374,7 +391,7 @@ export class Player {
     this.send({ v: PROTOCOL_VERSION, type: m.type === "pre" ? "ready" : "done", run: m.run, seq: m.seq, ok: error === undefined, ...(error !== undefined ? { error } : {}) });
   }
 
-  private async doTrig(m: Extract<DirectorToPlayer, { type: "trig" }>): Promise<void> {
+  private async doTrig(m: Extract<DirectorToPlayer, { type: "trig" }>, receivedAt: number | undefined): Promise<void> {
     if (this.abortedRuns.has(m.run)) return;
     // the AbortController is made only if the action looks at ctx.signal (most empty actions never do)
     let ac: AbortController | null = null;
@@ -388,36 +405,54 @@ export class Player {
       trig,
       level: m.lvl,
       t: m.t,
+      receivedAt,
       get signal() {
         return getAc().signal;
       },
       push: (stream, value) => this.addRow(batch, stream, value),
       pushAt: (t, stream, value) => this.pushData(run, t, stream, value),
+      release: () => {},
     };
     // rows pushed during the action travel together in one data message, just before the ack (fewer messages
     // per trigger); a batch that grows past BATCH_BYTES is sent at once so big sequences stream out
     const batch: RowBatch = { run, trig, rows: [], payloads: [], bytes: 0 };
+    let released = false;
+    ctx.release = (info) => {
+      if (released) return;
+      released = true;
+      this.counters.released++;
+      // the rows pushed so far go first; the ack tells the Director the level may go on while this action continues
+      this.sendBatch(batch);
+      const ack: Record<string, unknown> = { v: PROTOCOL_VERSION, type: "ack", run, trig, lvl: m.lvl, seq: m.seq, ok: true, pending: true };
+      if (info?.dt !== undefined) ack.dt = info.dt;
+      if (info?.phases) ack.phases = info.phases;
+      this.send(ack);
+    };
     let error: string | undefined;
     let dt: number | undefined;
+    let phases: Record<string, number> | undefined;
     this.counters.actions++;
     try {
       const r = await this.b.action(trig, m.params, ctx);
       if (r) {
         dt = r.dt;
+        phases = r.phases;
         if (r.data) for (const k in r.data) this.addRow(batch, k, r.data[k]);
       }
     } catch (e) {
       error = describe(e);
       this.counters.errors++;
-      this.log.error({ run, trig, err: error }, "action failed");
+      this.log.error({ run, trig, err: error }, released ? "action failed after its acknowledgement (read-out)" : "action failed");
     } finally {
       this.current = null;
     }
     this.sendBatch(batch);
-    const ack: Record<string, unknown> = { v: PROTOCOL_VERSION, type: "ack", run, trig, lvl: m.lvl, seq: m.seq, ok: error === undefined };
-    if (error !== undefined) ack.error = error;
-    if (dt !== undefined) ack.dt = dt;
-    this.send(ack);
+    // after an early ack the end of the action is a `complete` (the rows above travelled before it)
+    const reply: Record<string, unknown> = { v: PROTOCOL_VERSION, type: released ? "complete" : "ack", run, trig, lvl: m.lvl, seq: m.seq, ok: error === undefined };
+    if (error !== undefined) reply.error = error;
+    if (dt !== undefined) reply.dt = dt;
+    if (phases) reply.phases = phases;
+    this.send(reply);
   }
 
   private addRow(b: RowBatch, stream: string, value: DataValue): void {

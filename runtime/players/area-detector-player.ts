@@ -12,6 +12,12 @@ export interface AreaDetectorPlayerOptions extends DevicePlayerBase {
   frames?: boolean;
   /** Cool to this set-point during setup and wait until stable (clock seconds). */
   cooling?: { setpointC: number; waitS?: number };
+  /**
+   * "readout": acknowledge when the exposure is over (the sample may move while the frame is read out), then push
+   * the frame; the next trigger waits in the Player until the read-out is done. "none": acknowledge after the
+   * read-out (default).
+   */
+  overlap?: "readout" | "none";
 }
 
 /** Acquires one frame per trigger; pushes the frame and its sum (the transmission signal of a raster). */
@@ -27,6 +33,7 @@ export function areaDetectorPlayer(o: AreaDetectorPlayerOptions): PlayerBehaviou
   ];
   if (keepFrames) streams.unshift({ name: "frame", dtype: "uint16", shape: [h, w], units: "counts", role: "signal" });
   const expParam = o.exposureParam ?? "dwell";
+  const overlap = o.overlap === "readout";
   return {
     streams,
     device: { kind: "area-detector", model: o.device.info().model, simulated: o.device.info().simulated },
@@ -44,15 +51,29 @@ export function areaDetectorPlayer(o: AreaDetectorPlayerOptions): PlayerBehaviou
     },
     async action(trig, params, ctx) {
       o.hooks?.beforeAction?.(trig, params, ctx);
-      const timing = startTiming(o.clock, ctx.t);
+      const timing = startTiming(o.clock, ctx.t, ctx.receivedAt);
       const exp = num(params, expParam);
       if (exp !== undefined && exp !== o.device.settings().exposureS) await o.device.configure({ exposureS: exp });
-      const f = await o.device.acquire(ctx.signal);
+      const exposureS = o.device.settings().exposureS;
+      const onExposureEnd = () => {
+        // clear cycles (if any) and the exposure are over: the rest is read-out
+        timing.mark("exposure");
+        const ph = timing.phases();
+        if (ph && ph.exposure > exposureS) {
+          ph.overhead = (ph.overhead ?? 0) + ph.exposure - exposureS;
+          ph.exposure = exposureS;
+        }
+        if (!overlap) return;
+        ctx.release({ dt: timing(), phases: ph });
+        timing.restart();
+      };
+      const f = await o.device.acquire(ctx.signal, { onExposureEnd, continuous: overlap });
+      timing.mark("readout");
       const sum = sumFrame(f.data);
       if (keepFrames) ctx.push("frame", f.data);
       ctx.push("sum", sum);
       ctx.push("saturated", f.saturated ?? countFullScale(f.data, 2 ** o.device.sensor().bitDepth - 1));
-      return { dt: timing() };
+      return { dt: timing(), phases: timing.phases() };
     },
     async close() {
       await o.device.close();

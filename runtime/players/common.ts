@@ -12,12 +12,57 @@ export interface DevicePlayerBase {
   hooks?: DevicePlayerHooks;
 }
 
-/** Follow the Director's simulated time (virtual clocks only) and measure the action's simulated duration. */
-export function startTiming(clock: Clock, t: number): () => number | undefined {
-  const c = clock as Clock & { advanceTo?: (t: number) => void };
-  if (clock.kind === "virtual" && c.advanceTo) c.advanceTo(t);
+/**
+ * The simulated duration of an action and its phases. Calling it gives `dt`, the simulated seconds from the start
+ * of the level (`ctx.t`) until now (undefined on hardware, whose players report no dt).
+ */
+export interface ActionTiming {
+  (): number | undefined;
+  /** Close the phase `name` at the current time (phases add up to dt; none on hardware). */
+  mark(name: string): void;
+  /** The phases so far (seconds), or undefined on hardware. */
+  phases(): Record<string, number> | undefined;
+  /** Start a new set of phases (after an early ack: what follows is reported in `complete`). */
+  restart(): void;
+}
+
+/** When each device's last action ended (its read-out included), in the Director's simulated time. */
+const readyAt = new WeakMap<Clock, number>();
+
+/**
+ * Follow the Director's simulated time (virtual clocks only) and measure the action's simulated duration. With
+ * overlap the device may still be busy at the level's start (the previous trigger's read-out): that time is this
+ * action's phase `wait`, and dt counts from the level's start. Waits are counted in the Director's time, so a device
+ * clock that runs ahead for another reason (the setup's connect) does not count as busy.
+ */
+export function startTiming(clock: Clock, t: number, receivedAt?: number): ActionTiming {
+  const c = clock as Clock & { advanceTo?: (t: number) => void; scale?: number };
+  const virtual = clock.kind === "virtual";
+  if (virtual && c.advanceTo) c.advanceTo(t);
   const t0 = clock.now();
-  return () => (clock.kind === "real" ? undefined : clock.now() - t0);
+  // scaled real time: the trigger waited in the Player (for the previous read-out) from its arrival, in real time
+  const queued = clock.kind === "scaled" && receivedAt !== undefined && c.scale ? (performance.now() - receivedAt) / 1000 / c.scale : 0;
+  const wait = virtual ? Math.max(0, (readyAt.get(clock) ?? -Infinity) - t) : queued;
+  let last = t0;
+  let ph: Record<string, number> = wait > 0 ? { wait } : {};
+  const f = (() => {
+    if (clock.kind === "real") return undefined;
+    const dt = wait + (clock.now() - t0);
+    if (virtual) readyAt.set(clock, t + dt);
+    return dt;
+  }) as ActionTiming;
+  f.mark = (name) => {
+    if (clock.kind === "real") return;
+    const now = clock.now();
+    if (now > last) ph[name] = (ph[name] ?? 0) + (now - last);
+    last = now;
+  };
+  f.phases = () => (clock.kind === "real" ? undefined : ph);
+  f.restart = () => {
+    ph = {};
+    last = clock.now();
+  };
+  return f;
 }
 
 export function num(params: Record<string, unknown>, key: string): number | undefined {

@@ -68,12 +68,14 @@ export function ioPlayer(o: IoPlayerOptions): PlayerBehaviour {
     },
     async action(trig, params, ctx) {
       o.hooks?.beforeAction?.(trig, params, ctx);
-      const timing = startTiming(o.clock, ctx.t);
+      const timing = startTiming(o.clock, ctx.t, ctx.receivedAt);
       const gate = num(params, gateParam) ?? o.gateS ?? 0.1;
       const r = await o.device.count(gate, ctx.signal);
       for (let i = 0; i < ch.length; i++) ctx.push(ch[i], r.values[i]);
       if (tr) ctx.push("transmission", transmissionOf(r.values[iI], r.values[iT], r.gateS, tr, incident, transmitted));
-      return { dt: timing() };
+      const dt = timing();
+      // the gate is the exposure, the rest (arming, read-back) overhead
+      return { dt, phases: dt === undefined ? undefined : { exposure: Math.min(gate, dt), overhead: Math.max(0, dt - gate) } };
     },
     async close() {
       await o.device.close();

@@ -10,6 +10,11 @@ export interface McaPlayerOptions extends DevicePlayerBase {
   timeParam?: string;
   /** Regions of interest in eV, e.g. { Fe: [660, 750] }: each becomes a scalar stream roi_<name> (an element map). */
   rois?: Record<string, [number, number]>;
+  /**
+   * "readout": acknowledge when the dwell is over (mapping mode: the spectrum closes on the trigger and the next
+   * dwell may start at once), then push the spectrum; "none": acknowledge after the transfer (default).
+   */
+  overlap?: "readout" | "none";
 }
 
 /** Acquires one spectrum per trigger; pushes spectrum, statistics and ROI sums. */
@@ -61,10 +66,18 @@ export function mcaPlayer(o: McaPlayerOptions): PlayerBehaviour {
     },
     async action(trig, params, ctx) {
       o.hooks?.beforeAction?.(trig, params, ctx);
-      const timing = startTiming(o.clock, ctx.t);
+      const timing = startTiming(o.clock, ctx.t, ctx.receivedAt);
       const t = num(params, timeParam);
       if (t !== undefined && t !== o.device.settings().acquisitionTimeS) await o.device.configure({ acquisitionTimeS: t });
-      const s = await o.device.acquire(ctx.signal);
+      const s = await o.device.acquire(ctx.signal, {
+        onDwellEnd: () => {
+          timing.mark("exposure");
+          if (o.overlap !== "readout") return;
+          ctx.release({ dt: timing(), phases: timing.phases() });
+          timing.restart();
+        },
+      });
+      timing.mark("readout");
       ctx.push("spectrum", s.data);
       ctx.push("icr", s.stats.icr);
       ctx.push("ocr", s.stats.ocr);
@@ -76,7 +89,7 @@ export function mcaPlayer(o: McaPlayerOptions): PlayerBehaviour {
         for (let i = a; i < b; i++) sum += s.data[i];
         ctx.push(`roi_${n}`, sum);
       }
-      return { dt: timing() };
+      return { dt: timing(), phases: timing.phases() };
     },
     async close() {
       await o.device.close();

@@ -36,7 +36,7 @@ export function positionerPlayer(o: PositionerPlayerOptions): PlayerBehaviour {
     },
     async action(trig, params, ctx) {
       o.hooks?.beforeAction?.(trig, params, ctx);
-      const timing = startTiming(o.clock, ctx.t);
+      const timing = startTiming(o.clock, ctx.t, ctx.receivedAt);
       const targets: Record<string, number> = {};
       for (const n of names) {
         const v = num(params, n);
@@ -47,9 +47,11 @@ export function positionerPlayer(o: PositionerPlayerOptions): PlayerBehaviour {
         await o.device.moveAbsolute(targets);
         await o.device.waitOnTarget(moving, o.settleTimeoutS ?? 5, ctx.signal);
       }
+      timing.mark("move");
       const pos = await o.device.position(axisIds);
       for (const n of names) ctx.push(n, pos[o.axes[n]]);
-      return { dt: timing() };
+      timing.mark("overhead");
+      return { dt: timing(), phases: timing.phases() };
     },
     async close() {
       await o.device.close();

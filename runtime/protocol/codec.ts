@@ -64,6 +64,7 @@ const isNum = (x: unknown): x is number => typeof x === "number";
 const isBool = (x: unknown): x is boolean => typeof x === "boolean";
 const isMap = (x: unknown): x is Record<string, unknown> =>
   typeof x === "object" && x !== null && !Array.isArray(x) && !(x instanceof Uint8Array);
+const isPhases = (x: unknown): boolean => isMap(x) && Object.keys(x).length <= 32 && Object.values(x).every((v) => typeof v === "number" && Number.isFinite(v) && v >= 0);
 const isShape = (x: unknown): x is number[] => Array.isArray(x) && x.every((d) => isInt(d) && d >= 0);
 
 function need(h: Header, checks: Record<string, (x: unknown) => boolean>, optional: Record<string, (x: unknown) => boolean> = {}): string | null {
@@ -106,7 +107,10 @@ export function decodeFromPlayer(frames: Buffer[], offset = 0): DecodedFromPlaye
   let err: string | null = null;
   switch (h.type) {
     case "ack":
-      err = need(h, { run: isStr, trig: isInt, lvl: isInt, seq: isInt, ok: isBool }, { error: isStr, dt: isNum });
+      err = need(h, { run: isStr, trig: isInt, lvl: isInt, seq: isInt, ok: isBool }, { error: isStr, dt: isNum, pending: isBool, phases: isPhases });
+      break;
+    case "complete":
+      err = need(h, { run: isStr, trig: isInt, lvl: isInt, seq: isInt, ok: isBool }, { error: isStr, dt: isNum, phases: isPhases });
       break;
     case "hb":
     case "bye":

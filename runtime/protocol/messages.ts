@@ -68,6 +68,28 @@ export interface Ack {
   ok: boolean;
   error?: string;
   dt?: number;
+  /**
+   * The action goes on after this ack (overlap: the exposure is over, read-out and data follow); a `complete`
+   * for the same request ends it. Absent = the action is finished (every older player).
+   */
+  pending?: boolean;
+  /** Simulated seconds per phase of the action so far (wait, exposure, move ...), for the dead-time report. */
+  phases?: Record<string, number>;
+}
+/** End of an action acknowledged early (`ack.pending`): its rows were sent before this message. */
+export interface Complete {
+  v: number;
+  type: "complete";
+  run: string;
+  trig: number;
+  lvl: number;
+  seq: number;
+  ok: boolean;
+  error?: string;
+  /** Simulated seconds from the level's start until the player was ready again (virtual time). */
+  dt?: number;
+  /** Simulated seconds per phase after the ack (readout ...). */
+  phases?: Record<string, number>;
 }
 /** One row of one stream in a data message; its bytes are the payload frame at the same index. */
 export interface DataRow {
@@ -100,7 +122,7 @@ export interface Bye {
   type: "bye";
   reason?: string;
 }
-export type PlayerToDirector = Hello | Ready | Ack | DataHeader | Done | Heartbeat | Bye;
+export type PlayerToDirector = Hello | Ready | Ack | Complete | DataHeader | Done | Heartbeat | Bye;
 
 // ---- director -> player ----
 export interface Welcome {
@@ -214,6 +236,8 @@ export interface PlayerStatus {
   lastSeenMs: number;
   host: string;
   pid: number;
+  /** Overlap: the trigger this player is still reading out after its ack (not ready for the next one yet). */
+  readout?: number;
 }
 
 export interface DirectorStatus {

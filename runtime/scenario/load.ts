@@ -59,6 +59,8 @@ export interface LoadOptions {
    * each problem is reported at its place in the file (`path` is inside the player's `settings`).
    */
   checkSettings?: (device: string, settings: Record<string, unknown>) => Array<{ path: Array<string | number>; message: string }>;
+  /** The catalogue's check of a player's own fields (overlap, actOnChange); `path` is inside the player's section. */
+  checkPlayer?: (p: PlayerDefT) => Array<{ path: Array<string | number>; message: string }>;
 }
 
 export function loadScenario(file: string, lo: LoadOptions = {}): LoadedScenario {
@@ -128,6 +130,21 @@ export function parseScenario(text: string, path: string, lo: LoadOptions = {}):
         return `${shown}:${line}:${col}: players[${i}].device`;
       })();
       problems.push(`${where}: unknown device '${p.device}' (known: ${lo.knownDevices!.join(", ")}, or script:FILE, python:FILE, tango:DEVICE)`);
+    });
+    if (problems.length) throw new ScenarioError(problems.join("\n"), problems);
+  }
+  if (lo.checkPlayer) {
+    const problems: string[] = [];
+    const xml = def.playersXml ? resolve(dirname(path), def.playersXml) : undefined;
+    players!.forEach((p, i) => {
+      for (const pr of lo.checkPlayer!(p)) {
+        const field = describePath(pr.path);
+        if (xml) problems.push(`${xml}: player '${p.name}' (${p.device}): ${field}: ${pr.message}`);
+        else {
+          const { line, col } = locate(doc, lc, ["players", i, ...pr.path]);
+          problems.push(`${shown}:${line}:${col}: players[${i}].${field} (${p.name}): ${pr.message}`);
+        }
+      }
     });
     if (problems.length) throw new ScenarioError(problems.join("\n"), problems);
   }

@@ -74,8 +74,11 @@ export const Policy = z.strictObject({
   onFault: z.enum(["pause", "retry", "abort"]).default("pause"),
   /** With onFault retry: re-sends before pausing. */
   retries: z.number().int().min(0).default(2),
-  /** Per-trigger action deadline, seconds. */
-  actionTimeout: seconds.default(30),
+  /**
+   * A fixed per-trigger action deadline, seconds, for every player. Absent: each action's deadline comes from its
+   * device's timing model (docs/scenarios.md "Deadlines"); 30 s for a player without one.
+   */
+  actionTimeout: seconds.optional(),
 });
 
 const PartialPolicy = z.strictObject({
@@ -118,6 +121,13 @@ export const PlayerDef = z.strictObject({
   policy: PartialPolicy.optional(),
   /** Fault injection for twins (tests, rehearsals). */
   faults: z.array(Fault).optional(),
+  /**
+   * "readout": acknowledge at the end of the exposure / dwell and read out while the next trigger's lower levels
+   * act (overlap); "none": acknowledge after the read-out. Default: the device's (docs/scenarios.md "Overlap").
+   */
+  overlap: z.enum(["readout", "none"]).optional(),
+  /** Set-point players: a trigger with the same set-point as the previous one acknowledges without device I/O (default true). */
+  actOnChange: z.boolean().optional(),
 }).superRefine((p, ctx) => {
   if (p.level === undefined && p.host === "local")
     ctx.addIssue({ code: "custom", path: ["level"], message: "a local player needs a level (only a remote player, host other than local, may leave it to its hello)" });
@@ -189,7 +199,7 @@ export const Scenario = z
     /** A player list in the original DonkiOrchestra style (XML), relative to this file. */
     playersXml: z.string().optional(),
     sequence: Sequence,
-    policy: Policy.default({ onFault: "pause", retries: 2, actionTimeout: 30 }),
+    policy: Policy.default({ onFault: "pause", retries: 2 }),
     /** Allow priority changes between triggers (otherwise only between runs). */
     allowPriorityChange: z.boolean().default(false),
     output: Output.default({ directory: "out", flushEveryTriggers: 50, flushEverySeconds: 2, compression: "none", onWriteError: "pause", reserveMB: 8, maxRowMB: 64, journal: true, journalSyncSeconds: 1 }),
@@ -209,3 +219,11 @@ export const Scenario = z
 export type ScenarioDef = z.infer<typeof Scenario>;
 export type PlayerDefT = z.infer<typeof PlayerDef>;
 export type SequenceDef = z.infer<typeof Sequence>;
+
+/**
+ * A device player's settings as the catalogue gets them: the scenario's settings plus the player's `overlap` and
+ * `actOnChange` choices (the catalogue applies its defaults where they are absent).
+ */
+export function playerSettings(p: Pick<PlayerDefT, "settings" | "overlap" | "actOnChange">): Record<string, unknown> {
+  return { ...p.settings, ...(p.overlap !== undefined ? { overlap: p.overlap } : {}), ...(p.actOnChange !== undefined ? { actOnChange: p.actOnChange } : {}) };
+}

@@ -117,6 +117,7 @@ class ActionContext:
         self.dt = None
         self._batch = batch
         self._stop = None  # a threading.Event, made only when the action waits (most never do)
+        self._released = False
         self._why = None
 
     # ---- data
@@ -127,6 +128,16 @@ class ActionContext:
     def push_at(self, trig, stream_name, value):
         """A row for another (earlier) trigger of this run, sent at once: late data."""
         self._player.push_data(self.run, trig, stream_name, value)
+
+    def release(self, dt=None):
+        """Overlap (docs/protocol.md "Overlap"): the point the next level depends on has passed (the exposure is
+        over). The rows pushed so far and an ack with ``pending: true`` go now; the action goes on (read-out,
+        more rows) and its end is reported with ``complete``. The next trigger waits until the action returns.
+        ``dt``: simulated seconds from the start of the level until now (virtual time). A second call does nothing."""
+        if self._released:
+            return
+        self._released = True
+        self._player._release(self, dt)
 
     # ---- aborts: Python cannot interrupt a running function, so long actions look here
     @property
@@ -637,11 +648,20 @@ class Player:
         finally:
             self._current = None
         self._send_batch(batch)
-        ack = {"v": PROTOCOL_VERSION, "type": "ack", "run": run, "trig": trig, "lvl": m["lvl"], "seq": m["seq"], "ok": error is None}
+        # after an early ack (ctx.release) the end of the action is a `complete`
+        ack = {"v": PROTOCOL_VERSION, "type": "complete" if ctx._released else "ack", "run": run, "trig": trig, "lvl": m["lvl"], "seq": m["seq"], "ok": error is None}
         if error is not None:
             ack["error"] = error
         if ctx.dt is not None:
             ack["dt"] = float(ctx.dt)
+        self._send(ack)
+
+    def _release(self, ctx, dt):
+        self._send_batch(ctx._batch)
+        ack = {"v": PROTOCOL_VERSION, "type": "ack", "run": ctx.run, "trig": ctx.trigger, "lvl": ctx.level, "seq": ctx.seq, "ok": True, "pending": True}
+        if dt is not None:
+            ack["dt"] = float(dt)
+        self.counters["released"] = self.counters.get("released", 0) + 1
         self._send(ack)
 
     def _add_row(self, batch, stream_name, value):

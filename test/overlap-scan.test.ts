@@ -1,0 +1,116 @@
+/**
+ * Overlap on the simulated TWINMIC endstation: the scenario fields are validated with their place in the file;
+ * a raster with overlap gives the same datasets as the same raster without (apart from timestamps), in less
+ * instrument time, exactly as `donki estimate` plans it; the file records the dead-time report (read back with
+ * h5wasm and h5dump) and `donki validate` accepts it.
+ */
+import { afterAll, describe, expect, it } from "vitest";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { spawnSync } from "node:child_process";
+import { loadScenario, parseScenario, ScenarioError } from "../runtime/scenario/load.ts";
+import { runScenario } from "../runtime/cli/run.ts";
+import { estimateScenario } from "../runtime/cli/estimate.ts";
+import { fingerprintFile, diffFingerprints } from "../runtime/data/fingerprint.ts";
+import { h5ready, h5wasm } from "../runtime/data/h5util.ts";
+import { silentLogger } from "../runtime/log.ts";
+import * as catalogue from "../drivers/registry.ts";
+import { DONKI, ROOT } from "./helpers/procs.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "donki-overlap-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const BASE = `title: overlap check
+seed: 7
+players:
+  - name: stage
+    level: 0
+    device: sim:pi-stage
+  - name: temperature
+    level: 1
+    device: sim:temperature
+  - name: ccd
+    level: 2
+    device: sim:pi-ccd
+    settings: { roi: { x: 419, y: 407, width: 501, height: 486 }, binning: 3, readoutRateHz: 2000000 }
+  - name: xrf
+    level: 2
+    device: sim:dante
+    settings: { bins: 1024, rois: { Fe: [660, 750] } }
+  - name: io
+    level: 2
+    device: sim:io
+sequence:
+  raster: { x: { start: 20, stop: 80, points: 6 }, y: { start: 20, stop: 80, points: 5 }, snake: true, positioner: stage }
+  dwell: 0.05
+`;
+
+/** The same scenario with every overlap-capable player's choice set. */
+const withOverlap = (mode: "readout" | "none") =>
+  BASE.replace("    device: sim:pi-ccd\n", `    device: sim:pi-ccd\n    overlap: ${mode}\n`).replace("    device: sim:dante\n", `    device: sim:dante\n    overlap: ${mode}\n`);
+
+function problems(text: string, name: string): string[] {
+  try {
+    parseScenario(text, join(dir, name), { knownDevices: catalogue.deviceNames(), checkPlayer: catalogue.checkPlayer });
+  } catch (e) {
+    if (e instanceof ScenarioError) return e.problems;
+    throw e;
+  }
+  throw new Error(`${name} was accepted`);
+}
+
+describe("scenario fields overlap and actOnChange", () => {
+  it("a bad value or a device without read-out is reported with file, line, column and player", () => {
+    const bad = BASE.replace("    device: sim:io\n", "    device: sim:io\n    overlap: always\n");
+    expect(problems(bad, "bad-value.yaml").join("\n")).toMatch(/bad-value\.yaml:21:14: players\[4\]\.overlap: .*"readout"\|"none"/);
+    const noReadout = BASE.replace("    device: sim:io\n", "    device: sim:io\n    overlap: readout\n");
+    expect(problems(noReadout, "no-readout.yaml")).toEqual([expect.stringMatching(/no-readout\.yaml:21:14: players\[4\]\.overlap \(io\): device 'sim:io' has no read-out to overlap/)]);
+    const notSetpoint = BASE.replace("    device: sim:pi-ccd\n", "    device: sim:pi-ccd\n    actOnChange: false\n");
+    expect(problems(notSetpoint, "not-setpoint.yaml")).toEqual([expect.stringMatching(/not-setpoint\.yaml:13:18: players\[2\]\.actOnChange \(ccd\): applies to set-point devices/)]);
+  });
+});
+
+describe("a raster with and without overlap", () => {
+  it("same datasets apart from timestamps; less instrument time, as planned; the dead-time report in the file", async () => {
+    const runs: Record<string, { file: string; sim: number; est: number; eff: number | null }> = {};
+    for (const mode of ["none", "readout"] as const) {
+      const path = join(dir, `${mode}.yaml`);
+      writeFileSync(path, withOverlap(mode));
+      const sc = loadScenario(path, { knownDevices: catalogue.deviceNames(), checkPlayer: catalogue.checkPlayer });
+      const est = await estimateScenario(sc, catalogue);
+      const r = await runScenario(sc, { catalogue, log: silentLogger, outDir: join(dir, mode), inProcess: true, time: { mode: "virtual" } });
+      expect(r.result.status).toBe("completed");
+      expect(r.result.triggers).toBe(30);
+      runs[mode] = { file: r.file!, sim: r.simulatedS, est: est.totalS, eff: r.deadTime?.efficiency.actual ?? null };
+    }
+    // the data does not depend on when the read-out happened
+    expect(diffFingerprints(await fingerprintFile(runs.none.file), await fingerprintFile(runs.readout.file))).toEqual([]);
+    // overlap hides the read-out behind the next move: less instrument time, and the estimate is the run
+    expect(runs.readout.sim).toBeLessThan(runs.none.sim);
+    for (const m of Object.values(runs)) expect(Math.abs(m.est - m.sim) / m.sim).toBeLessThan(1e-6);
+    expect(runs.readout.eff!).toBeGreaterThan(runs.none.eff!);
+
+    // the report in the file: actual next to planned, per player and phase
+    await h5ready();
+    const f = new h5wasm.File(runs.readout.file, "r");
+    try {
+      const v = (p: string) => Number((f.get(p) as InstanceType<typeof h5wasm.Dataset>).value);
+      expect((f.get("/entry/dead_time") as InstanceType<typeof h5wasm.Group>).attrs.NX_class.value).toBe("NXcollection");
+      expect(v("/entry/dead_time/instrument_time")).toBeCloseTo(runs.readout.sim, 9);
+      expect(v("/entry/dead_time/instrument_time_planned")).toBeCloseTo(runs.readout.est, 9);
+      expect(v("/entry/dead_time/efficiency")).toBeCloseTo(30 * 0.05 / runs.readout.sim, 9);
+      expect((f.get("/entry/dead_time/ccd/overlap") as InstanceType<typeof h5wasm.Dataset>).value).toBe("readout");
+      expect(v("/entry/dead_time/ccd/readout")).toBeGreaterThan(0);
+      expect(v("/entry/dead_time/ccd/readout")).toBeCloseTo(v("/entry/dead_time/ccd/readout_planned"), 9);
+      expect(v("/entry/dead_time/ccd/wait")).toBeCloseTo(v("/entry/dead_time/ccd/wait_planned"), 9);
+    } finally {
+      f.close();
+    }
+    const dump = spawnSync("h5dump", ["-d", "/entry/dead_time/efficiency", runs.readout.file], { encoding: "utf8" });
+    expect(dump.status).toBe(0);
+    expect(dump.stdout).toMatch(/H5T_IEEE_F64LE/);
+    const val = spawnSync(process.execPath, [DONKI, "validate", runs.readout.file], { cwd: ROOT, encoding: "utf8" });
+    expect(val.status, val.stderr + val.stdout).toBe(0);
+  }, 180_000);
+});
