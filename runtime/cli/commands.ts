@@ -17,7 +17,9 @@ const EXIT = { ok: 0, failed: 1, badInput: 2, stopped: 3, gaps: 4 } as const;
 /** Load a scenario; on a validation error print every located problem and return null. */
 function loadOrReport(file: string, catalogue: DeviceCatalogue): LoadedScenario | null {
   try {
-    return loadScenario(file, { knownDevices: catalogue.deviceNames(), checkSettings: catalogue.checkSettings });
+    const sc = loadScenario(file, { knownDevices: catalogue.deviceNames(), checkSettings: catalogue.checkSettings });
+    for (const w of sc.warnings) process.stderr.write(`donki: warning: ${w}\n`);
+    return sc;
   } catch (e) {
     if (e instanceof ScenarioError) {
       process.stderr.write(`donki: invalid scenario\n${e.problems.map((p) => `  ${p}`).join("\n")}\n`);
@@ -441,7 +443,14 @@ export async function estimateCommand(file: string, o: { json?: boolean }, catal
   const sc = loadOrReport(file, catalogue);
   if (!sc) return EXIT.badInput;
   const { estimateScenario, formatEstimate } = await import("./estimate.ts");
-  const e = await estimateScenario(sc, catalogue);
+  let e;
+  try {
+    e = await estimateScenario(sc, catalogue);
+  } catch (err) {
+    // a device's timing model refused its settings (the same check as when the player configures it)
+    process.stderr.write(`donki estimate: ${sc.path}: ${(err as Error).message}\n`);
+    return EXIT.badInput;
+  }
   process.stdout.write((o.json ? JSON.stringify(e, null, 2) : formatEstimate(e)) + "\n");
   return EXIT.ok;
 }
