@@ -9,7 +9,8 @@ import { PreflightError } from "./preflight.ts";
 import { ControlClient } from "../control/client.ts";
 import { PythonUnavailable } from "./python.ts";
 import type { ControlCmd } from "../protocol/messages.ts";
-import { dirname, resolve } from "node:path";
+import { dirname, relative, resolve } from "node:path";
+import { RollCall } from "./roll-call.ts";
 import { scanFileProblem } from "./files.ts";
 
 const EXIT = { ok: 0, failed: 1, badInput: 2, stopped: 3, gaps: 4 } as const;
@@ -151,6 +152,7 @@ export async function runCommand(file: string, o: RunCommandOptions, catalogue: 
     process.stderr.write("donki: keys: p pause, r resume, s stop, a abort, Ctrl-C stop\n");
   }
   let report: ScenarioRunReport;
+  let roll: RollCall | null = null;
   // --monitor: the live page, following this Director's event stream (runtime/monitor/)
   let monitor: Promise<import("../monitor/server.ts").Monitor> | null = null;
   const monitorOut = (l: string) => (o.json ? process.stderr : process.stdout).write(l + "\n");
@@ -181,11 +183,25 @@ export async function runCommand(file: string, o: RunCommandOptions, catalogue: 
       onReady: async (ep, d, tokenFile) => {
         director = d;
         if (o.monitor !== undefined) monitor = startRunMonitor(ep, o.monitor, o.host, resolve(o.out ?? resolve(dirname(sc.path), "..", sc.def.output.directory)), monitorOut);
-        if (directorOnly || process.env.DONKI_SHOW_ENDPOINTS || sc.def.players.some((p) => p.host !== "local" && (p.level === undefined || p.level >= 0))) process.stderr.write(`donki director: players -> ${ep.player}  control -> ${ep.control}  events -> ${ep.events}\n`);
+        // the endpoints, always: players on other hosts, donki ctl, donki events and donki monitor need them
+        process.stderr.write(`donki director: players -> ${ep.player}  control -> ${ep.control}  events -> ${ep.events}\n`);
         if (tokenFile) process.stderr.write(`donki: run token for remote players in ${tokenFile} (donki player --token-file ${tokenFile})\n`);
+        const expected = sc.def.players.filter((p) => p.level === undefined || p.level >= 0);
+        if (directorOnly || expected.some((p) => p.host !== "local")) {
+          const shown = relative(process.cwd(), sc.path);
+          roll = new RollCall(directorOnly ? expected.map((p) => ({ ...p, host: p.host === "local" ? "any host" : p.host })) : expected, {
+            endpoints: ep,
+            scenarioFile: shown && !shown.startsWith("..") ? shown : sc.path,
+            waitS: o.waitS ?? 60,
+            waitOption: "--wait",
+            tokenFile,
+          });
+          roll.begin();
+        }
         if (monitor) await monitor; // serving (and following the events) before the run starts
       },
       onEvent: (topic, body) => {
+        roll?.onEvent(topic, body);
         // a write error is told once, in one line (HDF5's own error stack is kept off stderr)
         if (topic === "fault" && body.kind === "write") {
           const what = body.action === "abort" ? "aborting the scan" : "scan paused; make room, then resume (key r or donki ctl resume), or stop/abort";
@@ -225,9 +241,13 @@ export async function runCommand(file: string, o: RunCommandOptions, catalogue: 
       return EXIT.stopped;
     }
     process.stderr.write(`donki: ${(e as Error).message}\n`);
+    const missing = (roll as RollCall | null)?.missing() ?? [];
+    if (missing.length && /not registered/.test((e as Error).message))
+      process.stderr.write(`donki: start the missing player${missing.length > 1 ? "s" : ""} with donki player --scenario ${file} --name NAME, or wait longer with --wait SECONDS\n`);
     if (monitor) await (await (monitor as Promise<import("../monitor/server.ts").Monitor>).catch(() => null))?.close();
     return e instanceof PythonUnavailable ? EXIT.badInput : EXIT.failed;
   } finally {
+    (roll as RollCall | null)?.stopReminding();
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
     process.off("SIGHUP", onSignal);

@@ -365,7 +365,8 @@ export async function runScenario(sc: LoadedScenario, o: RunOptions): Promise<Sc
     };
   } finally {
     await Promise.all(locals.map((l) => l.stop().catch(() => l.kill())));
-    await director.close();
+    // players started elsewhere (donki player on other hosts) are told to leave instead of registering again
+    await director.close(`its run of '${def.title}' is over`);
     // removed unless another run has written its own there meanwhile
     if (tokenFile && readIfExists(tokenFile)?.trim() === token) rmSync(tokenFile, { force: true });
   }

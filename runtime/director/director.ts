@@ -290,11 +290,17 @@ export class Director {
     return this.endpoints;
   }
 
-  async close(): Promise<void> {
+  /**
+   * Close the sockets. With `farewell` (the Director is going away for good, e.g. its scan is over), every live
+   * player is first told so (`shutdown`, docs/protocol.md) and leaves; without it, players keep trying to register
+   * again (a Director restarted on the same endpoint finds them back).
+   */
+  async close(farewell?: string): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     if (this.tickTimer) clearInterval(this.tickTimer);
     if (this.state !== "idle") this.abort("director closing");
+    if (farewell !== undefined) for (const e of this.registry.all()) if (e.alive) this.sendTo(e.routingId, { v: PROTOCOL_VERSION, type: "shutdown", reason: farewell });
     await this.playerOut?.flush(500);
     this.playerOut?.close();
     this.controlOut?.close();
@@ -746,6 +752,7 @@ export class Director {
       playersNotListed: dead > MAX_DEAD_LISTED ? dead - MAX_DEAD_LISTED : undefined,
       counters: { ...this.counters },
       pausedBecause: paused.length ? paused.join(", ") : undefined,
+      waitingFor: this.awaited ? this.awaited.filter((n) => !this.registry.get(n)?.alive) : undefined,
       insecure: this.opts.insecure ? true : undefined,
       memory: { rssMB: Math.round(process.memoryUsage.rss() / 1048576), heapUsedMB: Math.round(process.memoryUsage().heapUsed / 1048576) },
     };
@@ -756,12 +763,20 @@ export class Director {
   /** Wait until the named players are registered (or the deadline passes). */
   async waitForPlayers(names: string[], timeoutMs: number): Promise<void> {
     if (this.preRunStop) throw new RunInterrupted(this.preRunStop);
-    await this.waitUntil(
-      () => names.every((n) => this.registry.get(n)?.alive),
-      timeoutMs,
-      () => `players not registered after ${timeoutMs} ms: ${names.filter((n) => !this.registry.get(n)?.alive).join(", ")}`,
-    );
+    this.awaited = names;
+    try {
+      await this.waitUntil(
+        () => names.every((n) => this.registry.get(n)?.alive),
+        timeoutMs,
+        () => `players not registered after ${+(timeoutMs / 1000).toFixed(1)} s: ${names.filter((n) => !this.registry.get(n)?.alive).join(", ")}`,
+      );
+    } finally {
+      this.awaited = null;
+    }
   }
+
+  /** Players waited for (waitForPlayers, or a run's `require` while planning) that are not registered yet. */
+  private awaited: string[] | null = null;
 
   async run(plan: RunPlan): Promise<RunResult> {
     if (this.runId !== null) throw new Error(`a run is already in progress (${this.runId})`);
@@ -815,11 +830,16 @@ export class Director {
       }
       if (this.stopRequested) throw new RunInterrupted(this.stopReason ?? "stopped before the first trigger");
       if (plan.require?.length) {
-        await this.waitUntil(
-          () => plan.require!.every((n) => this.registry.get(n)?.alive),
-          plan.waitForPlayersMs ?? 10_000,
-          () => `planning: required players not registered within ${plan.waitForPlayersMs ?? 10_000} ms: ${plan.require!.filter((n) => !this.registry.get(n)?.alive).join(", ")}`,
-        );
+        this.awaited = plan.require;
+        try {
+          await this.waitUntil(
+            () => plan.require!.every((n) => this.registry.get(n)?.alive),
+            plan.waitForPlayersMs ?? 10_000,
+            () => `planning: required players not registered within ${plan.waitForPlayersMs ?? 10_000} ms: ${plan.require!.filter((n) => !this.registry.get(n)?.alive).join(", ")}`,
+          );
+        } finally {
+          this.awaited = null;
+        }
       }
       const starting = this.registry.all().filter((e) => e.enabled && e.alive && e.level >= 0);
       if (starting.length === 0) throw new RunFailed("planning: no enabled players are registered");
