@@ -27,6 +27,9 @@ import { PlayerRegistry, type PlayerEntry } from "./registry.ts";
 import { Admission, OnceLog, RateLimiter, type AdmissionOptions, type Refusal } from "./admission.ts";
 import type { DataSink, WriteFault } from "./sink.ts";
 
+/** How long closeout waits for rows still missing from players that already answered `done` (ms). */
+const CLOSEOUT_GRACE_MS = 1000;
+
 export type FaultPolicy = "pause" | "retry" | "abort";
 
 export interface PlayerPolicy {
@@ -942,15 +945,26 @@ export class Director {
     // ---- closeout (best effort, every wait bounded)
     this.setState("closeout", message);
     this.barrier = null;
+    const answered = new Set<string>();
     try {
-      await this.closeout(run, status, plan);
+      await this.closeout(run, status, plan, answered);
     } catch (e) {
       this.log.warn({ err: (e as Error).message }, "closeout incomplete");
     }
     if (plan.sink && sinkOpen) {
       if (!this.abortReason) {
-        const end = performance.now() + (plan.closeoutDataTimeoutMs ?? 10_000);
-        while (plan.sink.missing(completed) > 0 && performance.now() < end) await sleepMs(10);
+        // A player sends its rows before its `done` (docs/protocol.md): once it answered, a row still missing will
+        // not come (a trigger it failed, a row it never pushed). Late rows are waited for a short grace from every
+        // player (a row handed over by another thread of a player), then only from those that did not answer.
+        const unsettled = new Set(this.registry.all().filter((e) => !answered.has(e.name)).map((e) => e.name));
+        const t = performance.now();
+        const end = t + (plan.closeoutDataTimeoutMs ?? 10_000);
+        const grace = t + Math.min(plan.closeoutDataTimeoutMs ?? 10_000, CLOSEOUT_GRACE_MS);
+        for (let now = t; now < end; now = performance.now()) {
+          const from = now < grace ? undefined : unsettled;
+          if ((from && !from.size) || plan.sink.missing(completed, from) === 0) break;
+          await sleepMs(10);
+        }
       }
       this.sinkClosed.add(run);
       try {
@@ -1002,8 +1016,10 @@ export class Director {
     this.levelPlanDirty = false;
     const run = this.runId!;
     for (const e of this.registry.all()) {
+      // its rows are expected up to the last trigger it was asked to act on (not one it was passed over)
+      const lastActed = e.skippedAt === this.issued ? this.issued - 1 : this.issued;
       if (e.leaving) {
-        if (e.participating) this.plan?.sink?.endStreams?.(e.name, this.issued);
+        if (e.participating) this.plan?.sink?.endStreams?.(e.name, lastActed);
         e.participating = false;
         this.removePlayer(e);
         continue;
@@ -1015,7 +1031,11 @@ export class Director {
       const eligible = e.enabled && e.level >= 0;
       if (e.participating && !eligible) {
         e.participating = false;
-        this.plan?.sink?.endStreams?.(e.name, this.issued);
+        this.plan?.sink?.endStreams?.(e.name, lastActed);
+      } else if (e.participating && eligible && lastActed < this.issued) {
+        // disabled and enabled again within one trigger: no rows for the trigger it sat out, expected again from here
+        this.plan?.sink?.endStreams?.(e.name, lastActed);
+        for (const decl of e.streams) this.plan?.sink?.addStream({ player: e.name, decl });
       }
       else if (!e.participating && eligible && e.readyFor === run && e.alive) {
         e.participating = e.everJoined = true;
@@ -1042,7 +1062,10 @@ export class Director {
     const t = this.simTime;
     for (const e of group.players) {
       // left or disabled since the trigger's boundary: not waited for (it is removed at the next boundary)
-      if (e.leaving || !e.enabled) continue;
+      if (e.leaving || !e.enabled) {
+        e.skippedAt = trig;
+        continue;
+      }
       const seq = ++this.seq;
       const m = b.add(e, seq, now + this.policyFor(e.name).actionTimeoutMs);
       if (!e.alive) {
@@ -1134,7 +1157,8 @@ export class Director {
     this.sendTo(e.routingId, { v: PROTOCOL_VERSION, type: "pre", run: this.runId, seq, config, t: this.simTime });
   }
 
-  private async closeout(run: string, status: RunStatus, plan: RunPlan): Promise<void> {
+  /** Post to the run's players and wait (bounded) for their `done`; returns the players that answered. */
+  private async closeout(run: string, status: RunStatus, plan: RunPlan, answered: Set<string>): Promise<void> {
     const targets = this.registry.all().filter((e) => (e.participating || e.readyFor === run) && e.alive);
     this.postSeqs.clear();
     for (const e of targets) {
@@ -1153,6 +1177,7 @@ export class Director {
       );
     } finally {
       this.abortReason = abortBackup;
+      for (const e of targets) if (!this.postSeqs.has(e.name) && e.alive) answered.add(e.name);
     }
   }
 
