@@ -386,7 +386,8 @@ export async function inspectCommand(args: string[], o: { json?: boolean }): Pro
     }
     files.push(...scans);
   }
-  const rows: { file: string; scanNumber: number; title: string; status: string; issued: number; planned: number | null; bytes: number }[] = [];
+  const { mergeResumed } = await import("./scan-list.ts");
+  let rows: import("./scan-list.ts").ScanRow[] = [];
   for (const file of files) {
     const problem = await scanFileProblem(file);
     if (problem) {
@@ -404,12 +405,13 @@ export async function inspectCommand(args: string[], o: { json?: boolean }): Pro
           // a missing part file: the summary's own check reports it; the size counts what is there
         }
       }
-      rows.push({ file, scanNumber: s.scanNumber, title: s.title, status: s.status, issued: s.issued, planned: s.planned, bytes });
+      rows.push({ file, scanNumber: s.scanNumber, title: s.title, status: s.status, issued: s.issued, planned: s.planned, bytes, ...(s.resumedFrom ? { resumedFrom: s.resumedFrom } : {}) });
     } catch (e) {
       process.stderr.write(`donki inspect: ${file}: ${(e as Error).message}\n`);
       code = EXIT.badInput;
     }
   }
+  rows = mergeResumed(rows); // a resumed scan is one line
   if (o.json) process.stdout.write(JSON.stringify(rows, null, 2) + "\n");
   else if (rows.length) process.stdout.write(formatScanList(rows) + "\n");
   return code;
@@ -427,9 +429,9 @@ function humanBytes(n: number): string {
   return `${v.toFixed(v < 10 ? 1 : 0)} ${units[u]}`;
 }
 
-function formatScanList(rows: { file: string; scanNumber: number; title: string; status: string; issued: number; planned: number | null; bytes: number }[]): string {
+function formatScanList(rows: import("./scan-list.ts").ScanRow[]): string {
   const table = [["scan", "status", "triggers", "size", "title", "file"]];
-  for (const r of rows) table.push([String(r.scanNumber), r.status, `${r.issued}/${r.planned ?? "?"}`, humanBytes(r.bytes), r.title, r.file]);
+  for (const r of rows) table.push([String(r.scanNumber), r.status, `${r.issued}/${r.planned ?? "?"}`, humanBytes(r.bytes), r.title, r.files ? `${r.files.join(" + ")} (resumed)` : r.file]);
   const w = table[0].map((_, c) => Math.max(...table.map((row) => row[c].length)));
   return table.map((row) => row.map((cell, c) => (c === 0 || c === 2 || c === 3 ? cell.padStart(w[c]) : c === row.length - 1 ? cell : cell.padEnd(w[c]))).join("  ")).join("\n");
 }
