@@ -21,6 +21,7 @@ describe("device settings checked against the device's range", () => {
     expect(checkDeviceSettings("sim:dante", { rois: { X: [900, 800] } })[0].message).toMatch(/below the high edge/);
     expect(checkDeviceSettings("sim:dante", { bins: 8192 })[0].path).toEqual(["bins"]);
     expect(checkDeviceSettings("sim:dante", { gainEvPerBin: 0 })[0].path).toEqual(["gainEvPerBin"]);
+    expect(checkDeviceSettings("sim:dante", { peakingTimeUs: 100 })[0]).toMatchObject({ path: ["peakingTimeUs"], message: "must be 0.032..16 us (DANTE), got 100" });
     expect(checkDeviceSettings("dante", { gainEvPerBin: 2, bins: 1024, rois: { Si: [1680, 1800] } })).toEqual([]);
   });
 
@@ -34,6 +35,11 @@ describe("device settings checked against the device's range", () => {
     expect(checkDeviceSettings("sim:pi-ccd", { binning: 0 })[0].path).toEqual(["binning"]);
     expect(checkDeviceSettings("sim:pi-ccd", { readoutRateHz: 5e6 })[0].path).toEqual(["readoutRateHz"]);
     expect(checkDeviceSettings("sim:pi-ccd", { gainIndex: 3 })[0].path).toEqual(["gainIndex"]);
+    expect(checkDeviceSettings("sim:pi-ccd", { exposure: 1e9 })[0]).toMatchObject({ path: ["exposure"], message: "must be at most 3600 s on this camera, got 1000000000" });
+    expect(checkDeviceSettings("sim:pi-ccd", { emGain: 50 })[0].message).toMatch(/no EM gain/);
+    expect(checkDeviceSettings("sim:pi-ccd", { frameTransfer: true })[0].path).toEqual(["frameTransfer"]);
+    expect(checkDeviceSettings("sim:andor-ixon", { emGain: 50, frameTransfer: true })).toEqual([]);
+    expect(checkDeviceSettings("sim:andor-ixon", { emGain: 5000 })[0].message).toMatch(/0\.\.1000/);
     expect(checkDeviceSettings("sim:andor-ixon", { roi: { x: 0, y: 0, width: 256, height: 128 } })[0].path).toEqual(["roi"]);
   });
 

@@ -36,6 +36,8 @@ function checkMca(s: Settings, simulated: boolean): SettingsProblem[] {
   const out: SettingsProblem[] = [];
   if (s.bins !== undefined && ![1024, 2048, 4096].includes(s.bins as number)) out.push({ path: ["bins"], message: `must be 1024, 2048 or 4096 (DANTE), got ${JSON.stringify(s.bins)}` });
   if (s.gainEvPerBin !== undefined && !(isNum(s.gainEvPerBin) && s.gainEvPerBin > 0)) out.push({ path: ["gainEvPerBin"], message: `must be a positive number of eV per bin, got ${JSON.stringify(s.gainEvPerBin)}` });
+  const { peakingMinUs: pMin, peakingMaxUs: pMax } = DANTE_DEFAULTS;
+  if (isNum(s.peakingTimeUs) && !(s.peakingTimeUs >= pMin && s.peakingTimeUs <= pMax)) out.push({ path: ["peakingTimeUs"], message: `must be ${pMin}..${pMax} us (DANTE), got ${s.peakingTimeUs}` });
   const r = mcaRange(s);
   const rois = s.rois;
   if (!r || typeof rois !== "object" || rois === null || Array.isArray(rois)) return out;
@@ -57,8 +59,21 @@ function checkMca(s: Settings, simulated: boolean): SettingsProblem[] {
   return out;
 }
 
-function checkCamera(s: Settings, geom: { width: number; height: number }, rates: number[] | undefined, gains: number | undefined): SettingsProblem[] {
+/** What a camera model allows beyond its sensor: longest exposure, EM gain (0 = none), frame transfer. */
+interface CameraLimits {
+  maxExposureS: number;
+  emGainMax: number;
+  frameTransfer: boolean;
+}
+
+function checkCamera(s: Settings, geom: { width: number; height: number }, rates: number[] | undefined, gains: number | undefined, lim?: CameraLimits): SettingsProblem[] {
   const out: SettingsProblem[] = [];
+  if (lim) {
+    if (isNum(s.exposure) && s.exposure > lim.maxExposureS) out.push({ path: ["exposure"], message: `must be at most ${lim.maxExposureS} s on this camera, got ${s.exposure}` });
+    if (isNum(s.emGain) && s.emGain > Math.max(1, lim.emGainMax))
+      out.push({ path: ["emGain"], message: lim.emGainMax ? `must be 0..${lim.emGainMax}, got ${s.emGain}` : `this camera has no EM gain (0 or 1 = off), got ${s.emGain}` });
+    if (s.frameTransfer === true && !lim.frameTransfer) out.push({ path: ["frameTransfer"], message: "this camera has a full-frame sensor: no frame-transfer mode" });
+  }
   const roi = s.roi as Record<string, unknown> | undefined;
   const r = { x: 0, y: 0, width: geom.width, height: geom.height };
   if (roi && typeof roi === "object" && !Array.isArray(roi)) {
@@ -125,9 +140,9 @@ function crossFieldProblems(device: string, settings: Settings): SettingsProblem
     case "dante":
       return checkMca(settings, false);
     case "sim:pi-ccd":
-      return checkCamera(settings, PI_CCD_DEFAULTS, PI_CCD_DEFAULTS.adcRatesHz, PI_CCD_DEFAULTS.sensitivityE.length);
+      return checkCamera(settings, PI_CCD_DEFAULTS, PI_CCD_DEFAULTS.adcRatesHz, PI_CCD_DEFAULTS.sensitivityE.length, { maxExposureS: PI_CCD_DEFAULTS.maxExposureS, emGainMax: 0, frameTransfer: false });
     case "sim:andor-ixon":
-      return checkCamera(settings, ANDOR_DEFAULTS, undefined, ANDOR_DEFAULTS.sensitivityE.length);
+      return checkCamera(settings, ANDOR_DEFAULTS, undefined, ANDOR_DEFAULTS.sensitivityE.length, { maxExposureS: ANDOR_DEFAULTS.maxExposureS, emGainMax: ANDOR_DEFAULTS.emGainMax, frameTransfer: true });
     default:
       return [];
   }
