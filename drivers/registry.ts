@@ -15,6 +15,9 @@ import { setpointPlayer } from "../runtime/players/setpoint-player.ts";
 import { ioPlayer } from "../runtime/players/io-player.ts";
 import { aliasPath } from "../runtime/data/layout.ts";
 import type { DevicePlayerHooks } from "../runtime/players/common.ts";
+import type { ZodType } from "zod";
+import { SETTINGS } from "./settings-schemas.ts";
+import { checkDeviceSettings } from "./settings-check.ts";
 
 export interface DeviceSpec {
   /** Device name: sim:pi-stage, sim:pi-ccd, sim:andor-ixon, sim:dante, sim:temperature, sim:io, pi-gcs, andor-ixon, pi-pvcam, dante. */
@@ -44,6 +47,8 @@ export interface ActionEstimator {
 export interface DeviceEntry {
   description: string;
   simulated: boolean;
+  /** The settings it accepts (drivers/settings-schemas.ts); checked at scenario load and when a player starts. */
+  settings?: ZodType;
   create(spec: DeviceSpec, clock: Clock): Promise<PlayerBehaviour>;
   /** Timing model for `donki estimate` (the twins' models; also used for the real device of the same kind). */
   estimator?(spec: DeviceSpec): Promise<ActionEstimator>;
@@ -95,6 +100,8 @@ function mcaSettings(s: Settings, device: string): Partial<McaSettings> {
   if (pk !== undefined) out.peakingTimeUs = pk;
   const g = get<number>(s, "gainEvPerBin", isNum, "a number", device);
   if (g !== undefined) out.gainEvPerBin = g;
+  const off = get<number>(s, "offsetEv", isNum, "a number of eV", device);
+  if (off !== undefined) out.offsetEv = off;
   return out;
 }
 
@@ -477,10 +484,23 @@ Object.assign(ESTIMATORS, {
 });
 for (const k of ["andor-ixon", "pi-pvcam", "dante"]) DEVICES[k].estimator = ESTIMATORS[k];
 
+for (const [k, schema] of Object.entries(SETTINGS)) if (DEVICES[k]) DEVICES[k].settings = schema;
+
 export { checkDeviceSettings as checkSettings } from "./settings-check.ts";
 
 export function deviceNames(): string[] {
   return Object.keys(DEVICES);
+}
+
+/** Settings a device refuses, each with its place inside `settings`. */
+export class SettingsError extends Error {
+  constructor(
+    readonly device: string,
+    readonly problems: Array<{ path: Array<string | number>; message: string }>,
+  ) {
+    super(problems.map((p) => `device ${device}: settings${p.path.map((k) => (typeof k === "number" ? `[${k}]` : `.${k}`)).join("")}: ${p.message}`).join("; "));
+    this.name = "SettingsError";
+  }
 }
 
 /** Build the player behaviour of a device; throws a clear error for unknown names or bad settings. */
@@ -488,6 +508,9 @@ export async function createDevicePlayer(spec: DeviceSpec): Promise<PlayerBehavi
   const entry = DEVICES[spec.device];
   if (!entry) throw new Error(`unknown device '${spec.device}' (known: ${deviceNames().join(", ")})`);
   if (!entry.simulated && spec.time.mode !== "real" && !sdkTwin(spec)) throw new Error(`device '${spec.device}' is real hardware: it needs time 'real', not '${spec.time.mode}'`);
+  // the same checks as at scenario load, for a player started by hand (donki player --device ... --settings ...)
+  const bad = checkDeviceSettings(spec.device, spec.settings).filter((p) => p.severity !== "warning");
+  if (bad.length) throw new SettingsError(spec.device, bad);
   const usb = spec.settings.usb;
   if (usb !== undefined && !(isObj(usb) && isNum((usb as Record<string, unknown>).vendorId) && isNum((usb as Record<string, unknown>).productId)))
     throw new Error(`device ${spec.device}: setting 'usb' must be {vendorId, productId, serialNumber?} (numbers, e.g. 0x136e)`);

@@ -1,17 +1,23 @@
 /**
- * Static checks of a player's device settings against the device's configured range, run when a scenario is
- * loaded (so an ROI beyond the spectrum is a located scenario error, never a silent zero). Only what is known
- * before connecting: the simulated devices' ranges, and the vendor devices' fixed ones. The players check again
- * against the connected device (runtime/players/mca-player.ts).
+ * Static checks of a player's device settings, run when a scenario is loaded and when a player starts (so a
+ * misspelt key or an ROI beyond the spectrum is a located error, never a silent default or zero): first the
+ * device's settings schema (drivers/settings-schemas.ts: known keys, types, ranges), then the cross-field checks
+ * against the device's range. Only what is known before connecting: the simulated devices' ranges, and the vendor
+ * devices' fixed ones. The players check again against the connected device (runtime/players/mca-player.ts).
  */
 import { ANDOR_DEFAULTS } from "../simulators/andor-ixon.ts";
 import { DANTE_DEFAULT_SETTINGS, DANTE_DEFAULTS } from "../simulators/dante.ts";
+import { IO_DEFAULTS } from "../simulators/io-counter.ts";
 import { PI_CCD_DEFAULTS } from "../simulators/pi-ccd.ts";
+import { schemaProblems } from "../runtime/scenario/zod-problems.ts";
+import { didYouMean } from "../runtime/scenario/suggest.ts";
+import { SETTINGS } from "./settings-schemas.ts";
 
-/** One problem: where inside the player's `settings` (path) and what. */
+/** One problem: where inside the player's `settings` (path) and what; a warning does not refuse the scenario. */
 export interface SettingsProblem {
   path: Array<string | number>;
   message: string;
+  severity?: "error" | "warning";
 }
 
 type Settings = Record<string, unknown>;
@@ -30,6 +36,8 @@ function checkMca(s: Settings, simulated: boolean): SettingsProblem[] {
   const out: SettingsProblem[] = [];
   if (s.bins !== undefined && ![1024, 2048, 4096].includes(s.bins as number)) out.push({ path: ["bins"], message: `must be 1024, 2048 or 4096 (DANTE), got ${JSON.stringify(s.bins)}` });
   if (s.gainEvPerBin !== undefined && !(isNum(s.gainEvPerBin) && s.gainEvPerBin > 0)) out.push({ path: ["gainEvPerBin"], message: `must be a positive number of eV per bin, got ${JSON.stringify(s.gainEvPerBin)}` });
+  const { peakingMinUs: pMin, peakingMaxUs: pMax } = DANTE_DEFAULTS;
+  if (isNum(s.peakingTimeUs) && !(s.peakingTimeUs >= pMin && s.peakingTimeUs <= pMax)) out.push({ path: ["peakingTimeUs"], message: `must be ${pMin}..${pMax} us (DANTE), got ${s.peakingTimeUs}` });
   const r = mcaRange(s);
   const rois = s.rois;
   if (!r || typeof rois !== "object" || rois === null || Array.isArray(rois)) return out;
@@ -51,8 +59,21 @@ function checkMca(s: Settings, simulated: boolean): SettingsProblem[] {
   return out;
 }
 
-function checkCamera(s: Settings, geom: { width: number; height: number }, rates: number[] | undefined, gains: number | undefined): SettingsProblem[] {
+/** What a camera model allows beyond its sensor: longest exposure, EM gain (0 = none), frame transfer. */
+interface CameraLimits {
+  maxExposureS: number;
+  emGainMax: number;
+  frameTransfer: boolean;
+}
+
+function checkCamera(s: Settings, geom: { width: number; height: number }, rates: number[] | undefined, gains: number | undefined, lim?: CameraLimits): SettingsProblem[] {
   const out: SettingsProblem[] = [];
+  if (lim) {
+    if (isNum(s.exposure) && s.exposure > lim.maxExposureS) out.push({ path: ["exposure"], message: `must be at most ${lim.maxExposureS} s on this camera, got ${s.exposure}` });
+    if (isNum(s.emGain) && s.emGain > Math.max(1, lim.emGainMax))
+      out.push({ path: ["emGain"], message: lim.emGainMax ? `must be 0..${lim.emGainMax}, got ${s.emGain}` : `this camera has no EM gain (0 or 1 = off), got ${s.emGain}` });
+    if (s.frameTransfer === true && !lim.frameTransfer) out.push({ path: ["frameTransfer"], message: "this camera has a full-frame sensor: no frame-transfer mode" });
+  }
   const roi = s.roi as Record<string, unknown> | undefined;
   const r = { x: 0, y: 0, width: geom.width, height: geom.height };
   if (roi && typeof roi === "object" && !Array.isArray(roi)) {
@@ -69,23 +90,59 @@ function checkCamera(s: Settings, geom: { width: number; height: number }, rates
   const by = isNum(b) ? b : b && typeof b === "object" ? (b as { y?: unknown }).y : 1;
   if (b !== undefined && (!isNum(bx) || !isNum(by) || !Number.isInteger(bx) || !Number.isInteger(by) || bx < 1 || by < 1 || bx > r.width || by > r.height))
     out.push({ path: ["binning"], message: `binning ${JSON.stringify(b)} must be whole pixels between 1 and the ROI (${r.width}x${r.height})` });
+  else if (b !== undefined && !out.length && (r.width % (bx as number) || r.height % (by as number))) {
+    const cols = r.width % (bx as number);
+    const rows = r.height % (by as number);
+    const lost = [cols ? `${cols} column${cols > 1 ? "s" : ""}` : "", rows ? `${rows} row${rows > 1 ? "s" : ""}` : ""].filter(Boolean).join(" and ");
+    out.push({
+      path: ["binning"],
+      severity: "warning",
+      message: `binning ${bx}x${by} does not divide the ROI ${r.width}x${r.height}: the last ${lost} of the ROI are not read (frames ${Math.floor(r.width / (bx as number))}x${Math.floor(r.height / (by as number))})`,
+    });
+  }
   if (rates && s.readoutRateHz !== undefined && !rates.includes(s.readoutRateHz as number)) out.push({ path: ["readoutRateHz"], message: `must be one of ${rates.join(", ")} Hz, got ${JSON.stringify(s.readoutRateHz)}` });
   if (gains !== undefined && s.gainIndex !== undefined && !(Number.isInteger(s.gainIndex) && (s.gainIndex as number) >= 0 && (s.gainIndex as number) < gains))
     out.push({ path: ["gainIndex"], message: `must be an integer 0..${gains - 1}, got ${JSON.stringify(s.gainIndex)}` });
   return out;
 }
 
+function checkIo(s: Settings): SettingsProblem[] {
+  const out: SettingsProblem[] = [];
+  const ch = IO_DEFAULTS.channels;
+  (Array.isArray(s.monitors) ? (s.monitors as string[]) : []).forEach((m, i) => {
+    if (!ch.includes(m)) out.push({ path: ["monitors", i], message: `'${m}' is not a channel of this counter (${ch.join(", ")})${didYouMean(m, ch)}` });
+  });
+  return out;
+}
+
 /** Problems of `settings` for `device` that are known before connecting ([] = none found). */
 export function checkDeviceSettings(device: string, settings: Settings): SettingsProblem[] {
+  const schema = (SETTINGS as Record<string, import("zod").ZodType>)[device];
+  if (schema) {
+    const bad = schemaProblems(schema, settings);
+    if (bad.length) return bad;
+  }
+  return crossFieldProblems(device, settings);
+}
+
+function crossFieldProblems(device: string, settings: Settings): SettingsProblem[] {
   switch (device) {
+    case "sim:io":
+      return checkIo(settings);
+    case "pi-pvcam":
+    case "andor-ixon": {
+      // the sensor of the connected camera is known only after connecting: only the binning against the ROI given
+      const roi = settings.roi as { width?: number; height?: number } | undefined;
+      return roi?.width && roi.height ? checkCamera(settings, { width: 1e9, height: 1e9 }, undefined, undefined).filter((p) => p.severity === "warning") : [];
+    }
     case "sim:dante":
       return checkMca(settings, true);
     case "dante":
       return checkMca(settings, false);
     case "sim:pi-ccd":
-      return checkCamera(settings, PI_CCD_DEFAULTS, PI_CCD_DEFAULTS.adcRatesHz, PI_CCD_DEFAULTS.sensitivityE.length);
+      return checkCamera(settings, PI_CCD_DEFAULTS, PI_CCD_DEFAULTS.adcRatesHz, PI_CCD_DEFAULTS.sensitivityE.length, { maxExposureS: PI_CCD_DEFAULTS.maxExposureS, emGainMax: 0, frameTransfer: false });
     case "sim:andor-ixon":
-      return checkCamera(settings, ANDOR_DEFAULTS, undefined, ANDOR_DEFAULTS.sensitivityE.length);
+      return checkCamera(settings, ANDOR_DEFAULTS, undefined, ANDOR_DEFAULTS.sensitivityE.length, { maxExposureS: ANDOR_DEFAULTS.maxExposureS, emGainMax: ANDOR_DEFAULTS.emGainMax, frameTransfer: true });
     default:
       return [];
   }

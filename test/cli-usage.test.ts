@@ -29,7 +29,7 @@ describe("usage errors exit 2 with one line, before anything starts", () => {
     refused(["run", "scenarios/fast-scan.yaml", "--bogus"], /unknown option '--bogus'/);
     refused(["run", "scenarios/fast-scan.yaml", "--bin", "0.0.0.0"], /unknown option '--bin' \(Did you mean --bind\?\)/);
     refused(["frobnicate"], /unknown command 'frobnicate'/);
-    refused(["player", "--name", "a"], /required option '--level <n>' not specified/);
+    refused(["player", "--name", "a"], /required option '--director <endpoint>' not specified/);
     refused(["run", "scenarios/fast-scan.yaml", "--out"], /option '--out <dir>' argument missing/);
   });
 

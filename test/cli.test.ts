@@ -39,7 +39,8 @@ describe("donki run", () => {
   it("runs the fast scan with players as separate processes and writes a NeXus file that h5dump and h5wasm read", async () => {
     const out = tempDir();
     const r = donki(["run", "scenarios/fast-scan.yaml", "--out", out, "--no-progress"]);
-    expect(r.err).toBe("");
+    // stderr: only the endpoints (for donki ctl / events / monitor)
+    expect(r.err).toMatch(/^donki director: players -> tcp:\/\/127\.0\.0\.1:\d+ {2}control -> tcp:\/\/127\.0\.0\.1:\d+ {2}events -> tcp:\/\/127\.0\.0\.1:\d+\n$/);
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/COMPLETED/);
     expect(r.out).toMatch(/triggers:\s+30 of 30/);

@@ -9,7 +9,8 @@ import { PreflightError } from "./preflight.ts";
 import { ControlClient } from "../control/client.ts";
 import { PythonUnavailable } from "./python.ts";
 import type { ControlCmd } from "../protocol/messages.ts";
-import { dirname, resolve } from "node:path";
+import { dirname, relative, resolve } from "node:path";
+import { RollCall } from "./roll-call.ts";
 import { scanFileProblem } from "./files.ts";
 
 const EXIT = { ok: 0, failed: 1, badInput: 2, stopped: 3, gaps: 4 } as const;
@@ -17,7 +18,9 @@ const EXIT = { ok: 0, failed: 1, badInput: 2, stopped: 3, gaps: 4 } as const;
 /** Load a scenario; on a validation error print every located problem and return null. */
 function loadOrReport(file: string, catalogue: DeviceCatalogue): LoadedScenario | null {
   try {
-    return loadScenario(file, { knownDevices: catalogue.deviceNames(), checkSettings: catalogue.checkSettings, checkPlayer: catalogue.checkPlayer });
+    const sc = loadScenario(file, { knownDevices: catalogue.deviceNames(), checkSettings: catalogue.checkSettings, checkPlayer: catalogue.checkPlayer });
+    for (const w of sc.warnings) process.stderr.write(`donki: warning: ${w}\n`);
+    return sc;
   } catch (e) {
     if (e instanceof ScenarioError) {
       process.stderr.write(`donki: invalid scenario\n${e.problems.map((p) => `  ${p}`).join("\n")}\n`);
@@ -149,6 +152,7 @@ export async function runCommand(file: string, o: RunCommandOptions, catalogue: 
     process.stderr.write("donki: keys: p pause, r resume, s stop, a abort, Ctrl-C stop\n");
   }
   let report: ScenarioRunReport;
+  let roll: RollCall | null = null;
   // --monitor: the live page, following this Director's event stream (runtime/monitor/)
   let monitor: Promise<import("../monitor/server.ts").Monitor> | null = null;
   const monitorOut = (l: string) => (o.json ? process.stderr : process.stdout).write(l + "\n");
@@ -179,11 +183,25 @@ export async function runCommand(file: string, o: RunCommandOptions, catalogue: 
       onReady: async (ep, d, tokenFile) => {
         director = d;
         if (o.monitor !== undefined) monitor = startRunMonitor(ep, o.monitor, o.host, resolve(o.out ?? resolve(dirname(sc.path), "..", sc.def.output.directory)), monitorOut);
-        if (directorOnly || process.env.DONKI_SHOW_ENDPOINTS || sc.def.players.some((p) => p.host !== "local" && (p.level === undefined || p.level >= 0))) process.stderr.write(`donki director: players -> ${ep.player}  control -> ${ep.control}  events -> ${ep.events}\n`);
+        // the endpoints, always: players on other hosts, donki ctl, donki events and donki monitor need them
+        process.stderr.write(`donki director: players -> ${ep.player}  control -> ${ep.control}  events -> ${ep.events}\n`);
         if (tokenFile) process.stderr.write(`donki: run token for remote players in ${tokenFile} (donki player --token-file ${tokenFile})\n`);
+        const expected = sc.def.players.filter((p) => p.level === undefined || p.level >= 0);
+        if (directorOnly || expected.some((p) => p.host !== "local")) {
+          const shown = relative(process.cwd(), sc.path);
+          roll = new RollCall(directorOnly ? expected.map((p) => ({ ...p, host: p.host === "local" ? "any host" : p.host })) : expected, {
+            endpoints: ep,
+            scenarioFile: shown && !shown.startsWith("..") ? shown : sc.path,
+            waitS: o.waitS ?? 60,
+            waitOption: "--wait",
+            tokenFile,
+          });
+          roll.begin();
+        }
         if (monitor) await monitor; // serving (and following the events) before the run starts
       },
       onEvent: (topic, body) => {
+        roll?.onEvent(topic, body);
         // a write error is told once, in one line (HDF5's own error stack is kept off stderr)
         if (topic === "fault" && body.kind === "write") {
           const what = body.action === "abort" ? "aborting the scan" : "scan paused; make room, then resume (key r or donki ctl resume), or stop/abort";
@@ -223,9 +241,13 @@ export async function runCommand(file: string, o: RunCommandOptions, catalogue: 
       return EXIT.stopped;
     }
     process.stderr.write(`donki: ${(e as Error).message}\n`);
+    const missing = (roll as RollCall | null)?.missing() ?? [];
+    if (missing.length && /not registered/.test((e as Error).message))
+      process.stderr.write(`donki: start the missing player${missing.length > 1 ? "s" : ""} with donki player --scenario ${file} --name NAME, or wait longer with --wait SECONDS\n`);
     if (monitor) await (await (monitor as Promise<import("../monitor/server.ts").Monitor>).catch(() => null))?.close();
     return e instanceof PythonUnavailable ? EXIT.badInput : EXIT.failed;
   } finally {
+    (roll as RollCall | null)?.stopReminding();
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
     process.off("SIGHUP", onSignal);
@@ -364,7 +386,8 @@ export async function inspectCommand(args: string[], o: { json?: boolean }): Pro
     }
     files.push(...scans);
   }
-  const rows: { file: string; scanNumber: number; title: string; status: string; issued: number; planned: number | null; bytes: number }[] = [];
+  const { mergeResumed } = await import("./scan-list.ts");
+  let rows: import("./scan-list.ts").ScanRow[] = [];
   for (const file of files) {
     const problem = await scanFileProblem(file);
     if (problem) {
@@ -382,12 +405,13 @@ export async function inspectCommand(args: string[], o: { json?: boolean }): Pro
           // a missing part file: the summary's own check reports it; the size counts what is there
         }
       }
-      rows.push({ file, scanNumber: s.scanNumber, title: s.title, status: s.status, issued: s.issued, planned: s.planned, bytes });
+      rows.push({ file, scanNumber: s.scanNumber, title: s.title, status: s.status, issued: s.issued, planned: s.planned, bytes, ...(s.resumedFrom ? { resumedFrom: s.resumedFrom } : {}) });
     } catch (e) {
       process.stderr.write(`donki inspect: ${file}: ${(e as Error).message}\n`);
       code = EXIT.badInput;
     }
   }
+  rows = mergeResumed(rows); // a resumed scan is one line
   if (o.json) process.stdout.write(JSON.stringify(rows, null, 2) + "\n");
   else if (rows.length) process.stdout.write(formatScanList(rows) + "\n");
   return code;
@@ -405,9 +429,9 @@ function humanBytes(n: number): string {
   return `${v.toFixed(v < 10 ? 1 : 0)} ${units[u]}`;
 }
 
-function formatScanList(rows: { file: string; scanNumber: number; title: string; status: string; issued: number; planned: number | null; bytes: number }[]): string {
+function formatScanList(rows: import("./scan-list.ts").ScanRow[]): string {
   const table = [["scan", "status", "triggers", "size", "title", "file"]];
-  for (const r of rows) table.push([String(r.scanNumber), r.status, `${r.issued}/${r.planned ?? "?"}`, humanBytes(r.bytes), r.title, r.file]);
+  for (const r of rows) table.push([String(r.scanNumber), r.status, `${r.issued}/${r.planned ?? "?"}`, humanBytes(r.bytes), r.title, r.files ? `${r.files.join(" + ")} (resumed)` : r.file]);
   const w = table[0].map((_, c) => Math.max(...table.map((row) => row[c].length)));
   return table.map((row) => row.map((cell, c) => (c === 0 || c === 2 || c === 3 ? cell.padStart(w[c]) : c === row.length - 1 ? cell : cell.padEnd(w[c]))).join("  ")).join("\n");
 }
@@ -441,7 +465,14 @@ export async function estimateCommand(file: string, o: { json?: boolean }, catal
   const sc = loadOrReport(file, catalogue);
   if (!sc) return EXIT.badInput;
   const { estimateScenario, formatEstimate } = await import("./estimate.ts");
-  const e = await estimateScenario(sc, catalogue);
+  let e;
+  try {
+    e = await estimateScenario(sc, catalogue);
+  } catch (err) {
+    // a device's timing model refused its settings (the same check as when the player configures it)
+    process.stderr.write(`donki estimate: ${sc.path}: ${(err as Error).message}\n`);
+    return EXIT.badInput;
+  }
   process.stdout.write((o.json ? JSON.stringify(e, null, 2) : formatEstimate(e)) + "\n");
   return EXIT.ok;
 }

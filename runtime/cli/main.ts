@@ -101,11 +101,12 @@ export async function main(argv: string[], catalogue: DeviceCatalogue): Promise<
     .option("--token-file <file>", "without CURVE: where to write the run token remote players need (default <out>/donki-run.token)")
     .option("--max-row-mb <n>", "largest row (one trigger of one stream) a player may declare, MiB (default: the scenario's output.maxRowMB, 64)", positive("max-row-mb"))
     .option("--monitor [port]", "serve the live monitor page on 127.0.0.1:PORT (0 or none = any free port; the URL and operator token are printed)", port("monitor"))
+    .option("--wait <s>", "how long to wait for the players to register (seconds)", int("wait", 0), 60)
     .action(async (file: string, o) => {
       const { runCommand } = await import("./commands.ts");
       if (o.timeScale !== undefined) o.time = `scale:${o.timeScale}`;
       if (o.monitor === true) o.monitor = 0;
-      process.exit(await runCommand(file, { ...o, playerPort: o.port, host: o.bind }, catalogue, false));
+      process.exit(await runCommand(file, { ...o, playerPort: o.port, host: o.bind, waitS: o.wait }, catalogue, false));
     });
 
   program
@@ -119,7 +120,7 @@ export async function main(argv: string[], catalogue: DeviceCatalogue): Promise<
     .option("--port <port>", "player port", port("port"), 5570)
     .option("--control-port <port>", "control port", port("control-port"), 5571)
     .option("--event-port <port>", "event port", port("event-port"), 5572)
-    .option("--wait <s>", "how long to wait for the players to register (seconds)", int("wait", 0), 300)
+    .option("--wait <s>", "how long to wait for the players to register (seconds; the Director says whom it waits for)", int("wait", 0), 120)
     .option("--out <dir>", "output directory")
     .option("--curve <keyfile>", "CURVE authentication: the Director's key file (donki keys --out FILE)")
     .option("--authorized <file>", "CURVE: public keys allowed to register, push data or control (one per line)")
@@ -136,8 +137,9 @@ export async function main(argv: string[], catalogue: DeviceCatalogue): Promise<
     .command("player")
     .description("run one player process that registers with a Director")
     .requiredOption("--name <name>", "player name (unique per Director)")
-    .requiredOption("--level <n>", "priority level (-1 disables)", int("level", -1))
     .requiredOption("--director <endpoint>", "Director player endpoint, e.g. tcp://127.0.0.1:5570", endpoint("director"))
+    .option("--scenario <file>", "take this player's device, settings, level, seed, time, join and faults from the scenario (the flags below override)")
+    .option("--level <n>", "priority level (-1 disables; required without --scenario)", int("level", -1))
     .option("--script <file>", "player script exporting createPlayer(options) or action(trig, params, ctx)")
     .option("--device <name>", `a device instead of a script (${catalogue.deviceNames().join(", ")})`)
     .option("--settings <json>", "device settings as JSON", "{}")
@@ -154,7 +156,36 @@ export async function main(argv: string[], catalogue: DeviceCatalogue): Promise<
     .option("--hb-timeout <ms>", "heartbeat timeout", count("hb-timeout"))
     .option("--parent-pid <pid>", "exit when this process is gone (set by donki run for its local players)", count("parent-pid"))
     .option("--token-file <file>", "the run's token file (written by donki run|director; without CURVE every player needs it; or DONKI_RUN_TOKEN)")
-    .action(async (o) => {
+    .action(async (o, cmd: Command) => {
+      let faults = json<unknown[]>("--faults", o.faults);
+      if (o.scenario) {
+        // flags typed on the command line win over the scenario's values
+        const given = (k: string) => ["cli", "env"].includes(cmd.getOptionValueSource(k) ?? "");
+        const { playerFromScenario, PlayerScenarioError } = await import("./player-from-scenario.ts");
+        let sp;
+        try {
+          const r = playerFromScenario(o.scenario, o.name, catalogue);
+          for (const w of r.warnings) process.stderr.write(`donki player: warning: ${w}\n`);
+          sp = r.player;
+        } catch (e) {
+          if (e instanceof PlayerScenarioError) fail(`player: ${e.lines.join("\n")}`);
+          throw e;
+        }
+        if (!given("level") && sp.level !== undefined) o.level = sp.level;
+        if (!o.device && !o.script) {
+          if (sp.device) o.device = sp.device;
+          else {
+            o.script = sp.script;
+            o.opt = { ...sp.options, ...o.opt };
+          }
+        }
+        if (o.device && o.device === sp.device) o.settings = JSON.stringify({ ...sp.settings, ...(json<Record<string, unknown>>("--settings", o.settings) ?? {}) });
+        if (!given("seed")) o.seed = sp.seed;
+        if (!given("time")) o.time = sp.time;
+        if (!given("join")) o.join = sp.join;
+        if (faults === undefined && o.device === sp.device) faults = sp.faults;
+      }
+      if (o.level === undefined) fail("player: give --level N, or --scenario FILE (the level of its player --name)");
       if (o.parentPid) {
         // a player started by `donki run` must not outlive its Director process (e.g. after SIGKILL)
         setInterval(() => {
@@ -196,7 +227,7 @@ export async function main(argv: string[], catalogue: DeviceCatalogue): Promise<
             settings: json<Record<string, unknown>>("--settings", o.settings) ?? {},
             seed: o.seed,
             time: parseTimeArg(o.time),
-            faults: json<unknown[]>("--faults", o.faults),
+            faults,
           });
         } catch (e) {
           fail(`player '${o.name}': ${(e as Error).message}`);

@@ -44,7 +44,7 @@ export interface DeviceCatalogue {
   createDevicePlayer(spec: { device: string; name: string; settings: Record<string, unknown>; seed: number; time: ClockMode; faults?: unknown[] }): Promise<PlayerBehaviour>;
   deviceNames(): string[];
   /** Static check of a player's settings against its device's range (scenario load). */
-  checkSettings?(device: string, settings: Record<string, unknown>): Array<{ path: Array<string | number>; message: string }>;
+  checkSettings?(device: string, settings: Record<string, unknown>): Array<{ path: Array<string | number>; message: string; severity?: "error" | "warning" }>;
   /** Check of a player's overlap / actOnChange choice (scenario load). */
   checkPlayer?(p: PlayerDefT): Array<{ path: Array<string | number>; message: string }>;
   createEstimator(spec: { device: string; name: string; settings: Record<string, unknown>; seed: number; time: ClockMode }): Promise<{ estimate(params: Record<string, unknown>): Record<string, number> | Promise<Record<string, number>> } | null>;
@@ -381,7 +381,8 @@ export async function runScenario(sc: LoadedScenario, o: RunOptions): Promise<Sc
     };
   } finally {
     await Promise.all(locals.map((l) => l.stop().catch(() => l.kill())));
-    await director.close();
+    // players started elsewhere (donki player on other hosts) are told to leave instead of registering again
+    await director.close(`its run of '${def.title}' is over`);
     // removed unless another run has written its own there meanwhile
     if (tokenFile && readIfExists(tokenFile)?.trim() === token) rmSync(tokenFile, { force: true });
   }

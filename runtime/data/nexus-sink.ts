@@ -204,9 +204,10 @@ export class NexusSink implements DataSink {
     return this.q!.whenBelow();
   }
 
-  missing(lastTrigger: number): number {
+  missing(lastTrigger: number, players?: ReadonlySet<string>): number {
     let n = 0;
-    for (const a of this.arrivals.values()) n += a.missing(lastTrigger);
+    if (!players) for (const a of this.arrivals.values()) n += a.missing(lastTrigger);
+    else for (const p of players) for (const key of this.byPlayer.get(p) ?? []) n += this.arrivals.get(key)?.missing(lastTrigger) ?? 0;
     return n;
   }
 

@@ -50,6 +50,10 @@ export interface QuicklookResult {
   width: number;
   height: number;
   layout: PanelLayout[];
+  /** Triggers drawn: first..last of the scan (a resumed scan: from its first file). */
+  triggers: { first: number; last: number };
+  /** A resumed scan: the files it continues, oldest first (base names). */
+  continues: string[];
 }
 
 // ================================================================== reading
@@ -69,6 +73,8 @@ interface Source {
   f: H5File;
   /** First trigger held by row 0. */
   first: number;
+  /** Last trigger read from it (a crashed file a resumed scan continues: up to the resume point). */
+  upTo?: number;
 }
 
 interface Raster {
@@ -94,6 +100,10 @@ class ScanFile {
   readonly first: number;
   readonly last: number;
   readonly sources: Source[] = [];
+  /** Files whose masks cover the triggers (this file; for a resumed scan also the files it continues). */
+  private readonly maskSources: Source[] = [];
+  /** A resumed scan: the files it continues, oldest first (base names). */
+  readonly continues: string[] = [];
   readonly scenario: Record<string, unknown> | null;
   private readonly opened: H5File[] = [];
 
@@ -111,11 +121,11 @@ class ScanFile {
       this.entry = entry;
       const masks = getGroup(this.f, MASKS);
       if (!masks || !getDataset(this.f, TRIGGERS)) throw notScan(`no ${MASKS} or ${TRIGGERS}`);
-      this.first = Number(attrValue(entry, "first_trigger") ?? 1);
+      let first = Number(attrValue(entry, "first_trigger") ?? 1);
       const trig = (getDataset(this.f, TRIGGERS)!.value as ArrayLike<number> | null) ?? [];
       let last = Number(attrValue(entry, "last_trigger") ?? NaN);
       if (!Number.isFinite(last)) {
-        last = this.first - 1;
+        last = first - 1;
         for (let i = trig.length - 1; i >= 0; i--)
           if (trig[i]) {
             last = Number(trig[i]);
@@ -140,8 +150,28 @@ class ScanFile {
           this.sources.push({ f: pf, first: Number((pe && attrValue(pe, "first_trigger")) ?? 1) });
         }
       } else {
-        this.sources.push({ f: this.f, first: this.first });
+        this.sources.push({ f: this.f, first });
       }
+      this.maskSources.push({ f: this.f, first });
+      // a resumed scan is one scan: the files it continues (resumed_from, in the same directory) hold its first
+      // triggers; each is read for the triggers before the next one's first (a crashed file was cut there)
+      let prev = attrValue(entry, "resumed_from");
+      while (typeof prev === "string" && !partNames.length) {
+        const p = path.join(path.dirname(this.file), path.basename(prev));
+        if (!fs.existsSync(p) || this.continues.includes(path.basename(p)) || !isHdf5(p)) break;
+        const pf = new h5wasm.File(p, "r");
+        this.opened.push(pf);
+        const pe = getGroup(pf, ENTRY);
+        if (!pe) break;
+        const pFirst = Number(attrValue(pe, "first_trigger") ?? 1);
+        if (!(pFirst < first)) break;
+        this.sources.unshift({ f: pf, first: pFirst, upTo: first - 1 });
+        this.maskSources.unshift({ f: pf, first: pFirst, upTo: first - 1 });
+        this.continues.unshift(path.basename(p));
+        first = pFirst;
+        prev = attrValue(pe, "resumed_from");
+      }
+      this.first = first;
 
       for (const player of masks.keys()) {
         const pg = getGroup(masks, player);
@@ -198,9 +228,13 @@ class ScanFile {
   /** Run-wide mask (1 = data) for triggers first..last. */
   mask(s: StreamInfo): Uint8Array {
     const out = new Uint8Array(this.count);
-    const m = getDataset(this.f, s.maskPath);
-    const v = (m?.value as Uint8Array | null) ?? new Uint8Array(0);
-    out.set(v.subarray(0, out.length));
+    for (const src of this.maskSources) {
+      const m = getDataset(src.f, s.maskPath);
+      const v = (m?.value as Uint8Array | null) ?? new Uint8Array(0);
+      const off = src.first - this.first;
+      const n = Math.min(v.length, out.length - off, src.upTo !== undefined ? src.upTo - src.first + 1 : Infinity);
+      if (n > 0) out.set(v.subarray(0, n), off);
+    }
     return out;
   }
 
@@ -213,7 +247,8 @@ class ScanFile {
       const ds = getDataset(src.f, s.dsPath);
       const v = ds?.value as ArrayLike<number | bigint> | null;
       if (!v) continue;
-      for (let r = 0; r < v.length; r++) {
+      const rows = src.upTo !== undefined ? Math.min(v.length, src.upTo - src.first + 1) : v.length;
+      for (let r = 0; r < rows; r++) {
         const i = src.first + r - this.first;
         if (i >= 0 && i < n && mask[i] === 1) out[i] = Number(v[r]);
       }
@@ -230,7 +265,7 @@ class ScanFile {
     for (const src of this.sources) {
       const ds = getDataset(src.f, s.dsPath);
       if (!ds) continue;
-      const rows = (ds.shape ?? [0])[0] ?? 0;
+      const rows = Math.min((ds.shape ?? [0])[0] ?? 0, src.upTo !== undefined ? src.upTo - src.first + 1 : Infinity);
       for (let lo = 0; lo < rows; lo += block) {
         const hi = Math.min(rows, lo + block);
         let any = false;
@@ -812,7 +847,7 @@ export async function quicklook(file: string, opts: QuicklookOptions = {}): Prom
     const raster = scan.raster();
     const sp = spectrum(scan);
     const header = [
-      path.basename(scan.file),
+      path.basename(scan.file) + (scan.continues.length ? ` (resumed; continues ${scan.continues.join(", ")})` : ""),
       `scan ${scan.str("entry_identifier") ?? "?"}`,
       scan.str("status") ?? "incomplete",
       raster
@@ -885,7 +920,7 @@ export async function quicklook(file: string, opts: QuicklookOptions = {}): Prom
 
     fs.mkdirSync(path.dirname(out), { recursive: true });
     c.writePng(out);
-    return { png: out, panels: layout.map((l) => l.title), width: c.width, height: c.height, layout };
+    return { png: out, panels: layout.map((l) => l.title), width: c.width, height: c.height, layout, triggers: { first: scan.first, last: scan.last }, continues: [...scan.continues] };
   } finally {
     scan.close();
   }

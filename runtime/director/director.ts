@@ -33,6 +33,9 @@ import { Admission, OnceLog, RateLimiter, type AdmissionOptions, type Refusal } 
 import type { DataSink, WriteFault } from "./sink.ts";
 import type { DeadTimeReport } from "../data/types.ts";
 
+/** How long closeout waits for rows still missing from players that already answered `done` (ms). */
+const CLOSEOUT_GRACE_MS = 1000;
+
 export type FaultPolicy = "pause" | "retry" | "abort";
 
 export interface PlayerPolicy {
@@ -328,11 +331,17 @@ export class Director {
     return this.endpoints;
   }
 
-  async close(): Promise<void> {
+  /**
+   * Close the sockets. With `farewell` (the Director is going away for good, e.g. its scan is over), every live
+   * player is first told so (`shutdown`, docs/protocol.md) and leaves; without it, players keep trying to register
+   * again (a Director restarted on the same endpoint finds them back).
+   */
+  async close(farewell?: string): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     if (this.tickTimer) clearInterval(this.tickTimer);
     if (this.state !== "idle") this.abort("director closing");
+    if (farewell !== undefined) for (const e of this.registry.all()) if (e.alive) this.sendTo(e.routingId, { v: PROTOCOL_VERSION, type: "shutdown", reason: farewell });
     await this.players?.flush(500);
     this.controlOut?.close();
     this.eventOut?.close();
@@ -847,6 +856,7 @@ export class Director {
       playersNotListed: dead > MAX_DEAD_LISTED ? dead - MAX_DEAD_LISTED : undefined,
       counters: { ...this.counters },
       pausedBecause: paused.length ? paused.join(", ") : undefined,
+      waitingFor: this.awaited ? this.awaited.filter((n) => !this.registry.get(n)?.alive) : undefined,
       insecure: this.opts.insecure ? true : undefined,
       memory: { rssMB: Math.round(process.memoryUsage.rss() / 1048576), heapUsedMB: Math.round(process.memoryUsage().heapUsed / 1048576) },
     };
@@ -857,12 +867,20 @@ export class Director {
   /** Wait until the named players are registered (or the deadline passes). */
   async waitForPlayers(names: string[], timeoutMs: number): Promise<void> {
     if (this.preRunStop) throw new RunInterrupted(this.preRunStop);
-    await this.waitUntil(
-      () => names.every((n) => this.registry.get(n)?.alive),
-      timeoutMs,
-      () => `players not registered after ${timeoutMs} ms: ${names.filter((n) => !this.registry.get(n)?.alive).join(", ")}`,
-    );
+    this.awaited = names;
+    try {
+      await this.waitUntil(
+        () => names.every((n) => this.registry.get(n)?.alive),
+        timeoutMs,
+        () => `players not registered after ${+(timeoutMs / 1000).toFixed(1)} s: ${names.filter((n) => !this.registry.get(n)?.alive).join(", ")}`,
+      );
+    } finally {
+      this.awaited = null;
+    }
   }
+
+  /** Players waited for (waitForPlayers, or a run's `require` while planning) that are not registered yet. */
+  private awaited: string[] | null = null;
 
   async run(plan: RunPlan): Promise<RunResult> {
     if (this.runId !== null) throw new Error(`a run is already in progress (${this.runId})`);
@@ -919,11 +937,16 @@ export class Director {
       }
       if (this.stopRequested) throw new RunInterrupted(this.stopReason ?? "stopped before the first trigger");
       if (plan.require?.length) {
-        await this.waitUntil(
-          () => plan.require!.every((n) => this.registry.get(n)?.alive),
-          plan.waitForPlayersMs ?? 10_000,
-          () => `planning: required players not registered within ${plan.waitForPlayersMs ?? 10_000} ms: ${plan.require!.filter((n) => !this.registry.get(n)?.alive).join(", ")}`,
-        );
+        this.awaited = plan.require;
+        try {
+          await this.waitUntil(
+            () => plan.require!.every((n) => this.registry.get(n)?.alive),
+            plan.waitForPlayersMs ?? 10_000,
+            () => `planning: required players not registered within ${plan.waitForPlayersMs ?? 10_000} ms: ${plan.require!.filter((n) => !this.registry.get(n)?.alive).join(", ")}`,
+          );
+        } finally {
+          this.awaited = null;
+        }
       }
       const starting = this.registry.all().filter((e) => e.enabled && e.alive && e.level >= 0);
       if (starting.length === 0) throw new RunFailed("planning: no enabled players are registered");
@@ -1044,15 +1067,26 @@ export class Director {
     // ---- closeout (best effort, every wait bounded)
     this.setState("closeout", message);
     this.barrier = null;
+    const answered = new Set<string>();
     try {
-      await this.closeout(run, status, plan);
+      await this.closeout(run, status, plan, answered);
     } catch (e) {
       this.log.warn({ err: (e as Error).message }, "closeout incomplete");
     }
     if (plan.sink && sinkOpen) {
       if (!this.abortReason) {
-        const end = performance.now() + (plan.closeoutDataTimeoutMs ?? 10_000);
-        while (plan.sink.missing(completed) > 0 && performance.now() < end) await sleepMs(10);
+        // A player sends its rows before its `done` (docs/protocol.md): once it answered, a row still missing will
+        // not come (a trigger it failed, a row it never pushed). Late rows are waited for a short grace from every
+        // player (a row handed over by another thread of a player), then only from those that did not answer.
+        const unsettled = new Set(this.registry.all().filter((e) => !answered.has(e.name)).map((e) => e.name));
+        const t = performance.now();
+        const end = t + (plan.closeoutDataTimeoutMs ?? 10_000);
+        const grace = t + Math.min(plan.closeoutDataTimeoutMs ?? 10_000, CLOSEOUT_GRACE_MS);
+        for (let now = t; now < end; now = performance.now()) {
+          const from = now < grace ? undefined : unsettled;
+          if ((from && !from.size) || plan.sink.missing(completed, from) === 0) break;
+          await sleepMs(10);
+        }
       }
       this.sinkClosed.add(run);
       try {
@@ -1110,8 +1144,10 @@ export class Director {
     this.levelPlanDirty = false;
     const run = this.runId!;
     for (const e of this.registry.all()) {
+      // its rows are expected up to the last trigger it was asked to act on (not one it was passed over)
+      const lastActed = e.skippedAt === this.issued ? this.issued - 1 : this.issued;
       if (e.leaving) {
-        if (e.participating) this.plan?.sink?.endStreams?.(e.name, this.issued);
+        if (e.participating) this.plan?.sink?.endStreams?.(e.name, lastActed);
         e.participating = false;
         this.removePlayer(e);
         continue;
@@ -1123,7 +1159,11 @@ export class Director {
       const eligible = e.enabled && e.level >= 0;
       if (e.participating && !eligible) {
         e.participating = false;
-        this.plan?.sink?.endStreams?.(e.name, this.issued);
+        this.plan?.sink?.endStreams?.(e.name, lastActed);
+      } else if (e.participating && eligible && lastActed < this.issued) {
+        // disabled and enabled again within one trigger: no rows for the trigger it sat out, expected again from here
+        this.plan?.sink?.endStreams?.(e.name, lastActed);
+        for (const decl of e.streams) this.plan?.sink?.addStream({ player: e.name, decl });
       }
       else if (!e.participating && eligible && e.readyFor === run && e.alive) {
         e.participating = e.everJoined = true;
@@ -1151,7 +1191,10 @@ export class Director {
     b.simT = t;
     for (const e of group.players) {
       // left or disabled since the trigger's boundary: not waited for (it is removed at the next boundary)
-      if (e.leaving || !e.enabled) continue;
+      if (e.leaving || !e.enabled) {
+        e.skippedAt = trig;
+        continue;
+      }
       const seq = ++this.seq;
       const dl = this.deadlineOf(e.name, trig, "action");
       const m = b.add(e, seq, now + dl.ms);
@@ -1248,7 +1291,8 @@ export class Director {
     this.sendTo(e.routingId, { v: PROTOCOL_VERSION, type: "pre", run: this.runId, seq, config, t: this.simTime });
   }
 
-  private async closeout(run: string, status: RunStatus, plan: RunPlan): Promise<void> {
+  /** Post to the run's players and wait (bounded) for their `done`; returns the players that answered. */
+  private async closeout(run: string, status: RunStatus, plan: RunPlan, answered: Set<string>): Promise<void> {
     const targets = this.registry.all().filter((e) => (e.participating || e.readyFor === run) && e.alive);
     this.postSeqs.clear();
     for (const e of targets) {
@@ -1267,6 +1311,7 @@ export class Director {
       );
     } finally {
       this.abortReason = abortBackup;
+      for (const e of targets) if (!this.postSeqs.has(e.name) && e.alive) answered.add(e.name);
     }
   }
 

@@ -27,6 +27,8 @@ export class PlayerEntry {
   /** Has taken part in a run of this Director (entries that never did are pruned once dead for a while). */
   everJoined = false;
   leaving = false;
+  /** The last trigger this participating player was passed over (disabled or leaving mid-trigger): no rows of it. */
+  skippedAt = 0;
   /** Level change requested for the next boundary / run. */
   pendingLevel: number | null = null;
   /** Latency of the last successful ack (level started -> ack), ms. */

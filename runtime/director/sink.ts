@@ -66,7 +66,7 @@ export interface DataSink {
   hasCapacity(): boolean;
   /** Resolves when hasCapacity() becomes true. */
   whenCapacity(): Promise<void>;
-  /** Rows still missing up to `lastTrigger` over all streams (closeout waits for 0 or its timeout). */
-  missing(lastTrigger: number): number;
+  /** Rows still missing up to `lastTrigger` over all streams, or over the streams of `players` only (closeout waits for 0 or its timeout). */
+  missing(lastTrigger: number, players?: ReadonlySet<string>): number;
   close(info: SinkCloseInfo): Promise<Partial<SinkCloseReport> | void>;
 }

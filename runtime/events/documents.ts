@@ -248,8 +248,8 @@ export class DocumentSink implements DataSink {
     return this.inner.whenCapacity();
   }
 
-  missing(lastTrigger: number): number {
-    return this.inner.missing(lastTrigger);
+  missing(lastTrigger: number, players?: ReadonlySet<string>): number {
+    return this.inner.missing(lastTrigger, players);
   }
 
   /** Publish what arrived since the last page (nothing when nothing arrived). */

@@ -43,6 +43,10 @@ export async function runPlayerProcess(o: PlayerProcessOptions): Promise<number>
     };
     process.on("SIGINT", onSignal);
     process.on("SIGTERM", onSignal);
+    player.onShutdown = (reason) => {
+      process.stderr.write(`donki player '${o.name}': the Director at ${o.director} has shut down (${reason}); exiting\n`);
+      void player.close().then(resolve);
+    };
     player.onFatal = (e) => {
       process.stderr.write(`donki player: ${e.message}\n`);
       exitCode = 2;

@@ -155,6 +155,8 @@ export class Player {
   /** The Director's notice at registration (e.g. the declared level was overridden), if any. */
   notice: string | null = null;
   onFatal: (e: Error) => void = () => {};
+  /** The Director said it is shutting down for good (`shutdown`); by default the player closes. */
+  onShutdown: (reason: string) => void = () => void this.close();
 
   constructor(private readonly opts: PlayerOptions) {
     this.name = opts.name;
@@ -319,6 +321,12 @@ export class Player {
         this.log.warn({ reason: m.reason }, "the director rejected a message");
         return;
       case "hb":
+        return;
+      case "shutdown":
+        // no bye: the Director is gone; no re-registration loop either
+        this.log.info({ reason: m.reason }, "the Director is shutting down");
+        this.stopping = true;
+        this.onShutdown(m.reason ?? "the Director is shutting down");
         return;
       case "abort":
         this.abortedRuns.add(m.run);

@@ -182,6 +182,9 @@ export function decodeFromDirector(frames: Buffer[]): DirectorToPlayer | Protoco
     case "error":
       err = need(h, { reason: isStr }, { code: isStr });
       break;
+    case "shutdown":
+      err = need(h, {}, { reason: isStr });
+      break;
     default:
       err = `unknown message type '${h.type}' from the Director`;
   }

@@ -188,7 +188,17 @@ export interface ErrorMsg {
   /** "unknown-peer": the Director does not know this sender (e.g. it restarted): register again. */
   code?: string;
 }
-export type DirectorToPlayer = Welcome | Reject | Pre | Trig | Post | AbortMsg | CancelMsg | Heartbeat | ErrorMsg;
+/**
+ * The Director is shutting down for good (its scan is over, or the operator ended it): the player leaves cleanly
+ * instead of waiting for a Director that will not come back. Optional: an older player treats it as an unknown
+ * message and notices the silence through its heartbeat timeout, as before.
+ */
+export interface Shutdown {
+  v: number;
+  type: "shutdown";
+  reason?: string;
+}
+export type DirectorToPlayer = Welcome | Reject | Pre | Trig | Post | AbortMsg | CancelMsg | Heartbeat | ErrorMsg | Shutdown;
 
 // ---- control channel ----
 export type ControlCmd = "status" | "pause" | "resume" | "stop" | "abort" | "disable" | "enable" | "priority" | "admit";
@@ -253,6 +263,8 @@ export interface DirectorStatus {
   playersNotListed?: number;
   counters: DirectorCounters;
   pausedBecause?: string;
+  /** While it waits for players to register before a run: the names still missing (absent otherwise). */
+  waitingFor?: string[];
   /** The Director process's memory, MiB (resident set; JavaScript heap in use). */
   memory?: { rssMB: number; heapUsedMB: number };
   /** Present (true) when a socket is bound to a non-loopback address without CURVE (--insecure). */

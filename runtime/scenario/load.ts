@@ -4,10 +4,13 @@
 import { readFileSync, existsSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { dirname, resolve, basename, extname, relative } from "node:path";
-import { parseDocument, LineCounter, isNode, type Document } from "yaml";
+import { parseDocument, LineCounter, isNode, isMap, isScalar, type Document } from "yaml";
 import type { z } from "zod";
 import { Scenario, PlayerDef, type ScenarioDef, type PlayerDefT } from "./schema.ts";
 import { parsePlayersXml } from "./xml.ts";
+import { issueProblem } from "./zod-problems.ts";
+import { yamlSyntaxProblem } from "./yaml-errors.ts";
+import { scenarioWarnings } from "./lint.ts";
 
 import { ScenarioError } from "./errors.ts";
 export { ScenarioError };
@@ -21,6 +24,8 @@ export interface LoadedScenario {
   text: string;
   /** sha256 of the text. */
   hash: string;
+  /** Suspicious but legal forms (a gap between levels, a binning that drops pixels ...), located like errors. */
+  warnings: string[];
 }
 
 function describePath(path: PropertyKey[]): string {
@@ -35,12 +40,22 @@ function issueMessage(i: z.core.$ZodIssue): string {
     const msg = i.message;
     return msg.includes("received undefined") ? `is required (${msg.replace(/^Invalid input: /, "")})` : msg.replace(/^Invalid input: /, "");
   }
-  if (i.code === "invalid_union") return `${i.message}: none of the allowed forms matches`;
+  if (i.code === "invalid_union") return i.message === "Invalid input" ? "none of the allowed forms matches" : i.message;
   return i.message;
 }
 
-/** Locate a path in the YAML document; falls back to the nearest existing parent. */
-function locate(doc: Document, lc: LineCounter, path: PropertyKey[]): { line: number; col: number } {
+/** Locate a path in the YAML document; falls back to the nearest existing parent. `key`: the map key, not its value. */
+function locate(doc: Document, lc: LineCounter, path: PropertyKey[], key = false): { line: number; col: number } {
+  if (key && path.length) {
+    const parent = path.length === 1 ? doc.contents : doc.getIn(path.slice(0, -1) as Array<string | number>, true);
+    if (isMap(parent)) {
+      const pair = parent.items.find((it) => isScalar(it.key) && String(it.key.value) === String(path[path.length - 1]));
+      if (pair && isNode(pair.key) && pair.key.range) {
+        const p = lc.linePos(pair.key.range[0]);
+        return { line: p.line, col: p.col };
+      }
+    }
+  }
   for (let n = path.length; n >= 0; n--) {
     const node = doc.getIn(path.slice(0, n) as Array<string | number>, true);
     if (isNode(node) && node.range) {
@@ -58,7 +73,7 @@ export interface LoadOptions {
    * The catalogue's static check of a player's settings against its device's range (ROIs, sensor size ...):
    * each problem is reported at its place in the file (`path` is inside the player's `settings`).
    */
-  checkSettings?: (device: string, settings: Record<string, unknown>) => Array<{ path: Array<string | number>; message: string }>;
+  checkSettings?: (device: string, settings: Record<string, unknown>) => Array<{ path: Array<string | number>; message: string; severity?: "error" | "warning"; key?: boolean }>;
   /** The catalogue's check of a player's own fields (overlap, actOnChange); `path` is inside the player's section. */
   checkPlayer?: (p: PlayerDefT) => Array<{ path: Array<string | number>; message: string }>;
 }
@@ -76,10 +91,8 @@ export function parseScenario(text: string, path: string, lo: LoadOptions = {}):
   const rel = relative(process.cwd(), path);
   const shown = rel && !rel.startsWith("..") ? rel : path;
   if (doc.errors.length) {
-    const problems = doc.errors.map((e) => {
-      const p = e.linePos?.[0];
-      return `${shown}:${p?.line ?? 1}:${p?.col ?? 1}: YAML syntax: ${e.message.split("\n")[0]}`;
-    });
+    // the first error with its snippet; the ones after it usually follow from it
+    const problems = [yamlSyntaxProblem(shown, doc.errors[0], doc.errors.length - 1)];
     throw new ScenarioError(problems.join("\n"), problems);
   }
   const raw = doc.toJS();
@@ -91,8 +104,9 @@ export function parseScenario(text: string, path: string, lo: LoadOptions = {}):
   if (!r.success) {
     const problems = r.error.issues.map((i) => {
       const at = i.code === "unrecognized_keys" ? [...i.path, i.keys[0]] : i.path;
-      const { line, col } = locate(doc, lc, at);
-      return `${shown}:${line}:${col}: ${describePath(i.path)}: ${issueMessage(i)}`;
+      const { line, col } = locate(doc, lc, at, i.code === "unrecognized_keys");
+      const message = i.code === "unrecognized_keys" ? issueProblem(Scenario, i, raw, "field").message : issueMessage(i);
+      return `${shown}:${line}:${col}: ${describePath(i.path)}: ${message}`;
     });
     throw new ScenarioError(problems.join("\n"), problems);
   }
@@ -133,36 +147,29 @@ export function parseScenario(text: string, path: string, lo: LoadOptions = {}):
     });
     if (problems.length) throw new ScenarioError(problems.join("\n"), problems);
   }
+  const warnings: string[] = [];
+  const xml = def.playersXml ? resolve(dirname(path), def.playersXml) : undefined;
+  /** Where a player's field is: file:line:col in this file, or the player in the XML list. */
+  const wherePlayer = (i: number, p: PlayerDefT, field: Array<string | number>, key = false) => {
+    if (xml) return `${xml}: player '${p.name}' (${p.device}): ${describePath(field)}`;
+    const { line, col } = locate(doc, lc, ["players", i, ...field], key);
+    return `${shown}:${line}:${col}: players[${i}].${describePath(field)} (${p.name}, ${p.device})`;
+  };
   if (lo.checkPlayer) {
     const problems: string[] = [];
-    const xml = def.playersXml ? resolve(dirname(path), def.playersXml) : undefined;
     players!.forEach((p, i) => {
-      for (const pr of lo.checkPlayer!(p)) {
-        const field = describePath(pr.path);
-        if (xml) problems.push(`${xml}: player '${p.name}' (${p.device}): ${field}: ${pr.message}`);
-        else {
-          const { line, col } = locate(doc, lc, ["players", i, ...pr.path]);
-          problems.push(`${shown}:${line}:${col}: players[${i}].${field} (${p.name}): ${pr.message}`);
-        }
-      }
+      for (const pr of lo.checkPlayer!(p)) problems.push(`${wherePlayer(i, p, pr.path)}: ${pr.message}`);
     });
     if (problems.length) throw new ScenarioError(problems.join("\n"), problems);
   }
   if (lo.checkSettings) {
     const problems: string[] = [];
-    const xml = def.playersXml ? resolve(dirname(path), def.playersXml) : undefined;
     players!.forEach((p, i) => {
-      for (const pr of lo.checkSettings!(p.device, p.settings ?? {})) {
-        const field = describePath(["settings", ...pr.path]);
-        if (xml) problems.push(`${xml}: player '${p.name}' (${p.device}): ${field}: ${pr.message}`);
-        else {
-          const { line, col } = locate(doc, lc, ["players", i, "settings", ...pr.path]);
-          problems.push(`${shown}:${line}:${col}: players[${i}].${field} (${p.name}, ${p.device}): ${pr.message}`);
-        }
-      }
+      for (const pr of lo.checkSettings!(p.device, p.settings ?? {})) (pr.severity === "warning" ? warnings : problems).push(`${wherePlayer(i, p, ["settings", ...pr.path], pr.key)}: ${pr.message}`);
     });
     if (problems.length) throw new ScenarioError(problems.join("\n"), problems);
   }
+  for (const w of scenarioWarnings(players!)) warnings.push(`${wherePlayer(w.player, players![w.player], w.field)}: ${w.message}`);
   const name = basename(path, extname(path));
-  return { def: { ...def, players: players! }, path, name, text, hash: createHash("sha256").update(text).digest("hex") };
+  return { def: { ...def, players: players! }, path, name, text, hash: createHash("sha256").update(text).digest("hex"), warnings };
 }

@@ -176,7 +176,10 @@ export const Instrument = z.strictObject({
     .default({ rotation_angle: 0 }),
 });
 
-export const TimeMode = z.union([z.literal("virtual"), z.literal("real"), z.strictObject({ scale: z.number().positive() })]);
+export const TimeMode = z.union([z.literal("virtual"), z.literal("real"), z.strictObject({ scale: z.number().positive() })], {
+  error: (iss) =>
+    `must be virtual, real or { scale: FACTOR } (scaled real time, e.g. \`time: { scale: 0.2 }\`; the command line's --time scale:0.2 is written so only there), got ${JSON.stringify(iss.input)}`,
+});
 
 export const Scenario = z
   .strictObject({

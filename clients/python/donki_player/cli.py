@@ -168,6 +168,9 @@ def main(argv=None):
         return EXIT_OK
     fatal = player.wait(0)
     player.close()
+    if player.shutdown_reason is not None:
+        err("player '%s': the Director at %s has shut down (%s); exiting" % (a.name, a.director, player.shutdown_reason))
+        return EXIT_OK
     if fatal is not None:
         err(str(fatal))
         return EXIT_BAD_INPUT

@@ -260,6 +260,8 @@ class Player:
         self._welcome = threading.Event()
         self._registered = False
         self._fatal = None
+        #: set when the Director said it is shutting down for good (`shutdown`): the player has closed
+        self.shutdown_reason = None
         self._main = None
         self._watchdog = None
         self._local = threading.local()
@@ -443,6 +445,8 @@ class Player:
                     self._last_heard = time.monotonic()
                 if heard == "rehello" and time.monotonic() - self._last_hello >= self.hb_interval:
                     self._send_hello()
+                if heard == "shutdown":
+                    return False
                 if self._fatal is not None:
                     self._welcome.set()
                     return False
@@ -492,6 +496,10 @@ class Player:
                 self._fatal = PlayerError("player '%s': the Director refused its registration: %s" % (self.name, m["reason"]))
             else:
                 log.warning("the Director rejected a message: %s", m["reason"])
+        elif t == "shutdown":
+            self.shutdown_reason = m.get("reason") if isinstance(m.get("reason"), str) else "the Director is shutting down"
+            log.info("the Director is shutting down: %s", self.shutdown_reason)
+            return "shutdown"
         elif t == "abort":
             run = m["run"]
             self._aborted_runs.add(run)

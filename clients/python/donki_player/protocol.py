@@ -66,6 +66,8 @@ _FROM_DIRECTOR = {
     "welcome": {"name": _is_str, "session": _is_str, "hbInterval": _is_int, "hbTimeout": _is_int},
     "reject": {"reason": _is_str},
     "error": {"reason": _is_str},
+    # the Director is going away for good (optional: an older peer treats it as unknown and times out instead)
+    "shutdown": {},
 }
 
 
