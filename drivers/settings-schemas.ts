@@ -15,6 +15,10 @@ const int = z.number().int();
 const common = {
   aliases: z.record(z.string(), z.string().min(1)),
   usb: z.strictObject({ vendorId: int.min(0).max(0xffff), productId: int.min(0).max(0xffff), serialNumber: z.string().min(1).optional() }),
+  // the player's own `overlap` / `actOnChange` (scenario fields beside `settings`) reach the device in its settings
+  // (schema.ts playerSettings; `donki player --settings`); which device may overlap is the catalogue's checkPlayer
+  overlap: z.enum(["readout", "none"]),
+  actOnChange: z.boolean(),
 };
 /** A vendor-SDK driver: the vendor library, or `sdk: twin` for the same driver over the SDK twin. */
 const vendor = {

@@ -65,9 +65,9 @@ describe("scenario fields overlap and actOnChange", () => {
     const bad = BASE.replace("    device: sim:io\n", "    device: sim:io\n    overlap: always\n");
     expect(problems(bad, "bad-value.yaml").join("\n")).toMatch(/bad-value\.yaml:21:14: players\[4\]\.overlap: .*"readout"\|"none"/);
     const noReadout = BASE.replace("    device: sim:io\n", "    device: sim:io\n    overlap: readout\n");
-    expect(problems(noReadout, "no-readout.yaml")).toEqual([expect.stringMatching(/no-readout\.yaml:21:14: players\[4\]\.overlap \(io\): device 'sim:io' has no read-out to overlap/)]);
+    expect(problems(noReadout, "no-readout.yaml")).toEqual([expect.stringMatching(/no-readout\.yaml:21:14: players\[4\]\.overlap \(io, sim:io\): device 'sim:io' has no read-out to overlap/)]);
     const notSetpoint = BASE.replace("    device: sim:pi-ccd\n", "    device: sim:pi-ccd\n    actOnChange: false\n");
-    expect(problems(notSetpoint, "not-setpoint.yaml")).toEqual([expect.stringMatching(/not-setpoint\.yaml:13:18: players\[2\]\.actOnChange \(ccd\): applies to set-point devices/)]);
+    expect(problems(notSetpoint, "not-setpoint.yaml")).toEqual([expect.stringMatching(/not-setpoint\.yaml:13:18: players\[2\]\.actOnChange \(ccd, sim:pi-ccd\): applies to set-point devices/)]);
   });
 });
 

@@ -6,6 +6,7 @@
  */
 import { dirname, resolve } from "node:path";
 import { loadScenario, ScenarioError } from "../scenario/load.ts";
+import { playerSettings } from "../scenario/schema.ts";
 import { didYouMean } from "../scenario/suggest.ts";
 import { isPythonDevice } from "./python.ts";
 import { timeModeOf } from "./run.ts";
@@ -49,7 +50,7 @@ export function playerFromScenario(file: string, name: string, catalogue: Pick<D
   const t = timeModeOf(sc.def.time);
   const base = {
     level: p.level,
-    settings: p.settings,
+    settings: playerSettings(p),
     seed: sc.def.seed,
     time: t.mode === "scaled" ? `scale:${t.scale}` : t.mode,
     join: p.join,
