@@ -655,7 +655,7 @@ export class Director {
     for (const w of this.abortWaiters.splice(0)) w(); // a back-pressure wait ends too (a stalled writer never frees it)
     const hasFaultPause = [...this.pauseReasons].some((r) => r.startsWith("fault:"));
     if (hasFaultPause) this.barrier?.fail(new RunInterrupted("stopped while waiting for a faulted player"));
-    if (this.state === "running" || this.state === "paused") this.setState("stopping", "stop requested");
+    if (this.state === "running" || this.state === "paused") this.setState("stopping", this.stopReason);
     this.releaseGate();
   }
 
@@ -742,6 +742,7 @@ export class Director {
       lvl: this.barrier?.lvl,
       triggers: this.plan?.triggers,
       simTime: this.simTime,
+      levelSimS: this.levelSimS.length ? this.levelSimS.map((x) => x ?? 0) : undefined,
       players: listed.map((p) => p.status(now)),
       playersNotListed: dead > MAX_DEAD_LISTED ? dead - MAX_DEAD_LISTED : undefined,
       counters: { ...this.counters },
@@ -775,6 +776,7 @@ export class Director {
     this.plan = plan;
     this.issued = 0;
     this.simTime = 0;
+    this.levelSimS = [];
     this.faults = [];
     this.stopRequested = false;
     this.abortReason = null;
@@ -1038,6 +1040,7 @@ export class Director {
     b.seal();
     await b.done;
     this.simTime = t + b.maxDt;
+    this.levelSimS[group.lvl] = (this.levelSimS[group.lvl] ?? 0) + b.maxDt;
   }
 
   private sendTrig(m: BarrierMember, tp: TriggerParams | undefined, t: number): void {
@@ -1195,6 +1198,8 @@ export class Director {
   }
 
   private lastStatusEvent = 0;
+  /** Instrument time spent in each level this run, s (status: the operator's per-level time). */
+  private levelSimS: number[] = [];
 
   private tick(): void {
     const now = performance.now();
