@@ -155,7 +155,7 @@ export async function runCommand(file: string, o: RunCommandOptions, catalogue: 
     keys.setRawMode(true);
     keys.on("data", onKey);
     keys.resume();
-    op.say("keys: p pause, r resume, s stop, a abort, Ctrl-C stop", "info");
+    process.stderr.write("donki: keys: p pause, r resume, s stop, a abort, Ctrl-C stop\n");
   }
   let report: ScenarioRunReport;
   // --monitor: the live page, following this Director's event stream (runtime/monitor/)
@@ -191,9 +191,10 @@ export async function runCommand(file: string, o: RunCommandOptions, catalogue: 
       onReady: async (ep, d, tokenFile) => {
         director = d;
         if (o.monitor !== undefined) monitor = startRunMonitor(ep, o.monitor, o.host, resolve(o.out ?? resolve(dirname(sc.path), "..", sc.def.output.directory)), monitorOut);
-        if (directorOnly || process.env.DONKI_SHOW_ENDPOINTS || sc.def.players.some((p) => p.host !== "local" && (p.level === undefined || p.level >= 0))) op.say(`director: players -> ${ep.player}  control -> ${ep.control}  events -> ${ep.events}`, "info");
-        if (tokenFile) op.say(`run token for remote players in ${tokenFile} (donki player --token-file ${tokenFile})`, "info");
+        if (directorOnly || process.env.DONKI_SHOW_ENDPOINTS || sc.def.players.some((p) => p.host !== "local" && (p.level === undefined || p.level >= 0))) process.stderr.write(`donki director: players -> ${ep.player}  control -> ${ep.control}  events -> ${ep.events}\n`);
+        if (tokenFile) process.stderr.write(`donki: run token for remote players in ${tokenFile} (donki player --token-file ${tokenFile})\n`);
         if (monitor) await monitor; // serving (and following the events) before the run starts
+        op.waiting(); // the status area from here on: nothing else writes to stderr directly
       },
       onEvent: (topic, body) => {
         op.event(topic, body);

@@ -429,7 +429,8 @@ export function formatReport(r: ScenarioRunReport, timeMode: ClockMode): string 
   const cut = end.lastIssued > end.lastTrigger ? `, trigger ${end.lastIssued} issued but not completed` : "";
   lines.push(`  triggers:   ${end.done}${end.planned !== null ? ` of ${end.planned - r.result.firstTrigger + 1} planned` : ""}${range}${cut}`);
   lines.push(`  wall time:  ${r.wallS.toFixed(2)} s`);
-  if (timeMode.mode !== "real" && r.simulatedS > 0) lines.push(`  simulated:  ${fmtDuration(r.simulatedS)} of instrument time (${speedVsReal(r.simulatedS, r.wallS)})`);
+  // the speed against real time only when the triggers dominate the wall time (not for a try of a few triggers)
+  if (timeMode.mode !== "real" && r.simulatedS > 0) lines.push(`  simulated:  ${fmtDuration(r.simulatedS)} of instrument time${end.done >= 10 ? ` (${speedVsReal(r.simulatedS, r.wallS)})` : ""}`);
   if (r.perStream.length) {
     const bad = r.perStream.filter((s) => !s.complete);
     lines.push(`  streams:    ${r.perStream.length - bad.length} of ${r.perStream.length} complete`);

@@ -77,6 +77,12 @@ export class Operator {
     this.screen.log(`[${name}] ${line}`);
   }
 
+  /** The Director is up and waits for its players: the status area says so until the run is planned. */
+  waiting(): void {
+    this.progress.setState("starting", "waiting for the players to register");
+    this.screen.start();
+  }
+
   /** The run is planned: what the status area counts against. */
   plan(p: ProgressPlan, statusOf?: () => DirectorStatus): void {
     this.progress.start(p);

@@ -194,6 +194,7 @@ export class RunProgress {
   /** The status area: state line, bar line, details line. */
   lines(width = 80): string[] {
     const head = [this.stateText(), this.hint ?? this.whatToDo()].filter(Boolean).join("  -- ");
+    if (!this.plan) return [head]; // not planned yet (waiting for the players)
     const total = this.total;
     const count = this.countText();
     let bar = "";
@@ -214,6 +215,7 @@ export class RunProgress {
 
   /** One line for a log (no terminal): state, count, rate, ETA, instrument time, point. */
   line(): string {
+    if (!this.plan) return `donki: ${this.stateText()}`;
     return ["donki:", this.stateText(), "|", this.countText(), ...[this.timeText(), this.pointText() && `point ${this.pointText()}`].filter(Boolean).map((x) => `| ${x}`)].join(" ");
   }
 }

@@ -31,6 +31,7 @@ export class OperatorScreen {
   private timer: NodeJS.Timeout | null = null;
   private lastPlain = "";
   private closed = false;
+  private started = false;
 
   constructor(private readonly o: ScreenOptions) {
     this.mode = o.mode;
@@ -41,6 +42,7 @@ export class OperatorScreen {
   /** Start redrawing (tty) or the periodic status line (plain). */
   start(): void {
     if (this.mode === "off" || this.timer || this.closed) return;
+    this.started = true;
     const every = this.mode === "tty" ? (this.o.redrawMs ?? 200) : (this.o.plainEveryMs ?? 5000);
     this.timer = setInterval(() => (this.mode === "tty" ? this.redraw() : this.plainLine()), every);
     this.timer.unref();
@@ -49,7 +51,7 @@ export class OperatorScreen {
 
   /** A log line, printed above the status area. */
   log(line: string): void {
-    if (this.area && !this.closed) {
+    if (this.area && this.started && !this.closed) {
       this.area.persist(line.endsWith("\n") ? line : line + "\n");
       this.draw();
     } else this.stream.write(line.endsWith("\n") ? line : line + "\n");
@@ -81,7 +83,7 @@ export class OperatorScreen {
   }
 
   private draw(): void {
-    if (!this.area || this.closed) return;
+    if (!this.area || !this.started || this.closed) return;
     this.area(this.o.progress.lines(this.stream.columns ?? 80).join("\n"));
   }
 
