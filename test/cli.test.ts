@@ -141,6 +141,8 @@ describe("donki run", () => {
     await until(() => JSON.parse(ctl("status", "--json").out || "{}").state === "running", 10_000, "running");
     expect(ctl("pause").code).toBe(0);
     await until(() => JSON.parse(ctl("status", "--json").out).state === "paused", 5000, "paused");
+    // the run's own screen tells the pause from the control socket at once (without a terminal: one plain line)
+    await until(() => p.err.some((l) => /^donki: PAUSED: paused by the operator/.test(l)), 10_000, "the pause told on the run's stderr");
     const st = JSON.parse(ctl("status", "--json").out);
     expect(st.players.map((x: { name: string }) => x.name).sort()).toEqual(["io", "stage"]);
     // without --json: a table for a human (state with its reason, the run's trigger, one row per player)

@@ -4,7 +4,8 @@
  * - tty: a status area redrawn in place at the bottom (log-update); every log line is printed above it, never
  *   through it; close() clears it, so the summary comes after a clean screen.
  * - plain (no terminal: a pipe, a log file, CI): no bar and no cursor movement; one status line every few
- *   seconds, and at once when the state changes (PAUSED, STOPPING ...).
+ *   seconds while it changes (once a minute while it does not); a state change (PAUSED, STOPPING ...) is told
+ *   at once in its own line.
  * - off (--no-progress, --json, -q): log lines only.
  */
 import { createLogUpdate } from "log-update";
@@ -30,6 +31,7 @@ export class OperatorScreen {
   private readonly area: ReturnType<typeof createLogUpdate> | null;
   private timer: NodeJS.Timeout | null = null;
   private lastPlain = "";
+  private samePeriods = 0;
   private closed = false;
   private started = false;
 
@@ -90,8 +92,9 @@ export class OperatorScreen {
   private plainLine(): void {
     this.o.poll?.();
     const line = this.o.progress.line();
-    // a line identical to the last one is not repeated (a paused run says so once, not every period)
-    if (line === this.lastPlain) return;
+    // a line identical to the last one is repeated only every 12th period (a long pause: about once a minute)
+    if (line === this.lastPlain && ++this.samePeriods % 12 !== 0) return;
+    if (line !== this.lastPlain) this.samePeriods = 0;
     this.lastPlain = line;
     this.stream.write(line + "\n");
   }
