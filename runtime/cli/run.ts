@@ -13,7 +13,8 @@ import { expandSequence } from "../scenario/sequence.ts";
 import type { LoadedScenario } from "../scenario/load.ts";
 import type { PlayerDefT } from "../scenario/schema.ts";
 import type { ClockMode } from "../clock.ts";
-import type { Logger } from "../log.ts";
+import { envLogFormat, type Logger } from "../log.ts";
+import { parseRecord, prettyRecord } from "../log-format.ts";
 import { newKeyPair, type CurveKeyPair, type CurveServerConfig } from "../transport/curve.ts";
 import { newRunToken, TOKEN_ENV } from "../director/admission.ts";
 import { VERSION } from "../version.ts";
@@ -133,6 +134,12 @@ interface LocalPlayer {
   exited: Promise<number | null>;
 }
 
+/** A local player's stderr line on stderr: a log record in DONKI_LOG_FORMAT (pretty by default), other text prefixed. */
+function defaultPlayerLine(name: string, line: string): void {
+  const rec = envLogFormat() === "pretty" ? parseRecord(line) : undefined;
+  process.stderr.write(rec ? prettyRecord(rec, { source: name }) + "\n" : `[${name}] ${line}\n`);
+}
+
 /** How a local player process logs: its level, and where its stderr lines go. */
 interface PlayerLogging {
   level?: string;
@@ -164,10 +171,10 @@ function spawnPlayer(p: PlayerDefT & { level: number }, endpoint: string, seed: 
 }
 
 /**
- * A local player process: each stderr line to `out` (default: stderr prefixed with its name), stopped with SIGTERM
+ * A local player process: each stderr line to `out` (default: defaultPlayerLine), stopped with SIGTERM
  * (SIGKILL after 5 s); stop() also waits (bounded) for its last lines, so none is printed after the summary.
  */
-function watch(name: string, child: ChildProcess, out: (name: string, line: string) => void = (n, l) => void process.stderr.write(`[${n}] ${l}\n`)): LocalPlayer {
+function watch(name: string, child: ChildProcess, out: (name: string, line: string) => void = defaultPlayerLine): LocalPlayer {
   let partial = "";
   child.stderr!.on("data", (b: Buffer) => {
     const lines = (partial + b.toString()).split("\n");

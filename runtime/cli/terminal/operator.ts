@@ -56,7 +56,11 @@ export class Operator {
     // a terminal of no size (a pty nobody sized) gets the plain lines: the status area needs a width
     const tty = o.tty ?? Boolean(stream.isTTY && stream.columns > 0);
     const mode: ScreenMode = o.progress === false || o.json || o.quiet ? "off" : tty ? "tty" : "plain";
-    this.fd = o.logFile ? openSync(o.logFile, "a") : null;
+    try {
+      this.fd = o.logFile ? openSync(o.logFile, "a") : null;
+    } catch (e) {
+      throw new Error(`--log-file ${o.logFile}: cannot open it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    }
     this.screen = new OperatorScreen({ mode, progress: this.progress, stream, plainEveryMs: o.plainEveryMs, poll: () => this.poll() });
     this.recordLevel = this.fd !== null && LEVEL_VALUES[this.level]! > LEVEL_VALUES.info! ? "info" : this.level;
     this.log = createLogger("donki", this.recordLevel, { format: "json", write: (line) => this.record(line) });
