@@ -106,7 +106,7 @@ export async function main(argv: string[], catalogue: DeviceCatalogue): Promise<
     .option("--force", "start even if the pre-flight check says the output disk is too small")
     .option("--curve <keyfile>", "CURVE authentication: the Director's key file (donki keys --out FILE)")
     .option("--authorized <file>", "CURVE: public keys allowed to register, push data or control (one per line)")
-    .option("--no-progress", "no progress bar")
+    .option("--no-progress", "no status area (and no status lines without a terminal); logs only")
     .option("--json", "print the report as JSON on stdout")
     .option("--python <interpreter>", "Python of the python:/tango: players (default: DONKI_PYTHON, else a python3 that has pyzmq)")
     .option("--bind <host>", "interface to bind (default 127.0.0.1; 0.0.0.0 when players connect from other hosts)")
@@ -140,7 +140,7 @@ export async function main(argv: string[], catalogue: DeviceCatalogue): Promise<
     .option("--authorized <file>", "CURVE: public keys allowed to register, push data or control (one per line)")
     .option("--triggers <n>", "stop after this many triggers", count("triggers"))
     .option("--force", "start even if the pre-flight check says the output disk is too small")
-    .option("--no-progress", "no progress bar")
+    .option("--no-progress", "no status area (and no status lines without a terminal); logs only")
     .option("--json", "print the report as JSON on stdout")
     .action(async (file: string, o) => {
       const { runCommand } = await import("./commands.ts");
