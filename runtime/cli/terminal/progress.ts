@@ -75,7 +75,10 @@ export class RunProgress {
     this.lastTrig = trig;
     this.sim = sim;
     const s = { activeMs: this.activeMs(), trig, sim };
-    this.samples.push(s);
+    // one sample per 100 ms of running time at most (the last one moves): a few hundred in the window at any rate
+    const last = this.samples[this.samples.length - 1];
+    if (last && this.samples.length >= 2 && s.activeMs - this.samples[this.samples.length - 2]!.activeMs < 100) this.samples[this.samples.length - 1] = s;
+    else this.samples.push(s);
     while (this.samples.length > 2 && s.activeMs - this.samples[1]!.activeMs > WINDOW_MS) this.samples.shift();
   }
 
