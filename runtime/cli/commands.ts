@@ -109,7 +109,7 @@ export async function runCommand(file: string, o: RunCommandOptions, catalogue: 
   // the operator's screen: a status area with the logs above it (runtime/cli/terminal/)
   let op: Operator;
   try {
-    op = new Operator({ logFormat: o.logFormat, quiet: o.quiet, verbose: o.verbose, logFile: o.logFile, progress: o.progress, json: o.json });
+    op = new Operator({ logFormat: o.logFormat, quiet: o.quiet, verbose: o.verbose, logFile: o.logFile, progress: o.progress, json: o.json, keys: Boolean(process.stdin.isTTY) && !o.json });
   } catch (e) {
     process.stderr.write(`donki: ${(e as Error).message}\n`);
     return EXIT.badInput;

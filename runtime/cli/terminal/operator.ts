@@ -27,6 +27,8 @@ export interface OperatorOptions {
   tty?: boolean;
   /** plain mode: a status line this often, ms. */
   plainEveryMs?: number;
+  /** The keys p / r / s / a work (stdin is a terminal): the pause says which to press, else which ctl command. */
+  keys?: boolean;
 }
 
 /** The log level the options ask for: -q error, -v info, -vv debug, else DONKI_LOG, else warn. */
@@ -61,6 +63,7 @@ export class Operator {
     } catch (e) {
       throw new Error(`--log-file ${o.logFile}: cannot open it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
     }
+    this.progress.keys = o.keys ?? false;
     this.screen = new OperatorScreen({ mode, progress: this.progress, stream, plainEveryMs: o.plainEveryMs, poll: () => this.poll() });
     this.recordLevel = this.fd !== null && LEVEL_VALUES[this.level]! > LEVEL_VALUES.info! ? "info" : this.level;
     this.log = createLogger("donki", this.recordLevel, { format: "json", write: (line) => this.record(line) });
@@ -102,7 +105,7 @@ export class Operator {
     const before = this.progress.state;
     const reason = typeof body.reason === "string" ? body.reason : undefined;
     this.progress.setState(body.state, reason);
-    if (body.state === "paused") this.say(`PAUSED: ${this.progress.reasonText() ?? "paused"} (r resumes, s stops)`);
+    if (body.state === "paused") this.say(`PAUSED: ${this.progress.reasonText() ?? "paused"} (${this.o.keys ? "r resumes, s stops" : "donki ctl resume | stop"})`);
     else if (body.state === "running" && before === "paused") this.say("resumed", "info");
     else if (body.state === "stopping") this.say(`STOPPING: ${reason ?? "stop requested"} (finishing the current trigger)`, "info");
     this.screen.changed();

@@ -31,6 +31,8 @@ const WINDOW_MS = 20_000;
 export class RunProgress {
   state = "starting";
   reason: string | undefined;
+  /** The keys p / r / s / a work (else the pause names the ctl commands). */
+  keys = true;
   /** A line for the operator beside the state (e.g. "Ctrl-C again aborts"). */
   hint: string | undefined;
   plan: ProgressPlan | undefined;
@@ -148,7 +150,7 @@ export class RunProgress {
   }
 
   private whatToDo(): string | undefined {
-    if (this.state === "paused") return "r resumes, s stops, a aborts (or donki ctl resume|stop|abort)";
+    if (this.state === "paused") return this.keys ? "r resumes, s stops, a aborts (or donki ctl resume|stop|abort)" : "donki ctl resume|stop|abort";
     return undefined;
   }
 
