@@ -1,10 +1,42 @@
 import { pino, type Logger } from "pino";
+import { LEVEL_VALUES, parseRecord, prettyRecord, type LogFormat } from "./log-format.ts";
 
 export type { Logger };
 
-/** Structured logs on stderr (stdout stays free for results). Level from DONKI_LOG (default "info"). */
-export function createLogger(name: string, level = process.env.DONKI_LOG ?? "info"): Logger {
-  return pino({ name, level, base: { pid: process.pid } }, pino.destination({ fd: 2, sync: true }));
+export interface LoggerOptions {
+  /** pretty (one human line, local time) or json (pino's line, for scripts). Default DONKI_LOG_FORMAT, else pretty. */
+  format?: LogFormat;
+  /** Where each line goes (the operator's screen prints it above its status area). Default stderr. */
+  write?: (line: string) => void;
+}
+
+/** DONKI_LOG_FORMAT (pretty | json), else pretty. */
+export function envLogFormat(): LogFormat {
+  return process.env.DONKI_LOG_FORMAT === "json" ? "json" : "pretty";
+}
+
+/**
+ * Logs on stderr (stdout stays free for results). Level from DONKI_LOG (default "info"), format from
+ * DONKI_LOG_FORMAT (default pretty: `23:51:07.042 WARN  xrf: message  key=value`).
+ */
+export function createLogger(name: string, level = process.env.DONKI_LOG ?? "info", o: LoggerOptions = {}): Logger {
+  if (!(level in LEVEL_VALUES)) {
+    process.stderr.write(`donki: log level '${level}' is not one of ${Object.keys(LEVEL_VALUES).join(", ")}; using info\n`);
+    level = "info";
+  }
+  const format = o.format ?? envLogFormat();
+  if (format === "json" && !o.write) return pino({ name, level, base: { pid: process.pid } }, pino.destination({ fd: 2, sync: true }));
+  const out = o.write ?? ((l: string) => void process.stderr.write(l + "\n"));
+  const destination = {
+    write(chunk: string) {
+      for (const line of chunk.split("\n")) {
+        if (!line) continue;
+        const rec = format === "pretty" ? parseRecord(line) : undefined;
+        out(rec ? prettyRecord(rec) : line);
+      }
+    },
+  };
+  return pino({ name, level, base: { pid: process.pid } }, destination);
 }
 
 /** A logger that drops everything (library use without logs). */

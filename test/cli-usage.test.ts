@@ -45,6 +45,16 @@ describe("usage errors exit 2 with one line, before anything starts", () => {
     expect(readdirSync(out)).toEqual([]); // no scan file, no token, no journal: refused before the Director
   });
 
+  it("log options: a bad --log-format or DONKI_LOG is refused before anything starts", () => {
+    const out = tempDir();
+    refused(["run", "scenarios/fast-scan.yaml", "--out", out, "--log-format", "xml"], /'--log-format <format>' argument 'xml' is invalid: must be pretty or json/);
+    refused(["run", "scenarios/fast-scan.yaml", "--out", out, "--log-file", join(out, "no/such/dir/run.log")], /^donki: --log-file .*run\.log: cannot open it \(ENOENT\)$/m);
+    const r = spawnSync(process.execPath, [DONKI, "run", "scenarios/fast-scan.yaml", "--out", out], { cwd: ROOT, encoding: "utf8", timeout: 60_000, env: { ...process.env, DONKI_LOG: "loud" } });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe("donki: DONKI_LOG must be one of trace, debug, info, warn, error, fatal, silent, got 'loud'\n");
+    expect(readdirSync(out)).toEqual([]);
+  });
+
   it("help and version still exit 0", () => {
     expect(donki(["--version"]).code).toBe(0);
     const h = donki(["run", "--help"]);

@@ -139,11 +139,20 @@ describe("donki run", () => {
     const { control } = await reportedEndpoints(p);
     const ctl = (...a: string[]) => donki(["ctl", ...a, "--control", control], { timeoutMs: 20_000 });
     await until(() => nxs(out).length === 1, 30_000, "the scan to start");
-    await until(() => JSON.parse(ctl("status").out || "{}").state === "running", 10_000, "running");
+    await until(() => JSON.parse(ctl("status", "--json").out || "{}").state === "running", 10_000, "running");
     expect(ctl("pause").code).toBe(0);
-    await until(() => JSON.parse(ctl("status").out).state === "paused", 5000, "paused");
-    const st = JSON.parse(ctl("status").out);
+    await until(() => JSON.parse(ctl("status", "--json").out).state === "paused", 5000, "paused");
+    // the run's own screen tells the pause from the control socket at once (without a terminal: one plain line)
+    await until(() => p.err.some((l) => /^donki: PAUSED: paused by the operator/.test(l)), 10_000, "the pause told on the run's stderr");
+    const st = JSON.parse(ctl("status", "--json").out);
     expect(st.players.map((x: { name: string }) => x.name).sort()).toEqual(["io", "stage"]);
+    // without --json: a table for a human (state with its reason, the run's trigger, one row per player)
+    const human = ctl("status").out;
+    expect(human).toMatch(/^state:\s+PAUSED \(operator\)$/m);
+    expect(human).toMatch(/^run:\s+\S+\s+trigger \d+ of 200/m);
+    expect(human).toMatch(/^\s+stage\s+0\s+ok\s+/m);
+    expect(human).toMatch(/^\s+io\s+1\s+ok\s+/m);
+    expect(human).not.toMatch(/[{}]/);
     expect(ctl("priority", "--player", "io", "--level", "3").code).toBe(1); // not allowed during this run
     expect(ctl("resume").code).toBe(0);
     expect(ctl("stop").code).toBe(0);

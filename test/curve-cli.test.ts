@@ -24,7 +24,7 @@ describe("CURVE on the command line", () => {
     const p = startProcess(["run", "test/fixtures/scenarios/slow-scan.yaml", "--out", dir, "--no-progress", "--curve", dkey, "--authorized", auth], { DONKI_SHOW_ENDPOINTS: "1" });
     try {
       const { control } = await reportedEndpoints(p);
-      const ctl = (key: string, cmd = "status") => donki(["ctl", cmd, "--control", control, "--curve-server-key", dpub, "--curve-key-file", key, "--timeout", "2000"], 20_000);
+      const ctl = (key: string, cmd = "status") => donki(["ctl", cmd, "--control", control, "--curve-server-key", dpub, "--curve-key-file", key, "--timeout", "2000", ...(cmd === "status" ? ["--json"] : [])], 20_000);
       await until(() => readdirSync(dir).some((f) => f.endsWith(".nxs")), 60_000, "the scan file (the Director is up)");
       // the authorised client gets answers once the run is under way (planning needs the local CURVE players)
       let seen = "";

@@ -63,7 +63,7 @@ output: { directory: out, prefix: roles }
     expect(byPlayer.stderr).toMatch(/no reply from the Director/);
     // an observer neither (control), but reads the status from the event stream
     expect(ctlRefused(ob, "pause", "--control", control).status).toBe(1);
-    const obs = ctl(ob, "status", "--events", events);
+    const obs = ctl(ob, "status", "--events", events, "--json");
     expect(obs.status).toBe(0);
     expect(JSON.parse(obs.stdout).state).toMatch(/running|paused/);
 

@@ -1,7 +1,5 @@
 /** Implementations of the CLI commands (kept out of main.ts so `donki --help` stays fast). */
-import cliProgress from "cli-progress";
 import { loadScenario, ScenarioError, type LoadedScenario } from "../scenario/load.ts";
-import { createLogger } from "../log.ts";
 import { runScenario, formatReport, parseTimeArg, timeModeOf, type DeviceCatalogue, type ScenarioRunReport } from "./run.ts";
 import { RunInterrupted, type Director } from "../director/director.ts";
 import { EXIT_CODE_OF } from "../protocol/run-status.ts";
@@ -12,6 +10,8 @@ import type { ControlCmd } from "../protocol/messages.ts";
 import { dirname, relative, resolve } from "node:path";
 import { RollCall } from "./roll-call.ts";
 import { scanFileProblem } from "./files.ts";
+import { Operator } from "./terminal/operator.ts";
+import type { LogFormat } from "../log-format.ts";
 
 const EXIT = { ok: 0, failed: 1, badInput: 2, stopped: 3, gaps: 4 } as const;
 
@@ -53,6 +53,11 @@ export interface RunCommandOptions {
   maxRowMb?: number;
   /** Serve the live monitor page on this port (0 = any free port). */
   monitor?: number;
+  /** The operator's logs: format, -q, -v (count), a file that keeps them as JSON lines. */
+  logFormat?: LogFormat;
+  quiet?: boolean;
+  verbose?: number;
+  logFile?: string;
 }
 
 /** True for an address only this host can reach (127.0.0.0/8, ::1, localhost). */
@@ -104,9 +109,17 @@ export async function runCommand(file: string, o: RunCommandOptions, catalogue: 
     process.stderr.write("donki: --monitor with --curve is not supported: run `donki monitor --events ... --control ... --curve-server-key ... --curve-key-file ...` with an authorised client key\n");
     return EXIT.badInput;
   }
-  const log = createLogger("donki", process.env.DONKI_LOG ?? "warn");
-  const showBar = o.progress !== false && !o.json;
-  let bar: cliProgress.SingleBar | null = null;
+  // the operator's screen: a status area with the logs above it (runtime/cli/terminal/)
+  let op: Operator;
+  let opWaiting = false;
+  try {
+    op = new Operator({ logFormat: o.logFormat, quiet: o.quiet, verbose: o.verbose, logFile: o.logFile, progress: o.progress, json: o.json, keys: Boolean(process.stdin.isTTY) && !o.json });
+  } catch (e) {
+    process.stderr.write(`donki: ${(e as Error).message}\n`);
+    return EXIT.badInput;
+  }
+  const log = op.log;
+  if (o.logFile) op.say(`logs also in ${resolve(o.logFile)} (JSON lines)`, "info");
   let director: Director | null = null;
   let interrupts = 0;
   // SIGINT (Ctrl-C), SIGTERM and SIGHUP end a run like a stop in every phase (file closed, status "stopped");
@@ -116,10 +129,12 @@ export async function runCommand(file: string, o: RunCommandOptions, catalogue: 
     const name = sig === "SIGINT" ? "Ctrl-C" : sig;
     if (!director) process.exit(128 + (sig === "SIGINT" ? 2 : sig === "SIGHUP" ? 1 : 15));
     if (interrupts === 1) {
-      process.stderr.write(`\ndonki: ${name}: stopping after the current trigger (again to abort)\n`);
+      op.say(`${name}: stopping after the current trigger (${name} again aborts)`);
+      op.hint(`${name} again aborts`);
       director.stop(`stopped by ${name}`);
     } else if (interrupts === 2) {
-      process.stderr.write(`\ndonki: ${name}: aborting (closing the file; again to quit at once)\n`);
+      op.say(`${name}: aborting (closing the file; ${name} again quits at once)`);
+      op.hint(`${name} again quits at once`);
       director.abort(`interrupted (${name} twice)`);
     } else process.exit(130);
   };
@@ -134,16 +149,11 @@ export async function runCommand(file: string, o: RunCommandOptions, catalogue: 
     const d = director as Director | null;
     if (k === "\u0003") return onSigint();
     if (!d) return;
-    if (k === "p") {
-      d.pause();
-      process.stderr.write("\ndonki: pausing after the current level (r resumes)\n");
-    } else if (k === "r") {
-      d.resume();
-      process.stderr.write("\ndonki: resuming\n");
-    } else if (k === "s") {
-      d.stop();
-      process.stderr.write("\ndonki: stopping after the current trigger\n");
-    } else if (k === "a") d.abort("aborted by the user (key a)");
+    // the state change shows at once in the status area and as a line above it (Operator.event)
+    if (k === "p") d.pause();
+    else if (k === "r") d.resume();
+    else if (k === "s") d.stop("stopped by the operator (key s)");
+    else if (k === "a") d.abort("aborted by the user (key a)");
   };
   if (keys) {
     keys.setRawMode(true);
@@ -172,8 +182,11 @@ export async function runCommand(file: string, o: RunCommandOptions, catalogue: 
       seed: o.seed,
       maxTriggers: o.triggers,
       force: o.force,
-      onRecover: (r) => process.stderr.write(`donki: recovered ${o.resume}: ${r.replayed} rows from the journal; triggers ${r.recoveredThrough >= 1 ? `up to ${r.recoveredThrough}` : "none"} complete\n`),
-      onPreflight: (r) => process.stderr.write(`donki: ${r.ok ? "" : "warning: --force: "}${r.text}\n`),
+      onRecover: (r) => op.say(`recovered ${o.resume}: ${r.replayed} rows from the journal; triggers ${r.recoveredThrough >= 1 ? `up to ${r.recoveredThrough}` : "none"} complete`, "info"),
+      onPreflight: (r) => op.say(`${r.ok ? "" : "warning: --force: "}${r.text}`, r.ok ? "info" : "warn"),
+      playerLog: (name, line) => op.playerLine(name, line),
+      playerLogLevel: op.recordLevel,
+      onPlan: (p, d) => op.plan({ ...p, time }, () => d.status()),
       resume: o.resume,
       python: o.python,
       curve,
@@ -195,41 +208,28 @@ export async function runCommand(file: string, o: RunCommandOptions, catalogue: 
             waitS: o.waitS ?? 60,
             waitOption: "--wait",
             tokenFile,
+            // after op.waiting() the status area owns stderr: the roll call's later lines are printed above it
+            say: (line) => (opWaiting ? op.say(line, "info") : process.stderr.write(line + "\n")),
           });
           roll.begin();
         }
         if (monitor) await monitor; // serving (and following the events) before the run starts
+        op.waiting(); // the status area from here on: nothing else writes to stderr directly
+        opWaiting = true;
       },
       onEvent: (topic, body) => {
         roll?.onEvent(topic, body);
+        op.event(topic, body);
         // a write error is told once, in one line (HDF5's own error stack is kept off stderr)
         if (topic === "fault" && body.kind === "write") {
           const what = body.action === "abort" ? "aborting the scan" : "scan paused; make room, then resume (key r or donki ctl resume), or stop/abort";
-          process.stderr.write(`\ndonki: write error: ${String(body.message)} -- ${what}\n`);
+          op.say(`write error: ${String(body.message)} -- ${what}`, "error");
         }
       },
-      onProgress: (t, total, sim) => {
-        if (!showBar) return;
-        if (!bar) {
-          bar = new cliProgress.SingleBar(
-            {
-              format: total === null ? "{value} triggers | {rate}/s | sim {sim}" : "[{bar}] {value}/{total} triggers | {rate}/s | ETA {eta_formatted} | sim {sim}",
-              stream: process.stderr,
-              hideCursor: true,
-              etaBuffer: 50,
-              fps: 5,
-            },
-            cliProgress.Presets.shades_classic,
-          );
-          bar.start(total ?? 0, 0, { rate: "0", sim: "0 s" });
-          (bar as unknown as { t0: number }).t0 = performance.now();
-        }
-        const t0 = (bar as unknown as { t0: number }).t0;
-        bar.update(t, { rate: (t / Math.max((performance.now() - t0) / 1000, 1e-3)).toFixed(1), sim: `${sim.toFixed(1)} s` });
-      },
+      onProgress: (t, _total, sim) => op.trigger(t, sim),
     });
   } catch (e) {
-    (bar as cliProgress.SingleBar | null)?.stop();
+    op.close();
     if (e instanceof PreflightError) {
       process.stderr.write(`donki: ${e.message}\n`);
       return EXIT.badInput;
@@ -257,7 +257,7 @@ export async function runCommand(file: string, o: RunCommandOptions, catalogue: 
       keys.pause();
     }
   }
-  (bar as cliProgress.SingleBar | null)?.stop();
+  op.close();
   if (o.json) process.stdout.write(JSON.stringify(report, null, 2) + "\n");
   else process.stdout.write(formatReport(report, time) + "\n");
   if (monitor) {
@@ -277,7 +277,12 @@ export async function runCommand(file: string, o: RunCommandOptions, catalogue: 
 
 const CMDS = ["status", "pause", "resume", "stop", "abort", "disable", "enable", "priority", "admit"];
 
-export async function ctlCommand(cmd: string, o: { control?: string; events?: string; player?: string; level?: number; curveServerKey?: string; curveKeyFile?: string; timeout?: number }): Promise<number> {
+export async function ctlCommand(cmd: string, o: { control?: string; events?: string; player?: string; level?: number; curveServerKey?: string; curveKeyFile?: string; timeout?: number; json?: boolean }): Promise<number> {
+  // status: a table for a human, the DirectorStatus as JSON for scripts (--json)
+  const showStatus = async (st: unknown) => {
+    const { formatDirectorStatus } = await import("./terminal/status-table.ts");
+    process.stdout.write((o.json ? JSON.stringify(st, null, 2) : formatDirectorStatus(st as import("../protocol/messages.ts").DirectorStatus)) + "\n");
+  };
   if (!CMDS.includes(cmd)) {
     process.stderr.write(`donki ctl: unknown command '${cmd}' (one of ${CMDS.join(", ")})\n`);
     return EXIT.badInput;
@@ -307,7 +312,7 @@ export async function ctlCommand(cmd: string, o: { control?: string; events?: st
     const ev = new EventStream(o.events, ["status"], curve);
     try {
       const e = await ev.next((x) => x.topic === "status", o.timeout ?? 5000);
-      process.stdout.write(JSON.stringify(e.body.status, null, 2) + "\n");
+      await showStatus(e.body.status);
       return EXIT.ok;
     } catch (e) {
       process.stderr.write(`donki ctl: no status event from ${o.events}: ${(e as Error).message}\n`);
@@ -327,7 +332,8 @@ export async function ctlCommand(cmd: string, o: { control?: string; events?: st
       process.stderr.write(`donki ctl: the Director refused '${cmd}': ${r.error}\n`);
       return EXIT.failed;
     }
-    process.stdout.write(cmd === "status" ? JSON.stringify(r.status, null, 2) + "\n" : `${cmd}: ok\n`);
+    if (cmd === "status") await showStatus(r.status);
+    else process.stdout.write(`${cmd}: ok\n`);
     return EXIT.ok;
   } catch (e) {
     process.stderr.write(`donki ctl: ${(e as Error).message}\n`);

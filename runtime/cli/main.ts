@@ -43,6 +43,21 @@ export function endpoint(name: string) {
   };
 }
 
+/** --log-format pretty | json */
+function logFormat(v: string): "pretty" | "json" {
+  if (v !== "pretty" && v !== "json") throw new InvalidArgumentError(`must be pretty or json`);
+  return v;
+}
+
+/** The operator's log options of run and director (runtime/cli/terminal/operator.ts). */
+function withLogOptions(c: Command): Command {
+  return c
+    .option("--log-format <format>", "logs as pretty (one line, local time) or json (pino lines, for scripts)", logFormat, "pretty")
+    .option("-q, --quiet", "errors only: no status area, no warnings (the summary is still printed)")
+    .option("-v, --verbose", "more logs: -v info, -vv debug (default: warnings; or DONKI_LOG)", (_v: string, prev: number) => prev + 1, 0)
+    .option("--log-file <file>", "also append every log line (Director, players, info and above) to FILE as JSON lines");
+}
+
 function keyValue(v: string, prev: Record<string, string>): Record<string, string> {
   const i = v.indexOf("=");
   if (i <= 0) throw new InvalidArgumentError(`options are KEY=VALUE, got '${v}'`);
@@ -77,8 +92,8 @@ export async function main(argv: string[], catalogue: DeviceCatalogue): Promise<
   });
   program.showSuggestionAfterError(true);
 
-  program
-    .command("run")
+  withLogOptions(program
+    .command("run"))
     .description("run a scenario: Director + local players (twins by default) -> NeXus/HDF5 file")
     .argument("<scenario>", "scenario file (YAML)")
     .option("--out <dir>", "output directory (default: the scenario's output.directory)")
@@ -91,7 +106,7 @@ export async function main(argv: string[], catalogue: DeviceCatalogue): Promise<
     .option("--force", "start even if the pre-flight check says the output disk is too small")
     .option("--curve <keyfile>", "CURVE authentication: the Director's key file (donki keys --out FILE)")
     .option("--authorized <file>", "CURVE: public keys allowed to register, push data or control (one per line)")
-    .option("--no-progress", "no progress bar")
+    .option("--no-progress", "no status area (and no status lines without a terminal); logs only")
     .option("--json", "print the report as JSON on stdout")
     .option("--python <interpreter>", "Python of the python:/tango: players (default: DONKI_PYTHON, else a python3 that has pyzmq)")
     .option("--bind <host>", "interface to bind (default 127.0.0.1; 0.0.0.0 when players connect from other hosts)")
@@ -109,8 +124,8 @@ export async function main(argv: string[], catalogue: DeviceCatalogue): Promise<
       process.exit(await runCommand(file, { ...o, playerPort: o.port, host: o.bind, waitS: o.wait }, catalogue, false));
     });
 
-  program
-    .command("director")
+  withLogOptions(program
+    .command("director"))
     .description("run a scenario's Director only; players connect by themselves (donki player on any host)")
     .argument("<scenario>", "scenario file (YAML)")
     .option("--bind <host>", "interface to bind (default 127.0.0.1; another address needs CURVE or --insecure)", "127.0.0.1")
@@ -126,7 +141,7 @@ export async function main(argv: string[], catalogue: DeviceCatalogue): Promise<
     .option("--authorized <file>", "CURVE: public keys allowed to register, push data or control (one per line)")
     .option("--triggers <n>", "stop after this many triggers", count("triggers"))
     .option("--force", "start even if the pre-flight check says the output disk is too small")
-    .option("--no-progress", "no progress bar")
+    .option("--no-progress", "no status area (and no status lines without a terminal); logs only")
     .option("--json", "print the report as JSON on stdout")
     .action(async (file: string, o) => {
       const { runCommand } = await import("./commands.ts");
@@ -156,7 +171,9 @@ export async function main(argv: string[], catalogue: DeviceCatalogue): Promise<
     .option("--hb-timeout <ms>", "heartbeat timeout", count("hb-timeout"))
     .option("--parent-pid <pid>", "exit when this process is gone (set by donki run for its local players)", count("parent-pid"))
     .option("--token-file <file>", "the run's token file (written by donki run|director; without CURVE every player needs it; or DONKI_RUN_TOKEN)")
+    .option("--log-format <format>", "logs as pretty (local time, one line) or json (default: DONKI_LOG_FORMAT, else pretty)", logFormat)
     .action(async (o, cmd: Command) => {
+      if (o.logFormat) process.env.DONKI_LOG_FORMAT = o.logFormat;
       let faults = json<unknown[]>("--faults", o.faults);
       if (o.scenario) {
         // flags typed on the command line win over the scenario's values
@@ -261,6 +278,7 @@ export async function main(argv: string[], catalogue: DeviceCatalogue): Promise<
     .option("--curve-key-file <file>", "this client's CURVE key file (its public key must be authorised)")
     .option("--timeout <ms>", "how long to wait for the Director's reply", count("timeout"), 5000)
     .option("--events <endpoint>", "status only: read it from the event stream (an observer key has no access to control)", endpoint("events"))
+    .option("--json", "status only: the Director's status as JSON (for scripts) instead of a table")
     .action(async (cmd: string, name: string | undefined, o) => {
       const { ctlCommand } = await import("./commands.ts");
       process.exit(await ctlCommand(cmd, { ...o, player: o.player ?? name }));

@@ -13,7 +13,8 @@ import { expandSequence } from "../scenario/sequence.ts";
 import type { LoadedScenario } from "../scenario/load.ts";
 import { playerSettings, type PlayerDefT } from "../scenario/schema.ts";
 import type { ClockMode } from "../clock.ts";
-import type { Logger } from "../log.ts";
+import { envLogFormat, type Logger } from "../log.ts";
+import { parseRecord, prettyRecord } from "../log-format.ts";
 import { newKeyPair, type CurveKeyPair, type CurveServerConfig } from "../transport/curve.ts";
 import { newRunToken, TOKEN_ENV } from "../director/admission.ts";
 import { VERSION } from "../version.ts";
@@ -34,6 +35,7 @@ export function withEnergy(p: TriggerParams, energyEv: number): TriggerParams {
 }
 import { preflight, PreflightError, type PreflightResult } from "./preflight.ts";
 import { journalSegments } from "../data/journal.ts";
+import { toRanges } from "../data/h5util.ts";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 export const DONKI_BIN = join(HERE, "../../bin/donki.mjs");
@@ -86,6 +88,12 @@ export interface RunOptions {
   /** Largest row a player may declare, bytes (and the ZeroMQ message size limit derived from it). */
   maxRowBytes?: number;
   onProgress?: (trig: number, total: number | null, simTime: number) => void;
+  /** Just before the first trigger: the triggers of this run and each trigger's point (the operator's status). */
+  onPlan?: (p: { planned: number | null; firstTrigger: number; pointOf: (trig: number) => Record<string, unknown> | undefined }, director: Director) => void;
+  /** Each line a local player process writes on stderr (default: stderr, prefixed with its name). */
+  playerLog?: (name: string, line: string) => void;
+  /** DONKI_LOG of the local player processes (default DONKI_LOG, else warn); they log JSON for playerLog. */
+  playerLogLevel?: string;
   /** `--resume` replayed the crashed run's journal first. */
   onRecover?: (r: import("../data/recover.ts").RecoverReport) => void;
   /** Events of the run as they are published (topic, body). */
@@ -133,10 +141,26 @@ interface LocalPlayer {
   exited: Promise<number | null>;
 }
 
-function spawnPlayer(p: PlayerDefT & { level: number }, endpoint: string, seed: number, time: ClockMode, log: Logger, scenarioDir: string, curve?: { serverKey: string; keys: CurveKeyPair }, token?: string, python?: string): LocalPlayer {
+/** A local player's stderr line on stderr: a log record in DONKI_LOG_FORMAT (pretty by default), other text prefixed. */
+function defaultPlayerLine(name: string, line: string): void {
+  const rec = envLogFormat() === "pretty" ? parseRecord(line) : undefined;
+  process.stderr.write(rec ? prettyRecord(rec, { source: name }) + "\n" : `[${name}] ${line}\n`);
+}
+
+/** How a local player process logs: its level, and where its stderr lines go. */
+interface PlayerLogging {
+  level?: string;
+  line?: (name: string, line: string) => void;
+}
+
+function logEnv(l: PlayerLogging): Record<string, string> {
+  return { DONKI_LOG: l.level ?? process.env.DONKI_LOG ?? "warn", DONKI_LOG_FORMAT: "json" };
+}
+
+function spawnPlayer(p: PlayerDefT & { level: number }, endpoint: string, seed: number, time: ClockMode, logging: PlayerLogging, scenarioDir: string, curve?: { serverKey: string; keys: CurveKeyPair }, token?: string, python?: string): LocalPlayer {
   if (isPythonDevice(p.device)) {
     const { command, args, env } = pythonPlayerCommand(p, { python: python!, endpoint, seed, time: timeArg(time), scenarioDir, curve, token, parentPid: process.pid });
-    return watch(p.name, spawn(command, args, { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, DONKI_LOG: process.env.DONKI_LOG ?? "warn", ...env } }));
+    return watch(p.name, spawn(command, args, { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, ...logEnv(logging), ...env } }), logging.line);
   }
   const args = [DONKI_BIN, "player", "--name", p.name, "--level", String(p.level), "--director", endpoint, "--join", p.join, "--parent-pid", String(process.pid)];
   if (p.device.startsWith("script:")) {
@@ -149,14 +173,25 @@ function spawnPlayer(p: PlayerDefT & { level: number }, endpoint: string, seed: 
   if (curve) args.push("--curve-server-key", curve.serverKey, "--curve-public-key", curve.keys.publicKey);
   // DONKI_NODE_ARGS: extra Node.js flags for player processes (profiling: "--cpu-prof --cpu-prof-dir=DIR")
   const nodeArgs = process.env.DONKI_NODE_ARGS?.split(" ").filter(Boolean) ?? [];
-  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, ...args], { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, DONKI_LOG: process.env.DONKI_LOG ?? "warn", ...(curve ? { DONKI_CURVE_SECRET_KEY: curve.keys.secretKey } : {}), ...(token ? { [TOKEN_ENV]: token } : {}) } });
-  return watch(p.name, child);
+  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, ...args], { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, ...logEnv(logging), ...(curve ? { DONKI_CURVE_SECRET_KEY: curve.keys.secretKey } : {}), ...(token ? { [TOKEN_ENV]: token } : {}) } });
+  return watch(p.name, child, logging.line);
 }
 
-/** A local player process: its stderr prefixed with its name, stopped with SIGTERM (SIGKILL after 5 s). */
-function watch(name: string, child: ChildProcess): LocalPlayer {
+/**
+ * A local player process: each stderr line to `out` (default: defaultPlayerLine), stopped with SIGTERM
+ * (SIGKILL after 5 s); stop() also waits (bounded) for its last lines, so none is printed after the summary.
+ */
+function watch(name: string, child: ChildProcess, out: (name: string, line: string) => void = defaultPlayerLine): LocalPlayer {
+  let partial = "";
   child.stderr!.on("data", (b: Buffer) => {
-    for (const line of b.toString().split("\n")) if (line.trim()) process.stderr.write(`[${name}] ${line}\n`);
+    const lines = (partial + b.toString()).split("\n");
+    partial = lines.pop() ?? "";
+    for (const line of lines) if (line.trim()) out(name, line);
+  });
+  const drained = new Promise<void>((res) => child.stderr!.once("close", () => res()));
+  child.stderr!.once("close", () => {
+    if (partial.trim()) out(name, partial);
+    partial = "";
   });
   const exited = new Promise<number | null>((res) => {
     child.on("exit", (code) => res(code));
@@ -175,6 +210,7 @@ function watch(name: string, child: ChildProcess): LocalPlayer {
       const t = setTimeout(() => child.kill("SIGKILL"), 5000);
       await exited;
       clearTimeout(t);
+      await Promise.race([drained, new Promise((r) => setTimeout(r, 1000).unref())]);
     },
   };
 }
@@ -246,9 +282,10 @@ export async function runScenario(sc: LoadedScenario, o: RunOptions): Promise<Sc
       for (const p of enabled) {
         if (p.host !== "local" || p.level === undefined) continue;
         const lp = p as PlayerDefT & { level: number };
-        if (isPythonDevice(p.device)) locals.push(spawnPlayer(lp, ep.player, seed, time, o.log, scenarioDir, playerCurve, token, python!.get(p.name)));
+        const logging = { level: o.playerLogLevel, line: o.playerLog };
+        if (isPythonDevice(p.device)) locals.push(spawnPlayer(lp, ep.player, seed, time, logging, scenarioDir, playerCurve, token, python!.get(p.name)));
         else if (o.inProcess) locals.push(await inProcessPlayer(lp, playerCurve ? ep.player : ep.inproc, seed, time, o.catalogue, o.log, scenarioDir, playerCurve, token));
-        else locals.push(spawnPlayer(lp, ep.player, seed, time, o.log, scenarioDir, playerCurve, token));
+        else locals.push(spawnPlayer(lp, ep.player, seed, time, logging, scenarioDir, playerCurve, token));
       }
     }
     const waitMs = o.waitForPlayersMs ?? 60_000;
@@ -347,6 +384,7 @@ export async function runScenario(sc: LoadedScenario, o: RunOptions): Promise<Sc
       o.log.warn({ err: e.message }, "no timing model for the dead-time report");
       return null;
     });
+    o.onPlan?.({ planned, firstTrigger: startTrigger, pointOf: (t) => params(t).point as Record<string, unknown> | undefined }, director);
     const t0 = performance.now();
     const result = await director.run({
       deadline: modelDeadlines(est, time, (p) => def.policy.actionTimeout !== undefined || def.players.find((x) => x.name === p)?.policy?.actionTimeout !== undefined),
@@ -415,18 +453,37 @@ export function formatReport(r: ScenarioRunReport, timeMode: ClockMode): string 
   const cut = end.lastIssued > end.lastTrigger ? `, trigger ${end.lastIssued} issued but not completed` : "";
   lines.push(`  triggers:   ${end.done}${end.planned !== null ? ` of ${end.planned - r.result.firstTrigger + 1} planned` : ""}${range}${cut}`);
   lines.push(`  wall time:  ${r.wallS.toFixed(2)} s`);
-  if (timeMode.mode !== "real") lines.push(`  simulated:  ${fmtDuration(r.simulatedS)} of instrument time (${(r.simulatedS / Math.max(r.wallS, 1e-9)).toFixed(0)}x faster than real time)`);
+  // the speed against real time only when the triggers dominate the wall time (not for a try of a few triggers)
+  if (timeMode.mode !== "real" && r.simulatedS > 0) lines.push(`  simulated:  ${fmtDuration(r.simulatedS)} of instrument time${end.done >= 10 ? ` (${speedVsReal(r.simulatedS, r.wallS)})` : ""}`);
   if (r.deadTime) lines.push(...formatDeadTime(r.deadTime));
   if (r.perStream.length) {
     const bad = r.perStream.filter((s) => !s.complete);
     lines.push(`  streams:    ${r.perStream.length - bad.length} of ${r.perStream.length} complete`);
-    for (const s of bad) lines.push(`    ${s.key}: ${s.missing.length} missing (${s.missing.slice(0, 10).join(", ")}${s.missing.length > 10 ? ", ..." : ""})`);
+    // one line per set of missing triggers (an abort cuts every stream at the same trigger: one line, not one each)
+    const byRanges = new Map<string, string[]>();
+    for (const s of bad) {
+      const rg = toRanges(s.missing);
+      byRanges.set(rg, [...(byRanges.get(rg) ?? []), s.key]);
+    }
+    for (const [rg, keys] of byRanges) {
+      const shown = rg.length > 60 ? `${rg.slice(0, 57)}...` : rg;
+      lines.push(`    trigger${rg.includes(",") || rg.includes("-") ? "s" : ""} ${shown} missing in ${keys.length === 1 ? keys[0] : `${keys.length} streams (${keys.slice(0, 4).join(", ")}${keys.length > 4 ? ", ..." : ""})`}`);
+    }
   }
   if (r.result.faults.length) {
     lines.push(`  faults:     ${r.result.faults.length}`);
     for (const f of r.result.faults.slice(0, 10)) lines.push(`    trigger ${f.trig} level ${f.lvl} ${f.player}: ${f.kind} -> ${f.action}: ${f.message}`);
   }
   return lines.join("\n");
+}
+
+/** "120x faster than real time", "1.4x faster ...", "2.5x slower ...", "about real time". */
+export function speedVsReal(simS: number, wallS: number): string {
+  const ratio = simS / Math.max(wallS, 1e-9);
+  if (ratio >= 10) return `${ratio.toFixed(0)}x faster than real time`;
+  if (ratio >= 1.1) return `${ratio.toFixed(1)}x faster than real time`;
+  if (ratio > 0 && ratio <= 0.9) return `${(1 / ratio).toFixed(1)}x slower than real time`;
+  return "about real time";
 }
 
 export function fmtDuration(s: number): string {

@@ -760,7 +760,7 @@ export class Director {
     for (const w of this.abortWaiters.splice(0)) w(); // a back-pressure wait ends too (a stalled writer never frees it)
     const hasFaultPause = [...this.pauseReasons].some((r) => r.startsWith("fault:"));
     if (hasFaultPause) this.barrier?.fail(new RunInterrupted("stopped while waiting for a faulted player"));
-    if (this.state === "running" || this.state === "paused") this.setState("stopping", "stop requested");
+    if (this.state === "running" || this.state === "paused") this.setState("stopping", this.stopReason);
     this.releaseGate();
   }
 
@@ -848,6 +848,7 @@ export class Director {
       lvl: this.barrier?.lvl,
       triggers: this.plan?.triggers,
       simTime: this.simTime,
+      levelSimS: this.levelSimS.length ? this.levelSimS.map((x) => x ?? 0) : undefined,
       players: listed.map((p) => {
         const s = p.status(now);
         const r = busy.get(p.name);
@@ -897,6 +898,7 @@ export class Director {
     this.completion.reset();
     this.deadTime = new DeadTimeMeter();
     this.lastReadyS = 0;
+    this.levelSimS = [];
     this.faults = [];
     this.stopRequested = false;
     this.abortReason = null;
@@ -1213,6 +1215,7 @@ export class Director {
     await b.done;
     this.simTime = t + b.maxDt;
     this.deadTime.level(group.lvl, b.maxDt);
+    this.levelSimS[group.lvl] = (this.levelSimS[group.lvl] ?? 0) + b.maxDt;
   }
 
   private sendTrig(m: BarrierMember, tp: TriggerParams | undefined, t: number): void {
@@ -1389,6 +1392,8 @@ export class Director {
   }
 
   private lastStatusEvent = 0;
+  /** Instrument time spent in each level this run, s (status: the operator's per-level time). */
+  private levelSimS: number[] = [];
 
   private tick(): void {
     const now = performance.now();

@@ -257,6 +257,8 @@ export interface DirectorStatus {
   lvl?: number;
   triggers?: number | null;
   simTime: number;
+  /** Instrument time spent in each priority level this run, s (index = level). */
+  levelSimS?: number[];
   /** Players listed: the live ones and those of the current run, then dead ones up to a bound. */
   players: PlayerStatus[];
   /** Dead registry entries counted but not listed (the reply stays bounded). */

@@ -84,10 +84,43 @@ def _alive(pid):
         return True
 
 
+_PINO_LEVELS = {logging.DEBUG: 20, logging.INFO: 30, logging.WARNING: 40, logging.ERROR: 50, logging.CRITICAL: 60}
+_SHORT = {"WARNING": "WARN", "CRITICAL": "FATAL"}
+
+
+class _JsonFormatter(logging.Formatter):
+    """pino's line: level number, epoch-ms time, name player:NAME, msg."""
+
+    def __init__(self, name):
+        super().__init__()
+        self.player = name
+
+    def format(self, record):
+        rec = {"level": _PINO_LEVELS.get(record.levelno, 30), "time": int(record.created * 1000), "pid": os.getpid(), "name": "player:" + self.player, "msg": record.getMessage()}
+        if record.exc_info:
+            rec["err"] = self.formatException(record.exc_info)
+        return json.dumps(rec, separators=(",", ":"))
+
+
+class _PrettyFormatter(logging.Formatter):
+    """23:51:07.042 WARN  NAME: message (local time)"""
+
+    def __init__(self, name):
+        super().__init__(fmt="%(asctime)s.%(msecs)03d %(short)-5s " + name + ": %(message)s", datefmt="%H:%M:%S")
+
+    def format(self, record):
+        record.short = _SHORT.get(record.levelname, record.levelname)
+        return super().format(record)
+
+
 def main(argv=None):
     a = parser().parse_args(argv)
     level = LOG_LEVELS.get(os.environ.get("DONKI_LOG", "info").lower(), logging.INFO)
-    logging.basicConfig(level=level, stream=sys.stderr, format="%(levelname)s donki_player[" + a.name + "] %(message)s")
+    handler = logging.StreamHandler(sys.stderr)
+    # the same two forms as the TypeScript side: JSON lines (DONKI_LOG_FORMAT=json, set by donki run, which shows
+    # them in its own human form) or one human line with local time
+    handler.setFormatter(_JsonFormatter(a.name) if os.environ.get("DONKI_LOG_FORMAT") == "json" else _PrettyFormatter(a.name))
+    logging.basicConfig(level=level, handlers=[handler])
     err = lambda m: sys.stderr.write("donki_player: %s\n" % m)  # noqa: E731
 
     options = {"name": a.name}
