@@ -83,8 +83,10 @@ describe("the operator's terminal", () => {
     const dir = tempDir();
     const run = runInPty(["run", faultyScenario(dir), "--out", dir]);
     let screen: string[] = [];
-    // the status area's first row names the state; a fault pause gives its reason there
-    await until(async () => (screen = await run.screen()).some((l) => /^PAUSED: /.test(l)), 180_000, "PAUSED in the status area").catch((e: Error) => {
+    // the status area's first row names the state; a fault pause gives its reason there. The count reaches the last
+    // completed trigger once that trigger's late rows (overlap) and its journal record are in, which under load can
+    // be just after the pause is shown: wait for both
+    await until(async () => (screen = await run.screen()).some((l) => /^PAUSED: /.test(l)) && screen.some((l) => /\] trigger 6\/30 /.test(l)), 180_000, "PAUSED in the status area at trigger 6/30").catch((e: Error) => {
       throw new Error(`${e.message}\n--- screen ---\n${screen.join("\n")}\n--- raw ---\n${run.raw().slice(-3000)}`);
     });
     const head = screen.findIndex((l) => /^PAUSED: /.test(l));
