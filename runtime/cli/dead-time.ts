@@ -54,7 +54,13 @@ const dur = (x: number | null) => (x === null ? "?" : fmtDuration(x));
 
 /** Summary lines: the efficiency, then per player the phases other than exposure, actual (planned). */
 export function formatDeadTime(r: DeadTimeReport): string[] {
-  const lines = [`  efficiency: ${pct(r.efficiency.actual)} of the instrument time exposing (${dur(r.exposureS.actual)} of ${dur(r.instrumentS.actual)}; planned ${pct(r.efficiency.planned)} of ${dur(r.instrumentS.planned)})`];
+  const planned = `planned ${pct(r.efficiency.planned)} of ${dur(r.instrumentS.planned)}`;
+  // without simulated time (hardware, --time real) the players report no phase times: say so instead of "?"
+  const lines = [
+    r.efficiency.actual === null
+      ? `  efficiency: not measured (no phase times from the players in this time mode; ${dur(r.instrumentS.actual)} wall); ${planned}`
+      : `  efficiency: ${pct(r.efficiency.actual)} of the instrument time exposing (${dur(r.exposureS.actual)} of ${dur(r.instrumentS.actual)}; ${planned})`,
+  ];
   for (const p of r.players) {
     const parts = Object.entries(p.phases)
       .filter(([ph, v]) => ph !== "exposure" && ((v.actual ?? 0) > 0 || (v.planned ?? 0) > 0))
