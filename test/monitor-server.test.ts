@@ -67,7 +67,9 @@ describe("monitor server", () => {
         await until(() => c.msgs.some((m) => m.kind === "replay"), 5000, "the replay");
         replay = c.msgs.find((m) => m.kind === "replay").items;
         c.ws.close();
-        return replay.some((i: any) => i.body.name === "start");
+        // the documents travel PUB -> SUB: wait until the replay holds the start and the last page published
+        const merged = replay.find((i: any) => i.body.name === "event_page")?.body.doc;
+        return replay.some((i: any) => i.body.name === "start") && merged?.data["io/transmission"]?.trig.at(-1) === 3;
       },
       10_000,
       "the monitor to hear the Director's documents",
