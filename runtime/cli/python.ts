@@ -107,7 +107,8 @@ export function pythonPlayerCommand(p: PlayerDefT, o: PythonCommandOptions): { c
   args.push("--settings", JSON.stringify(p.settings));
   const env = pythonEnv();
   if (o.curve) {
-    args.push("--curve-server-key", o.curve.serverKey, "--curve-public-key", o.curve.keys.publicKey);
+    // the = form: a Z85 key may begin with "-"
+    args.push(`--curve-server-key=${o.curve.serverKey}`, `--curve-public-key=${o.curve.keys.publicKey}`);
     env.DONKI_CURVE_SECRET_KEY = o.curve.keys.secretKey;
   }
   if (o.token) env[TOKEN_ENV] = o.token;

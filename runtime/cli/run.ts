@@ -170,7 +170,8 @@ function spawnPlayer(p: PlayerDefT & { level: number }, endpoint: string, seed: 
     args.push("--device", p.device, "--settings", JSON.stringify(playerSettings(p)), "--seed", String(seed), "--time", timeArg(time));
     if (p.faults?.length) args.push("--faults", JSON.stringify(p.faults));
   }
-  if (curve) args.push("--curve-server-key", curve.serverKey, "--curve-public-key", curve.keys.publicKey);
+  // the = form: a Z85 key may begin with "-"
+  if (curve) args.push(`--curve-server-key=${curve.serverKey}`, `--curve-public-key=${curve.keys.publicKey}`);
   // DONKI_NODE_ARGS: extra Node.js flags for player processes (profiling: "--cpu-prof --cpu-prof-dir=DIR")
   const nodeArgs = process.env.DONKI_NODE_ARGS?.split(" ").filter(Boolean) ?? [];
   const child: ChildProcess = spawn(process.execPath, [...nodeArgs, ...args], { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, ...logEnv(logging), ...(curve ? { DONKI_CURVE_SECRET_KEY: curve.keys.secretKey } : {}), ...(token ? { [TOKEN_ENV]: token } : {}) } });

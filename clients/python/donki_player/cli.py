@@ -113,8 +113,25 @@ class _PrettyFormatter(logging.Formatter):
         return super().format(record)
 
 
+# a Z85 key may begin with '-' (the alphabet has it), which argparse would take for an option: the value that follows
+# one of these options is always its value
+_VALUE_OPTIONS = ("--curve-server-key", "--curve-public-key", "--curve-secret-key")
+
+
+def _join_key_values(argv):
+    out, i = [], 0
+    while i < len(argv):
+        if argv[i] in _VALUE_OPTIONS and i + 1 < len(argv):
+            out.append(argv[i] + "=" + argv[i + 1])
+            i += 2
+        else:
+            out.append(argv[i])
+            i += 1
+    return out
+
+
 def main(argv=None):
-    a = parser().parse_args(argv)
+    a = parser().parse_args(_join_key_values(list(sys.argv[1:] if argv is None else argv)))
     level = LOG_LEVELS.get(os.environ.get("DONKI_LOG", "info").lower(), logging.INFO)
     handler = logging.StreamHandler(sys.stderr)
     # the same two forms as the TypeScript side: JSON lines (DONKI_LOG_FORMAT=json, set by donki run, which shows

@@ -133,3 +133,15 @@ class Scripts(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class CommandLine(unittest.TestCase):
+    def test_a_z85_key_that_begins_with_a_dash_is_the_option_value(self):
+        from donki_player.cli import _join_key_values, parser
+
+        key = "-" + "a" * 39
+        argv = ["--name", "p", "--level", "0", "--director", "tcp://h:1", "--script", "s.py", "--curve-server-key", key, "--curve-public-key", "--" + "b" * 38]
+        a = parser().parse_args(_join_key_values(argv))
+        self.assertEqual(a.curve_server_key, key)
+        self.assertEqual(a.curve_public_key, "--" + "b" * 38)
+        self.assertEqual(a.name, "p")
