@@ -7,13 +7,14 @@
 import { hostname } from "node:os";
 import { randomBytes } from "node:crypto";
 import { decodeFromDirector, encode, ProtocolError, DTYPE_SIZE } from "../protocol/codec.ts";
-import { PROTOCOL_VERSION, type DataRow, type DeviceDecl, type DirectorToPlayer, type RunStatus, type StreamDecl } from "../protocol/messages.ts";
+import { LOG_LEVEL_NAMES, PROTOCOL_VERSION, type LogLevelName, type DataRow, type DeviceDecl, type DirectorToPlayer, type RunStatus, type StreamDecl } from "../protocol/messages.ts";
 import { TYPED_ARRAY } from "../devices/common.ts";
 import type { CurveClientConfig } from "../transport/curve.ts";
 import { playerDealer } from "../transport/select.ts";
 import type { MessageSocket, TransportKind } from "../transport/socket.ts";
 import { helloProof } from "../transport/roles.ts";
 import { silentLogger, type Logger } from "../log.ts";
+import { LEVEL_VALUES } from "../log-format.ts";
 
 export type DataValue = ArrayBufferView | number | number[];
 
@@ -41,6 +42,8 @@ export interface ActionContext {
    * in the Player until the action returns. A second call does nothing. docs/protocol.md "Overlap".
    */
   release(info?: { dt?: number; phases?: Record<string, number> }): void;
+  /** The player's logger: its records reach the operator (through the Director for a player on another host). */
+  log: Logger;
 }
 
 export interface ActionResult {
@@ -58,6 +61,8 @@ export interface SetupContext {
   run: string;
   t: number;
   signal: AbortSignal;
+  /** The player's logger (as in ActionContext). */
+  log: Logger;
 }
 
 /** What a player does. A device adapter implements this; a plain function can be wrapped with `fromAction`. */
@@ -91,6 +96,8 @@ export interface PlayerOptions {
   token?: string;
   /** What carries the socket on tcp:// without CURVE (runtime/transport/select.ts; default: DONKI_TRANSPORT or zmtp). */
   transport?: TransportKind;
+  /** Forward this process's log records to the Director (`forwardLog`) when it asks for them. */
+  forwardLogs?: boolean;
 }
 
 export function fromAction(action: ActionFn, streams: StreamDecl[] = []): PlayerBehaviour {
@@ -137,6 +144,9 @@ export class Player {
   private hbTimer?: NodeJS.Timeout;
   private lastHeard = 0;
   private registered = false;
+  /** welcome.logs: the lowest level of records the Director takes (null: none). */
+  private directorLogs: LogLevelName | null = null;
+  private forwarding = false;
   private closed = false;
   private stopping = false;
   private readonly jobs: Job[] = [];
@@ -292,6 +302,7 @@ export class Player {
         if (m.level !== undefined) this.appliedLevel = m.level;
         if (m.notice && m.notice !== this.notice) this.log.warn({ declared: this.level, level: this.appliedLevel }, m.notice);
         this.notice = m.notice ?? null;
+        this.directorLogs = m.logs ?? null;
         this.log.info({ session: m.session }, "registered with the director");
         this.welcomeWaiter?.resolve();
         this.welcomeWaiter = null;
@@ -384,7 +395,7 @@ export class Player {
   private async doPhase(m: Extract<DirectorToPlayer, { type: "pre" | "post" }>): Promise<void> {
     const ac = new AbortController();
     this.current = ac;
-    const ctx: SetupContext = { run: m.run, t: m.type === "pre" ? m.t : 0, signal: ac.signal };
+    const ctx: SetupContext = { run: m.run, t: m.type === "pre" ? m.t : 0, signal: ac.signal, log: this.log };
     let error: string | undefined;
     try {
       if (m.type === "pre") await this.b.setup?.(m.config, ctx);
@@ -420,6 +431,7 @@ export class Player {
       push: (stream, value) => this.addRow(batch, stream, value),
       pushAt: (t, stream, value) => this.pushData(run, t, stream, value),
       release: () => {},
+      log: this.log,
     };
     // rows pushed during the action travel together in one data message, just before the ack (fewer messages
     // per trigger); a batch that grows past BATCH_BYTES is sent at once so big sequences stream out
@@ -492,6 +504,39 @@ export class Player {
     if (this.closed) return;
     this.sock.send([encode(msg)]);
   }
+
+  /**
+   * One of this process's log records (a pino record), forwarded to the Director when it asked for them
+   * (`welcome.logs`) and this process was started to forward (a player on another host; `donki run` shows its own
+   * players' stderr itself). Never throws; a record logged while forwarding is not forwarded again.
+   */
+  forwardLog(rec: Record<string, unknown>): void {
+    if (!this.opts.forwardLogs || !this.registered || !this.directorLogs || this.forwarding || this.closed) return;
+    const level = LOG_LEVEL_NAMES.find((n) => LEVEL_VALUES[n] === rec.level);
+    if (!level || LEVEL_VALUES[level]! < LEVEL_VALUES[this.directorLogs]!) return;
+    this.forwarding = true;
+    try {
+      this.send({ v: PROTOCOL_VERSION, type: "log", level, msg: typeof rec.msg === "string" ? rec.msg : "", ...(typeof rec.time === "number" ? { t: rec.time } : {}), ...logFields(rec) });
+    } catch {
+      // the socket is gone: the record stays in the local log
+    } finally {
+      this.forwarding = false;
+    }
+  }
+}
+
+const NOT_FORWARDED = new Set(["level", "time", "msg", "pid", "hostname", "name", "v"]);
+
+/** A record's own fields as scalars (objects as JSON, cut), at most 16: `log.fields`. */
+function logFields(rec: Record<string, unknown>): { fields?: Record<string, string | number | boolean> } {
+  const fields: Record<string, string | number | boolean> = {};
+  let n = 0;
+  for (const [k, v] of Object.entries(rec)) {
+    if (NOT_FORWARDED.has(k) || v === undefined || n >= 16) continue;
+    fields[k] = typeof v === "number" || typeof v === "boolean" ? v : (typeof v === "string" ? v : JSON.stringify(v) ?? String(v)).slice(0, 500);
+    n++;
+  }
+  return n ? { fields } : {};
 }
 
 function describe(e: unknown): string {
