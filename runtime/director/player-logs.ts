@@ -73,7 +73,11 @@ export class PlayerLogRelay {
     const msg = m.msg.length > this.maxChars ? `${m.msg.slice(0, this.maxChars)}... (${m.msg.length} characters)` : m.msg;
     // `player` names the source on the operator's line (log-format.ts); the record's own fields follow
     const fields: Record<string, unknown> = {};
-    for (const k in m.fields) if (!RESERVED.has(k)) fields[k] = m.fields[k];
+    for (const k in m.fields) {
+      if (RESERVED.has(k) || k.length > 64) continue;
+      const v = m.fields[k];
+      fields[k] = typeof v === "string" && v.length > 500 ? `${v.slice(0, 500)}...` : v;
+    }
     this.log[m.level]({ ...fields, player: player.name, host: player.host, forwarded: true }, msg);
   }
 
