@@ -7,6 +7,12 @@
  *   overlap         the shipped defaults: CCD and DANTE acknowledge at the end of the exposure / dwell
  *   overlap, no CCD the same raster without the CCD (XRF + I0 mapping): what overlap gives when no full-frame
  *                   read-out bounds the cycle
+ *   PI CCD 200 ms   the shipped raster at twice the dwell (what a full-frame CCD needs for 85 %)
+ *   iXon ...        the Andor iXon twin (128 x 128 EMCCD with a storage area) in place of the PI CCD, all of its
+ *                   sensor, overlap on: at 10 MHz (EM amplifier, its default) with frame transfer, and at 1 MHz (the
+ *                   EM amplifier's slowest, lowest-noise rate: 19 ms read-out, longer than the stage move) without
+ *                   and with frame transfer. With frame transfer the next exposure runs while the storage area reads
+ *                   out (the Player starts the next trigger's action at the shift).
  * Each run's instrument time is compared with `donki estimate`'s for the same scenario.
  *   node --import tsx bench/efficiency.ts
  */
@@ -51,7 +57,23 @@ const VARIANTS: Array<[string, (d: Def) => void]> = [
   ["overlap, no CCD", (d) => {
     d.players = d.players.filter((p) => p.device !== "sim:pi-ccd");
   }],
+  ["PI CCD, 200 ms dwell", (d) => {
+    (d as Def & { sequence: { dwell: number } }).sequence.dwell = 0.2;
+  }],
+  ["iXon 10 MHz, FT", (d) => ixon(d, { readoutRateHz: 10e6, frameTransfer: true })],
+  ["iXon 1 MHz, no FT", (d) => ixon(d, { readoutRateHz: 1e6, frameTransfer: false })],
+  ["iXon 1 MHz, FT", (d) => ixon(d, { readoutRateHz: 1e6, frameTransfer: true })],
 ];
+
+/** The iXon twin in place of the PI CCD: its whole 128 x 128 sensor, no binning, overlap (the default). */
+function ixon(d: Def, s: { readoutRateHz: number; frameTransfer: boolean }): void {
+  const p = d.players.find((q) => q.device === "sim:pi-ccd")!;
+  p.device = "sim:andor-ixon";
+  p.settings = { readoutRateHz: s.readoutRateHz, frameTransfer: s.frameTransfer };
+}
+
+/** The variants that replace the PI CCD by the iXon (the dataset test compares them with their sequential runs). */
+export const IXON_VARIANT = ixon;
 
 export async function benchEfficiency(opts: { log?: (s: string) => void } = {}): Promise<EfficiencyRow[]> {
   const log = opts.log ?? console.log;

@@ -38,9 +38,12 @@ export interface ActionContext {
    * Overlap: the point the next level depends on has passed (a camera's exposure ended and the shutter closed; a
    * mapping detector's dwell ended). The Player acknowledges now (`ack` with `pending: true`, after the rows pushed
    * so far); the action goes on (read-out, data) and its end is reported with `complete`. The next trigger waits
-   * in the Player until the action returns. A second call does nothing. docs/protocol.md "Overlap".
+   * in the Player until the action returns, unless `next` is true: the device can begin the next action while this
+   * one goes on (a frame-transfer camera exposes its image area while the storage area reads out), so the Player
+   * starts the next trigger's action at once; at most one action goes on in the background, and a third waits
+   * until it has returned. A second call does nothing. docs/protocol.md "Overlap".
    */
-  release(info?: { dt?: number; phases?: Record<string, number> }): void;
+  release(info?: { dt?: number; phases?: Record<string, number> }, opts?: { next?: boolean }): void;
 }
 
 export interface ActionResult {
@@ -142,8 +145,8 @@ export class Player {
   private readonly jobs: Job[] = [];
   private working = false;
   private current: Pick<AbortController, "abort"> | null = null;
-  /** seq of the trig request being acted on (for `cancel`). */
-  private currentSeq = -1;
+  /** The trig requests being acted on, by seq (for `cancel`): the current one and at most one going on after `release(.., {next})`. */
+  private readonly acting = new Map<number, Pick<AbortController, "abort">>();
   private abortedRuns = new Set<string>();
   private welcomeWaiter: { resolve: () => void; reject: (e: Error) => void } | null = null;
   private idleWaiters: Array<() => void> = [];
@@ -210,6 +213,7 @@ export class Player {
     this.closed = true;
     if (this.hbTimer) clearInterval(this.hbTimer);
     this.current?.abort(new Error("player closing"));
+    for (const a of this.acting.values()) a.abort(new Error("player closing"));
     this.sock?.close();
     try {
       await this.b.close?.();
@@ -331,12 +335,13 @@ export class Player {
       case "abort":
         this.abortedRuns.add(m.run);
         this.current?.abort(new Error("run aborted by the Director"));
+        for (const a of this.acting.values()) a.abort(new Error("run aborted by the Director"));
         // drop queued triggers of that run; pre/post still run
         for (let i = this.jobs.length - 1; i >= 0; i--) if (this.jobs[i].kind === "trig" && this.jobs[i].msg.run === m.run) this.jobs.splice(i, 1);
         return;
       case "cancel":
         // the Director gave up on this request (deadline): stop the action; its ack will be stale
-        if (this.currentSeq === m.seq) this.current?.abort(new Error(`trigger cancelled by the Director (no ack within its deadline)`));
+        this.acting.get(m.seq)?.abort(new Error(`trigger cancelled by the Director (no ack within its deadline)`));
         for (let i = this.jobs.length - 1; i >= 0; i--) if (this.jobs[i].kind === "trig" && this.jobs[i].msg.seq === m.seq) this.jobs.splice(i, 1);
         return;
       case "pre":
@@ -358,12 +363,24 @@ export class Player {
 
   private async work(): Promise<void> {
     this.working = true;
+    // an action that released with `next` goes on here while the following one runs (at most one at a time)
+    let background: Promise<void> | null = null;
     while (this.jobs.length && !this.closed) {
       const j = this.jobs.shift()!;
-      if (j.kind === "trig") await this.doTrig(j.msg as Extract<DirectorToPlayer, { type: "trig" }>, j.at);
-      else if (j.kind === "pre") await this.doPhase(j.msg as Extract<DirectorToPlayer, { type: "pre" }>);
+      if (j.kind === "trig") {
+        const a = this.doTrig(j.msg as Extract<DirectorToPlayer, { type: "trig" }>, j.at);
+        await a.next;
+        if (!a.detached()) await a.done;
+        if (background) await background;
+        background = a.detached() ? a.done : null;
+        continue;
+      }
+      if (background) await background;
+      background = null;
+      if (j.kind === "pre") await this.doPhase(j.msg as Extract<DirectorToPlayer, { type: "pre" }>);
       else await this.doPhase(j.msg as Extract<DirectorToPlayer, { type: "post" }>);
     }
+    if (background) await background;
     this.working = false;
     const w = this.idleWaiters;
     this.idleWaiters = [];
@@ -399,13 +416,27 @@ export class Player {
     this.send({ v: PROTOCOL_VERSION, type: m.type === "pre" ? "ready" : "done", run: m.run, seq: m.seq, ok: error === undefined, ...(error !== undefined ? { error } : {}) });
   }
 
-  private async doTrig(m: Extract<DirectorToPlayer, { type: "trig" }>, receivedAt: number | undefined): Promise<void> {
+  /**
+   * Run one trigger's action. `next` resolves when the Player may start the next job: when the action returned, or
+   * when it released with `{ next: true }` (then `detached()` is true and `done` resolves when it returned).
+   */
+  private doTrig(m: Extract<DirectorToPlayer, { type: "trig" }>, receivedAt: number | undefined): { next: Promise<void>; done: Promise<void>; detached: () => boolean } {
+    let allowNext!: () => void;
+    const next = new Promise<void>((r) => (allowNext = r));
+    let detached = false;
+    const done = this.act(m, receivedAt, () => {
+      detached = true;
+      allowNext();
+    }).finally(allowNext);
+    return { next, done, detached: () => detached };
+  }
+
+  private async act(m: Extract<DirectorToPlayer, { type: "trig" }>, receivedAt: number | undefined, allowNext: () => void): Promise<void> {
     if (this.abortedRuns.has(m.run)) return;
     // the AbortController is made only if the action looks at ctx.signal (most empty actions never do)
     let ac: AbortController | null = null;
     const getAc = () => (ac ??= new AbortController());
-    this.current = { abort: (reason?: unknown) => getAc().abort(reason) } as AbortController;
-    this.currentSeq = m.seq;
+    this.acting.set(m.seq, { abort: (reason?: unknown) => getAc().abort(reason) });
     const run = m.run;
     const trig = m.trig;
     const ctx: ActionContext = {
@@ -425,7 +456,7 @@ export class Player {
     // per trigger); a batch that grows past BATCH_BYTES is sent at once so big sequences stream out
     const batch: RowBatch = { run, trig, rows: [], payloads: [], bytes: 0 };
     let released = false;
-    ctx.release = (info) => {
+    ctx.release = (info, opts) => {
       if (released) return;
       released = true;
       this.counters.released++;
@@ -435,6 +466,7 @@ export class Player {
       if (info?.dt !== undefined) ack.dt = info.dt;
       if (info?.phases) ack.phases = info.phases;
       this.send(ack);
+      if (opts?.next === true) allowNext();
     };
     let error: string | undefined;
     let dt: number | undefined;
@@ -452,7 +484,7 @@ export class Player {
       this.counters.errors++;
       this.log.error({ run, trig, err: error }, released ? "action failed after its acknowledgement (read-out)" : "action failed");
     } finally {
-      this.current = null;
+      this.acting.delete(m.seq);
     }
     this.sendBatch(batch);
     // after an early ack the end of the action is a `complete` (the rows above travelled before it)
