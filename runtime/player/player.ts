@@ -363,32 +363,54 @@ export class Player {
 
   private async work(): Promise<void> {
     this.working = true;
-    // an action that released with `next` goes on here while the following one runs (at most one at a time)
-    let background: Promise<void> | null = null;
     while (this.jobs.length && !this.closed) {
       const j = this.jobs.shift()!;
       if (j.kind === "trig") {
         const a = this.doTrig(j.msg as Extract<DirectorToPlayer, { type: "trig" }>, j.at);
         await a.next;
         if (!a.detached()) await a.done;
-        if (background) await background;
-        background = a.detached() ? a.done : null;
+        // at most one action goes on in the background: the one before must have returned before the next job
+        const before = this.background;
+        this.background = a.detached() ? a.done : null;
+        if (before) await before;
         continue;
       }
-      if (background) await background;
-      background = null;
+      await this.settleBackground();
       if (j.kind === "pre") await this.doPhase(j.msg as Extract<DirectorToPlayer, { type: "pre" }>);
       else await this.doPhase(j.msg as Extract<DirectorToPlayer, { type: "post" }>);
     }
-    if (background) await background;
     this.working = false;
+    // an action still reading out in the background: new jobs start at once (enqueue), the idle waiters wait for it
+    const b = this.background;
+    if (b && !this.closed) {
+      const settled = () => {
+        if (this.background === b) this.background = null;
+        if (!this.working && !this.background) this.notifyIdle();
+      };
+      b.then(settled, settled);
+      return;
+    }
+    this.background = null;
+    this.notifyIdle();
+  }
+
+  /** An action that released with `next` and still goes on (its read-out), or null. */
+  private background: Promise<void> | null = null;
+
+  private async settleBackground(): Promise<void> {
+    const b = this.background;
+    if (b) await b;
+    if (this.background === b) this.background = null;
+  }
+
+  private notifyIdle(): void {
     const w = this.idleWaiters;
     this.idleWaiters = [];
     for (const r of w) r();
   }
 
   private whenIdle(timeoutMs: number): Promise<void> {
-    if (!this.working) return Promise.resolve();
+    if (!this.working && !this.background) return Promise.resolve();
     return new Promise((res) => {
       const t = setTimeout(res, timeoutMs);
       this.idleWaiters.push(() => {
