@@ -157,7 +157,9 @@ export abstract class CameraTwinBase extends TwinBase implements AreaDetector {
 
   async configure(p: Partial<AreaDetectorSettings>): Promise<AreaDetectorSettings> {
     await this.guard("configure");
-    if (this.active || this.reading.size) throw this.error("cannot configure while acquiring", "busy");
+    // frame transfer: while a frame reads out of the storage area only the next exposure's length may change
+    const exposureOnly = Object.keys(p).every((k) => k === "exposureS");
+    if (this.active || (this.reading.size && !exposureOnly)) throw this.error("cannot configure while acquiring", "busy");
     this.s = this.validate({ ...this.s, ...p, roi: { ...this.s.roi, ...(p.roi ?? {}) }, binning: { ...this.s.binning, ...(p.binning ?? {}) } });
     return this.settings();
   }

@@ -35,6 +35,8 @@ export function areaDetectorPlayer(o: AreaDetectorPlayerOptions): PlayerBehaviou
   if (keepFrames) streams.unshift({ name: "frame", dtype: "uint16", shape: [h, w], units: "counts", role: "signal" });
   const expParam = o.exposureParam ?? "dwell";
   const overlap = o.overlap === "readout";
+  /** The exposure last asked for (the device quantises it, so its settings need not equal the request). */
+  let asked: number | undefined;
   return {
     streams,
     device: { kind: "area-detector", model: o.device.info().model, simulated: o.device.info().simulated },
@@ -54,7 +56,8 @@ export function areaDetectorPlayer(o: AreaDetectorPlayerOptions): PlayerBehaviou
       o.hooks?.beforeAction?.(trig, params, ctx);
       const timing = startTiming(o.clock, ctx.t, ctx.receivedAt);
       const exp = num(params, expParam);
-      if (exp !== undefined && exp !== o.device.settings().exposureS) await o.device.configure({ exposureS: exp });
+      if (exp !== undefined && exp !== asked && exp !== o.device.settings().exposureS) await o.device.configure({ exposureS: exp });
+      if (exp !== undefined) asked = exp;
       const exposureS = o.device.settings().exposureS;
       const onExposureEnd = (e?: ExposureEnd) => {
         // clear cycles (if any) and the exposure are over: the rest is read-out
