@@ -143,7 +143,8 @@ async function connectAndConfigure<D extends AreaDetector | Mca>(d: D, settings:
  *   seconds at full frame) only moves charge already collected, so the stage may move once the exposure is over and
  *   the beam shutter closed. A full-frame sensor cannot expose during its own read-out: the next trigger waits.
  * - Andor iXon (frame transfer or shutter "auto"): the charge is in the masked storage area (or the shutter is
- *   closed) right after the exposure.
+ *   closed) right after the exposure. In frame transfer the image area is free again at once: the next exposure runs
+ *   while the storage area reads out (the player releases with `next`; the estimator is `pipelined`).
  * - DANTE in mapping mode: a spectrum closes on the trigger with no dead time between spectra; the transfer
  *   follows.
  * - The stage, the I/O counters (0.5 ms read-back) and the temperature controller have nothing to overlap.
