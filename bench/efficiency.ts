@@ -73,9 +73,6 @@ function ixon(d: Def, s: { readoutRateHz: number; frameTransfer: boolean }): voi
   p.settings = { readoutRateHz: s.readoutRateHz, frameTransfer: s.frameTransfer };
 }
 
-/** The variants that replace the PI CCD by the iXon (the dataset test compares them with their sequential runs). */
-export const IXON_VARIANT = ixon;
-
 export async function benchEfficiency(opts: { log?: (s: string) => void } = {}): Promise<EfficiencyRow[]> {
   const log = opts.log ?? console.log;
   const path = join(ROOT, "scenarios/twinmic-raster.yaml");
