@@ -39,9 +39,12 @@ export interface ActionContext {
    * Overlap: the point the next level depends on has passed (a camera's exposure ended and the shutter closed; a
    * mapping detector's dwell ended). The Player acknowledges now (`ack` with `pending: true`, after the rows pushed
    * so far); the action goes on (read-out, data) and its end is reported with `complete`. The next trigger waits
-   * in the Player until the action returns. A second call does nothing. docs/protocol.md "Overlap".
+   * in the Player until the action returns, unless `next` is true: the device can begin the next action while this
+   * one goes on (a frame-transfer camera exposes its image area while the storage area reads out), so the Player
+   * starts the next trigger's action at once; at most one action goes on in the background, and a third waits
+   * until it has returned. A second call does nothing. docs/protocol.md "Overlap".
    */
-  release(info?: { dt?: number; phases?: Record<string, number> }): void;
+  release(info?: { dt?: number; phases?: Record<string, number> }, opts?: { next?: boolean }): void;
   /** The player's logger: its records reach the operator (through the Director for a player on another host). */
   log: Logger;
 }
@@ -152,8 +155,8 @@ export class Player {
   private readonly jobs: Job[] = [];
   private working = false;
   private current: Pick<AbortController, "abort"> | null = null;
-  /** seq of the trig request being acted on (for `cancel`). */
-  private currentSeq = -1;
+  /** The trig requests being acted on, by seq (for `cancel`): the current one and at most one going on after `release(.., {next})`. */
+  private readonly acting = new Map<number, Pick<AbortController, "abort">>();
   private abortedRuns = new Set<string>();
   private welcomeWaiter: { resolve: () => void; reject: (e: Error) => void } | null = null;
   private idleWaiters: Array<() => void> = [];
@@ -220,6 +223,7 @@ export class Player {
     this.closed = true;
     if (this.hbTimer) clearInterval(this.hbTimer);
     this.current?.abort(new Error("player closing"));
+    for (const a of this.acting.values()) a.abort(new Error("player closing"));
     this.sock?.close();
     try {
       await this.b.close?.();
@@ -342,12 +346,13 @@ export class Player {
       case "abort":
         this.abortedRuns.add(m.run);
         this.current?.abort(new Error("run aborted by the Director"));
+        for (const a of this.acting.values()) a.abort(new Error("run aborted by the Director"));
         // drop queued triggers of that run; pre/post still run
         for (let i = this.jobs.length - 1; i >= 0; i--) if (this.jobs[i].kind === "trig" && this.jobs[i].msg.run === m.run) this.jobs.splice(i, 1);
         return;
       case "cancel":
         // the Director gave up on this request (deadline): stop the action; its ack will be stale
-        if (this.currentSeq === m.seq) this.current?.abort(new Error(`trigger cancelled by the Director (no ack within its deadline)`));
+        this.acting.get(m.seq)?.abort(new Error(`trigger cancelled by the Director (no ack within its deadline)`));
         for (let i = this.jobs.length - 1; i >= 0; i--) if (this.jobs[i].kind === "trig" && this.jobs[i].msg.seq === m.seq) this.jobs.splice(i, 1);
         return;
       case "pre":
@@ -371,18 +376,52 @@ export class Player {
     this.working = true;
     while (this.jobs.length && !this.closed) {
       const j = this.jobs.shift()!;
-      if (j.kind === "trig") await this.doTrig(j.msg as Extract<DirectorToPlayer, { type: "trig" }>, j.at);
-      else if (j.kind === "pre") await this.doPhase(j.msg as Extract<DirectorToPlayer, { type: "pre" }>);
+      if (j.kind === "trig") {
+        const a = this.doTrig(j.msg as Extract<DirectorToPlayer, { type: "trig" }>, j.at);
+        await a.next;
+        if (!a.detached()) await a.done;
+        // at most one action goes on in the background: the one before must have returned before the next job
+        const before = this.background;
+        this.background = a.detached() ? a.done : null;
+        if (before) await before;
+        continue;
+      }
+      await this.settleBackground();
+      if (j.kind === "pre") await this.doPhase(j.msg as Extract<DirectorToPlayer, { type: "pre" }>);
       else await this.doPhase(j.msg as Extract<DirectorToPlayer, { type: "post" }>);
     }
     this.working = false;
+    // an action still reading out in the background: new jobs start at once (enqueue), the idle waiters wait for it
+    const b = this.background;
+    if (b && !this.closed) {
+      const settled = () => {
+        if (this.background === b) this.background = null;
+        if (!this.working && !this.background) this.notifyIdle();
+      };
+      b.then(settled, settled);
+      return;
+    }
+    this.background = null;
+    this.notifyIdle();
+  }
+
+  /** An action that released with `next` and still goes on (its read-out), or null. */
+  private background: Promise<void> | null = null;
+
+  private async settleBackground(): Promise<void> {
+    const b = this.background;
+    if (b) await b;
+    if (this.background === b) this.background = null;
+  }
+
+  private notifyIdle(): void {
     const w = this.idleWaiters;
     this.idleWaiters = [];
     for (const r of w) r();
   }
 
   private whenIdle(timeoutMs: number): Promise<void> {
-    if (!this.working) return Promise.resolve();
+    if (!this.working && !this.background) return Promise.resolve();
     return new Promise((res) => {
       const t = setTimeout(res, timeoutMs);
       this.idleWaiters.push(() => {
@@ -410,13 +449,27 @@ export class Player {
     this.send({ v: PROTOCOL_VERSION, type: m.type === "pre" ? "ready" : "done", run: m.run, seq: m.seq, ok: error === undefined, ...(error !== undefined ? { error } : {}) });
   }
 
-  private async doTrig(m: Extract<DirectorToPlayer, { type: "trig" }>, receivedAt: number | undefined): Promise<void> {
+  /**
+   * Run one trigger's action. `next` resolves when the Player may start the next job: when the action returned, or
+   * when it released with `{ next: true }` (then `detached()` is true and `done` resolves when it returned).
+   */
+  private doTrig(m: Extract<DirectorToPlayer, { type: "trig" }>, receivedAt: number | undefined): { next: Promise<void>; done: Promise<void>; detached: () => boolean } {
+    let allowNext!: () => void;
+    const next = new Promise<void>((r) => (allowNext = r));
+    let detached = false;
+    const done = this.act(m, receivedAt, () => {
+      detached = true;
+      allowNext();
+    }).finally(allowNext);
+    return { next, done, detached: () => detached };
+  }
+
+  private async act(m: Extract<DirectorToPlayer, { type: "trig" }>, receivedAt: number | undefined, allowNext: () => void): Promise<void> {
     if (this.abortedRuns.has(m.run)) return;
     // the AbortController is made only if the action looks at ctx.signal (most empty actions never do)
     let ac: AbortController | null = null;
     const getAc = () => (ac ??= new AbortController());
-    this.current = { abort: (reason?: unknown) => getAc().abort(reason) } as AbortController;
-    this.currentSeq = m.seq;
+    this.acting.set(m.seq, { abort: (reason?: unknown) => getAc().abort(reason) });
     const run = m.run;
     const trig = m.trig;
     const ctx: ActionContext = {
@@ -437,7 +490,7 @@ export class Player {
     // per trigger); a batch that grows past BATCH_BYTES is sent at once so big sequences stream out
     const batch: RowBatch = { run, trig, rows: [], payloads: [], bytes: 0 };
     let released = false;
-    ctx.release = (info) => {
+    ctx.release = (info, opts) => {
       if (released) return;
       released = true;
       this.counters.released++;
@@ -447,6 +500,7 @@ export class Player {
       if (info?.dt !== undefined) ack.dt = info.dt;
       if (info?.phases) ack.phases = info.phases;
       this.send(ack);
+      if (opts?.next === true) allowNext();
     };
     let error: string | undefined;
     let dt: number | undefined;
@@ -464,7 +518,7 @@ export class Player {
       this.counters.errors++;
       this.log.error({ run, trig, err: error }, released ? "action failed after its acknowledgement (read-out)" : "action failed");
     } finally {
-      this.current = null;
+      this.acting.delete(m.seq);
     }
     this.sendBatch(batch);
     // after an early ack the end of the action is a `complete` (the rows above travelled before it)
