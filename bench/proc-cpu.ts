@@ -27,6 +27,17 @@ export interface CpuSnapshot {
   children: Record<string, number>;
   /** Each thread of this process by thread id, ms. */
   perThread: Record<string, number>;
+  /** Write system calls (/proc/PID/io syscw) of this process ("director") and of each named child. */
+  writes: Record<string, number>;
+}
+
+function syscw(pid: string): number | undefined {
+  try {
+    const m = /syscw:\s*(\d+)/.exec(readFileSync(`/proc/${pid}/io`, "utf8"));
+    return m ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function childLabel(pid: string): string | undefined {
@@ -41,7 +52,9 @@ function childLabel(pid: string): string | undefined {
 
 export function cpuSnapshot(): CpuSnapshot {
   const self = String(process.pid);
-  const snap: CpuSnapshot = { main: 0, threads: 0, children: {}, perThread: {} };
+  const snap: CpuSnapshot = { main: 0, threads: 0, children: {}, perThread: {}, writes: {} };
+  const own = syscw(self);
+  if (own !== undefined) snap.writes.director = own;
   try {
     for (const t of readdirSync("/proc/self/task")) {
       const ms = statMs(`/proc/self/task/${t}/stat`) ?? 0;
@@ -62,6 +75,8 @@ export function cpuSnapshot(): CpuSnapshot {
       const ms = statMs(`/proc/${pid}/stat`);
       const label = childLabel(pid);
       if (ms !== undefined && label !== undefined) snap.children[label] = ms;
+      const w = label !== undefined ? syscw(pid) : undefined;
+      if (w !== undefined) snap.writes[label!] = w;
     }
   } catch {
     /* not Linux */
@@ -73,5 +88,12 @@ export function cpuSnapshot(): CpuSnapshot {
 export function cpuPerTrigger(a: CpuSnapshot, b: CpuSnapshot, triggers: number): Record<string, number> {
   const out: Record<string, number> = { "director main": (b.main - a.main) / triggers, "director threads": (b.threads - a.threads) / triggers };
   for (const [k, v] of Object.entries(b.children)) if (a.children[k] !== undefined) out[k] = (v - a.children[k]) / triggers;
+  return out;
+}
+
+/** Write system calls per trigger between two snapshots, by process. */
+export function writesPerTrigger(a: CpuSnapshot, b: CpuSnapshot, triggers: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(b.writes)) if (a.writes[k] !== undefined) out[k] = (v - a.writes[k]) / triggers;
   return out;
 }

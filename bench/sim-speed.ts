@@ -16,7 +16,7 @@ import { parseScenario } from "../runtime/scenario/load.ts";
 import { runScenario } from "../runtime/cli/run.ts";
 import { createLogger } from "../runtime/log.ts";
 import * as catalogue from "../drivers/registry.ts";
-import { cpuPerTrigger, cpuSnapshot, type CpuSnapshot } from "./proc-cpu.ts";
+import { cpuPerTrigger, cpuSnapshot, writesPerTrigger, type CpuSnapshot } from "./proc-cpu.ts";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -30,6 +30,8 @@ export interface SimSpeedResult {
   fileMB: number;
   /** CPU ms per trigger during the trigger loop: the Director's main thread, its other threads, each player process. */
   cpuMsPerTrigger: Record<string, number>;
+  /** Write system calls per trigger, by process (the Director's includes its writer thread's file writes). */
+  writesPerTrigger: Record<string, number>;
 }
 
 export async function benchSimSpeed(opts: { points?: number; inProcess?: boolean; log?: (s: string) => void } = {}): Promise<SimSpeedResult> {
@@ -71,11 +73,14 @@ export async function benchSimSpeed(opts: { points?: number; inProcess?: boolean
       triggersPerS: r.result.triggers / r.wallS,
       fileMB: statSync(r.file!).size / 1e6,
       cpuMsPerTrigger: cpu0 && cpu1 ? cpuPerTrigger(cpu0, cpu1, r.result.triggers - first + 1) : {},
+      writesPerTrigger: cpu0 && cpu1 ? writesPerTrigger(cpu0, cpu1, r.result.triggers - first + 1) : {},
     };
     const how = opts.inProcess ? "5 players in the Director's process, inproc transport" : "5 player processes";
     log(`${n}x${n} raster, 100 ms dwell, full twin endstation (${how}, NeXus file ${res.fileMB.toFixed(0)} MB): simulated ${res.simulatedS.toFixed(0)} s in ${res.wallS.toFixed(1)} s wall = ${res.ratio.toFixed(0)}x real time (${res.triggersPerS.toFixed(0)} triggers/s)`);
     const cpu = Object.entries(res.cpuMsPerTrigger);
     if (cpu.length) log(`  CPU ms per trigger: ${cpu.map(([k, v]) => `${k} ${v.toFixed(2)}`).join(", ")}; total ${cpu.reduce((a, [, v]) => a + v, 0).toFixed(2)}`);
+    const w = Object.entries(res.writesPerTrigger);
+    if (w.length) log(`  write system calls per trigger: ${w.map(([k, v]) => `${k} ${v.toFixed(1)}`).join(", ")}`);
     if (process.env.DONKI_BENCH_THREADS && cpu0 && cpu1) {
       const a = cpu0, b = cpu1;
       log(`  per thread, ms per trigger: ${Object.entries(b.perThread).map(([t, v]) => [t, (v - (a.perThread[t] ?? 0)) / res.triggers] as const).filter(([, v]) => v > 0.01).map(([t, v]) => `${t} ${v.toFixed(2)}`).join(", ")}`);
