@@ -189,7 +189,9 @@ export class AndorIxonTwin extends CameraTwinBase {
       const ne = rng.poisson(mu);
       const e = (G > 1 ? (ne > 0 ? rng.gamma(ne, G) : 0) : ne) + rn * rng.normal();
       const adu = bias + e * inv;
-      out[i] = adu <= 0 ? 0 : adu >= maxAdu ? maxAdu : adu;
+      // clamp with Math.min/max (the store truncates): a branch merging integers with the double boxed it at every
+      // pixel in V8 (see PrincetonCcdTwin.render); the same values
+      out[i] = Math.min(Math.max(adu, 0), maxAdu);
     }
   }
 }

@@ -193,6 +193,17 @@ export class PrincetonCcdTwin extends CameraTwinBase {
     const mTop = this.patternMax(pat) * nPh;
     const table = mTop > 0 && mTop < NORMAL_ABOVE ? new PoissonTable(mTop) : undefined;
     const topSd = Math.sqrt(mTop * epp2 + base2);
+    // The generator steps on local variables (xoshiro128**, exactly Rng.nextI32: the same sequence as calling it),
+    // handed back to `rng` around the rare draws that go through its methods (Poisson of the edge pixels).
+    const st = rng.getState(this.rngState);
+    let s0 = st[0],
+      s1 = st[1],
+      s2 = st[2],
+      s3 = st[3];
+    const cdf = table ? table.tables.cdf : EMPTY_F64;
+    const guide = table ? table.tables.guide : EMPTY_I32;
+    const glen = guide.length;
+    const topMean = mTop * epp + darkE;
     let spare = 0;
     let have = false;
     for (let i = 0; i < n; i++) {
@@ -202,7 +213,15 @@ export class PrincetonCcdTwin extends CameraTwinBase {
         z = NT[spare];
         have = false;
       } else {
-        const u = rng.nextI32();
+        const m5 = Math.imul(s1, 5);
+        const u = Math.imul((m5 << 7) | (m5 >>> 25), 9);
+        const t = s1 << 9;
+        s2 ^= s0;
+        s3 ^= s1;
+        s1 ^= s2;
+        s0 ^= s3;
+        s2 ^= t;
+        s3 = (s3 << 11) | (s3 >>> 21);
         z = NT[u >>> 16];
         spare = u & 0xffff;
         have = true;
@@ -210,22 +229,50 @@ export class PrincetonCcdTwin extends CameraTwinBase {
       const m = pat[i] * nPh;
       let e: number;
       if (m <= 0) e = darkE + baseSd * z;
-      else if (m === mTop) e = table ? table.sampleU(rng.uniform()) * epp + darkE + baseSd * z : m * epp + darkE + topSd * z;
-      else if (m < NORMAL_ABOVE) e = rng.poisson(m) * epp + darkE + baseSd * z;
-      else e = m * epp + darkE + Math.sqrt(m * epp2 + base2) * z;
-      let clipped = false;
-      if (e >= maxE) {
-        e = maxE;
-        clipped = true;
-      }
-      const adu = bias + e * inv;
-      if (adu >= maxAdu) clipped = true;
-      if (clipped) saturated++;
-      out[i] = adu <= 0 ? 0 : adu >= maxAdu ? maxAdu : adu;
+      else if (m >= mTop && m <= mTop) {
+        // m === mTop, written so that V8 compares float64s (its `===` here went through a generic compare that
+        // boxed both sides)
+        if (table) {
+          // table.sampleU(rng.uniform()), inlined
+          const m5 = Math.imul(s1, 5);
+          const r = Math.imul((m5 << 7) | (m5 >>> 25), 9);
+          const t = s1 << 9;
+          s2 ^= s0;
+          s3 ^= s1;
+          s1 ^= s2;
+          s0 ^= s3;
+          s2 ^= t;
+          s3 = (s3 << 11) | (s3 >>> 21);
+          const uu = (r >>> 0) / TWO_POW_32;
+          let k = guide[(uu * glen) | 0];
+          while (cdf[k] <= uu) k++;
+          e = k * epp + darkE + baseSd * z;
+        } else e = topMean + topSd * z;
+      } else if (m < NORMAL_ABOVE) {
+        st[0] = s0;
+        st[1] = s1;
+        st[2] = s2;
+        st[3] = s3;
+        rng.setState(st);
+        const k = rng.poisson(m);
+        rng.getState(st);
+        s0 = st[0];
+        s1 = st[1];
+        s2 = st[2];
+        s3 = st[3];
+        e = k * epp + darkE + baseSd * z;
+      } else e = m * epp + darkE + Math.sqrt(m * epp2 + base2) * z;
+      // charge clipped at maxE, ADU at 0..maxAdu (the store truncates), with Math.min/max rather than branches that
+      // merge an integer or a call's result with a double: V8 then boxed a value at every pixel (~0.7 MB of
+      // garbage per frame, measured with the sampling heap profiler)
+      const adu = bias + Math.min(e, maxE) * inv;
+      if (e >= maxE || adu >= maxAdu) saturated++;
+      out[i] = Math.min(Math.max(adu, 0), maxAdu);
     }
     return saturated;
   }
 
+  private readonly rngState = new Int32Array(4);
   private patMaxFor: Float32Array | undefined;
   private patMax = 0;
   private patternMax(p: Float32Array): number {
@@ -241,3 +288,6 @@ export class PrincetonCcdTwin extends CameraTwinBase {
 
 /** Photons per pixel above which the Poisson count is drawn as a normal (mean and variance kept). */
 const NORMAL_ABOVE = 1000;
+const TWO_POW_32 = 4294967296;
+const EMPTY_F64 = new Float64Array(0);
+const EMPTY_I32 = new Int32Array(0);

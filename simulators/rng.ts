@@ -113,6 +113,26 @@ export class Rng {
     return r;
   }
 
+  /**
+   * The generator's state into `out[0..3]` (for hot loops that step xoshiro128** on local variables, exactly as
+   * nextI32 does, and hand the state back with `setState`: the sequence is the same as calling nextI32).
+   */
+  getState(out: Int32Array): Int32Array {
+    out[0] = this.s0;
+    out[1] = this.s1;
+    out[2] = this.s2;
+    out[3] = this.s3;
+    return out;
+  }
+
+  /** Continue from a state read with `getState` (and stepped outside). */
+  setState(s: Int32Array): void {
+    this.s0 = s[0];
+    this.s1 = s[1];
+    this.s2 = s[2];
+    this.s3 = s[3];
+  }
+
   /** Next value as an unsigned 32-bit integer. */
   nextU32(): number {
     return this.nextI32() >>> 0;
@@ -318,6 +338,10 @@ export class PoissonTable {
       guide[j] = k;
     }
     this.guide = guide;
+  }
+  /** The inversion tables (for hot loops that inline `sampleU`). */
+  get tables(): { cdf: Float64Array; guide: Int32Array } {
+    return { cdf: this.cdf, guide: this.guide };
   }
   /** Draw with one uniform in [0,1). */
   sampleU(u: number): number {

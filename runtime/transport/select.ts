@@ -1,6 +1,7 @@
 /**
  * Which transport carries the trigger path (the Director's player ROUTER, the Player's DEALER):
- *   - zeromq.js whenever CURVE is configured (CURVE and ZAP live in libzmq) and for inproc:// (in-process players);
+ *   - zeromq.js whenever CURVE is configured (CURVE and ZAP live in libzmq);
+ *   - inproc:// (in-process players) in memory (runtime/transport/memory.ts), without CURVE;
  *   - otherwise the default below, or DONKI_TRANSPORT=zeromq | zmtp (the `transport` option wins over the variable).
  * Both speak ZMTP 3.x on tcp://, so a peer on either (or pyzmq/libzmq) talks to the other.
  */
@@ -8,6 +9,7 @@ import type { MessageSocket, TransportKind } from "./socket.ts";
 import { ZmtpRouter } from "./zmtp/router.ts";
 import { ZmtpDealer } from "./zmtp/dealer.ts";
 import { ZeromqSocket, type ZeromqSocketOptions } from "./zeromq-socket.ts";
+import { MemoryDealer, MemoryRouter } from "./memory.ts";
 import type { Frames, MessageSocketOptions } from "./socket.ts";
 
 /** The transport used on tcp:// without CURVE when neither the option nor DONKI_TRANSPORT says otherwise. */
@@ -23,14 +25,16 @@ export function chosenTransport(option?: TransportKind, env: NodeJS.ProcessEnv =
 
 /**
  * The Director's player socket: a ROUTER bound on tcp:// and on inproc://. With the ZMTP transport the tcp:// peers
- * are served by ZmtpRouter and the inproc:// ones by a zeromq.js ROUTER; replies go to the socket the routing id
- * came from (ZmtpRouter's generated ids are 6 bytes, libzmq's 5, so they never collide).
+ * are served by ZmtpRouter, with zeromq.js by a zeromq.js ROUTER; the inproc:// ones by a MemoryRouter (by a
+ * zeromq.js ROUTER with CURVE). Replies go to the socket the routing id came from (ZmtpRouter's generated ids are 6
+ * bytes, libzmq's 5, MemoryRouter's 7, so they never collide).
  */
 export class PlayerRouter implements MessageSocket {
   readonly transport: TransportKind;
   readonly maxMessageSize: number;
   private tcp: MessageSocket | null = null;
   private zmq: ZeromqSocket | null = null;
+  private mem: MemoryRouter | null = null;
   private handler: (frames: Buffer[]) => void = () => {};
   /** routing id -> the socket it arrived on (only needed when there are two). */
   private readonly via = new Map<string, MessageSocket>();
@@ -44,8 +48,15 @@ export class PlayerRouter implements MessageSocket {
     this.handler = handler;
   }
 
+  /** The distinct sockets this ROUTER is made of. */
+  private get parts(): MessageSocket[] {
+    const out: MessageSocket[] = [];
+    for (const s of [this.tcp, this.zmq, this.mem]) if (s && !out.includes(s)) out.push(s);
+    return out;
+  }
+
   private get split(): boolean {
-    return this.tcp !== null && this.zmq !== null && this.tcp !== this.zmq;
+    return this.parts.length > 1;
   }
 
   private zmqSocket(): ZeromqSocket {
@@ -75,6 +86,13 @@ export class PlayerRouter implements MessageSocket {
       this.tcp = r;
       return r.bind(endpoint);
     }
+    if (endpoint.startsWith("inproc://") && !this.opts.curveServer) {
+      if (this.mem) return Promise.reject(new Error("the player socket binds one inproc:// endpoint"));
+      const m = new MemoryRouter(this.opts);
+      m.onMessage((f) => this.receive(m, f));
+      this.mem = m;
+      return m.bind(endpoint);
+    }
     const z = this.zmqSocket();
     if (endpoint.startsWith("tcp://")) this.tcp = z;
     return z.bind(endpoint);
@@ -85,24 +103,27 @@ export class PlayerRouter implements MessageSocket {
   }
 
   send(frames: Frames): void {
-    if (!this.split) return (this.tcp ?? this.zmq)?.send(frames);
+    if (!this.split) return (this.tcp ?? this.zmq ?? this.mem)?.send(frames);
     const id = frames[0];
     const key = typeof id === "string" ? Buffer.from(id).toString("latin1") : Buffer.from(id.buffer, id.byteOffset, id.byteLength).toString("latin1");
-    (this.via.get(key) ?? this.tcp!).send(frames);
+    (this.via.get(key) ?? this.tcp ?? this.parts[0]).send(frames);
   }
 
   async flush(timeoutMs?: number): Promise<void> {
-    await Promise.all([this.tcp?.flush(timeoutMs), this.split ? this.zmq?.flush(timeoutMs) : undefined]);
+    await Promise.all(this.parts.map((s) => s.flush(timeoutMs)));
   }
 
   close(): void {
-    this.tcp?.close();
-    this.zmq?.close();
+    for (const s of this.parts) s.close();
   }
 }
 
-/** The Player's socket to the Director: ZmtpDealer on tcp:// without CURVE (unless zeromq.js is chosen). */
+/**
+ * The Player's socket to the Director: ZmtpDealer on tcp:// without CURVE (unless zeromq.js is chosen), a
+ * MemoryDealer on inproc:// without CURVE, else zeromq.js.
+ */
 export function playerDealer(endpoint: string, opts: ZeromqSocketOptions & { transport?: TransportKind }): MessageSocket {
+  if (endpoint.startsWith("inproc://") && !opts.curveClient) return new MemoryDealer(opts);
   const kind = opts.curveClient || !endpoint.startsWith("tcp://") ? "zeromq" : chosenTransport(opts.transport);
   return kind === "zmtp" ? new ZmtpDealer(opts as MessageSocketOptions) : new ZeromqSocket("dealer", opts);
 }

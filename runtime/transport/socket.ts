@@ -9,8 +9,11 @@ export type Frames = ReadonlyArray<Buffer | Uint8Array | string>;
 export type TransportKind = "zmtp" | "zeromq";
 
 export interface MessageSocket {
-  /** What carries it ("zmtp": donki's own ZMTP over node:net; "zeromq": zeromq.js). */
-  readonly transport: TransportKind;
+  /**
+   * What carries it ("zmtp": donki's own ZMTP over node:net; "zeromq": zeromq.js; "memory": inproc:// between
+   * sockets of one process, runtime/transport/memory.ts).
+   */
+  readonly transport: TransportKind | "memory";
   /** Largest frame accepted from a peer (-1: none); a peer sending more is disconnected. */
   readonly maxMessageSize: number;
   /** Listen; resolves with the endpoint actually bound (the port filled in for tcp://HOST:*). */
