@@ -4,6 +4,7 @@
  */
 import * as zmq from "zeromq";
 import { decodeControl, decodeFromPlayer, encode, ProtocolError } from "../protocol/codec.ts";
+import { encodeTrig } from "../protocol/fast-codec.ts";
 import {
   PROTOCOL_VERSION,
   type Ack,
@@ -1226,7 +1227,7 @@ export class Director {
       const pl = tp.players?.[m.entry.name];
       params = lv || pl ? { ...tp.point, ...lv, ...pl } : (tp.point ?? EMPTY);
     }
-    this.sendTo(m.entry.routingId, { v: PROTOCOL_VERSION, type: "trig", run: b.run, trig: b.trig, lvl: b.lvl, seq: m.seq, params, t });
+    this.players.send([m.entry.routingId, encodeTrig(b.run, b.trig, b.lvl, m.seq, params, t)]);
   }
 
   /** Re-send the current trigger to one member with a fresh seq. */

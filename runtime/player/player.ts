@@ -7,6 +7,7 @@
 import { hostname } from "node:os";
 import { randomBytes } from "node:crypto";
 import { decodeFromDirector, encode, ProtocolError, DTYPE_SIZE } from "../protocol/codec.ts";
+import { encodeAck } from "../protocol/fast-codec.ts";
 import { PROTOCOL_VERSION, type DataRow, type DeviceDecl, type DirectorToPlayer, type RunStatus, type StreamDecl } from "../protocol/messages.ts";
 import { TYPED_ARRAY } from "../devices/common.ts";
 import type { CurveClientConfig } from "../transport/curve.ts";
@@ -353,22 +354,32 @@ export class Player {
 
   private enqueue(j: Job): void {
     this.jobs.push(j);
-    if (!this.working) void this.work();
+    if (!this.working) this.work();
   }
 
-  private async work(): Promise<void> {
+  /**
+   * Run the queued jobs in order. A trigger whose action returns synchronously is acknowledged synchronously (no
+   * promise, no microtask on the way from the trigger to its ack); an action that returns a promise, and the
+   * pre/post phases, continue the queue when they end.
+   */
+  private work(): void {
     this.working = true;
     while (this.jobs.length && !this.closed) {
       const j = this.jobs.shift()!;
-      if (j.kind === "trig") await this.doTrig(j.msg as Extract<DirectorToPlayer, { type: "trig" }>, j.at);
-      else if (j.kind === "pre") await this.doPhase(j.msg as Extract<DirectorToPlayer, { type: "pre" }>);
-      else await this.doPhase(j.msg as Extract<DirectorToPlayer, { type: "post" }>);
+      const p = j.kind === "trig" ? this.doTrig(j.msg as Extract<DirectorToPlayer, { type: "trig" }>, j.at) : this.doPhase(j.msg as Extract<DirectorToPlayer, { type: "pre" | "post" }>);
+      if (p) {
+        p.then(this.resume, this.resume);
+        return;
+      }
     }
     this.working = false;
     const w = this.idleWaiters;
     this.idleWaiters = [];
     for (const r of w) r();
   }
+
+  /** work() again once an asynchronous job ended (one function for the life of the player). */
+  private readonly resume = (): void => this.work();
 
   private whenIdle(timeoutMs: number): Promise<void> {
     if (!this.working) return Promise.resolve();
@@ -399,71 +410,90 @@ export class Player {
     this.send({ v: PROTOCOL_VERSION, type: m.type === "pre" ? "ready" : "done", run: m.run, seq: m.seq, ok: error === undefined, ...(error !== undefined ? { error } : {}) });
   }
 
-  private async doTrig(m: Extract<DirectorToPlayer, { type: "trig" }>, receivedAt: number | undefined): Promise<void> {
-    if (this.abortedRuns.has(m.run)) return;
-    // the AbortController is made only if the action looks at ctx.signal (most empty actions never do)
-    let ac: AbortController | null = null;
-    const getAc = () => (ac ??= new AbortController());
-    this.current = { abort: (reason?: unknown) => getAc().abort(reason) } as AbortController;
+  /**
+   * Act on one trigger: the action, then the rows pushed, then the ack (or the `complete` after an early ack). Returns
+   * a promise only when the action did (the caller continues the queue when it settles), else finishes at once.
+   */
+  private doTrig(m: Extract<DirectorToPlayer, { type: "trig" }>, receivedAt: number | undefined): Promise<void> | undefined {
+    if (this.abortedRuns.has(m.run)) return undefined;
+    const ctx = new TrigContext(this, m, receivedAt);
+    this.current = ctx;
     this.currentSeq = m.seq;
-    const run = m.run;
-    const trig = m.trig;
-    const ctx: ActionContext = {
-      run,
-      trig,
-      level: m.lvl,
-      t: m.t,
-      receivedAt,
-      get signal() {
-        return getAc().signal;
-      },
-      push: (stream, value) => this.addRow(batch, stream, value),
-      pushAt: (t, stream, value) => this.pushData(run, t, stream, value),
-      release: () => {},
-    };
-    // rows pushed during the action travel together in one data message, just before the ack (fewer messages
-    // per trigger); a batch that grows past BATCH_BYTES is sent at once so big sequences stream out
-    const batch: RowBatch = { run, trig, rows: [], payloads: [], bytes: 0 };
-    let released = false;
-    ctx.release = (info) => {
-      if (released) return;
-      released = true;
-      this.counters.released++;
-      // the rows pushed so far go first; the ack tells the Director the level may go on while this action continues
-      this.sendBatch(batch);
-      const ack: Record<string, unknown> = { v: PROTOCOL_VERSION, type: "ack", run, trig, lvl: m.lvl, seq: m.seq, ok: true, pending: true };
-      if (info?.dt !== undefined) ack.dt = info.dt;
-      if (info?.phases) ack.phases = info.phases;
-      this.send(ack);
-    };
+    this.counters.actions++;
+    let r: ActionResult | void | Promise<ActionResult | void>;
+    try {
+      r = this.b.action(m.trig, m.params, ctx);
+    } catch (e) {
+      this.endTrig(ctx, undefined, e, true);
+      return undefined;
+    }
+    if (r !== null && typeof r === "object" && typeof (r as Promise<unknown>).then === "function")
+      return (r as Promise<ActionResult | void>).then(
+        (v) => this.endTrig(ctx, v, undefined, false),
+        (e) => this.endTrig(ctx, undefined, e, true),
+      );
+    this.endTrig(ctx, r as ActionResult | void, undefined, false);
+    return undefined;
+  }
+
+  /** The action of `ctx` ended (with a result, or failed with `err`): its rows, then the ack or `complete`. */
+  private endTrig(ctx: TrigContext, r: ActionResult | void, err: unknown, failed: boolean): void {
+    const m = ctx.m;
     let error: string | undefined;
     let dt: number | undefined;
     let phases: Record<string, number> | undefined;
-    this.counters.actions++;
-    try {
-      const r = await this.b.action(trig, m.params, ctx);
-      if (r) {
-        dt = r.dt;
-        phases = r.phases;
-        if (r.data) for (const k in r.data) this.addRow(batch, k, r.data[k]);
-      }
-    } catch (e) {
-      error = describe(e);
+    if (failed) {
+      error = describe(err);
       this.counters.errors++;
-      this.log.error({ run, trig, err: error }, released ? "action failed after its acknowledgement (read-out)" : "action failed");
-    } finally {
-      this.current = null;
+      this.log.error({ run: m.run, trig: m.trig, err: error }, ctx.released ? "action failed after its acknowledgement (read-out)" : "action failed");
+    } else if (r) {
+      dt = r.dt;
+      phases = r.phases;
+      try {
+        if (r.data) for (const k in r.data) this.addRow(ctx.batch, k, r.data[k]);
+      } catch (e) {
+        error = describe(e);
+        this.counters.errors++;
+        this.log.error({ run: m.run, trig: m.trig, err: error }, ctx.released ? "action failed after its acknowledgement (read-out)" : "action failed");
+      }
     }
-    this.sendBatch(batch);
+    this.current = null;
+    this.sendBatch(ctx.batch);
     // after an early ack the end of the action is a `complete` (the rows above travelled before it)
-    const reply: Record<string, unknown> = { v: PROTOCOL_VERSION, type: released ? "complete" : "ack", run, trig, lvl: m.lvl, seq: m.seq, ok: error === undefined };
+    if (!ctx.released && error === undefined && dt === undefined && !phases) {
+      this.sendAck(m, false);
+      return;
+    }
+    const reply: Record<string, unknown> = { v: PROTOCOL_VERSION, type: ctx.released ? "complete" : "ack", run: m.run, trig: m.trig, lvl: m.lvl, seq: m.seq, ok: error === undefined };
     if (error !== undefined) reply.error = error;
     if (dt !== undefined) reply.dt = dt;
     if (phases) reply.phases = phases;
     this.send(reply);
   }
 
-  private addRow(b: RowBatch, stream: string, value: DataValue): void {
+  /** Overlap: the action released the level (ctx.release): the rows so far, then `ack` with `pending: true`. */
+  releaseTrig(ctx: TrigContext, info: { dt?: number; phases?: Record<string, number> } | undefined): void {
+    if (ctx.released) return;
+    ctx.released = true;
+    this.counters.released++;
+    // the rows pushed so far go first; the ack tells the Director the level may go on while this action continues
+    this.sendBatch(ctx.batch);
+    const m = ctx.m;
+    if (info?.dt === undefined && !info?.phases) return this.sendAck(m, true);
+    const ack: Record<string, unknown> = { v: PROTOCOL_VERSION, type: "ack", run: m.run, trig: m.trig, lvl: m.lvl, seq: m.seq, ok: true, pending: true };
+    if (info?.dt !== undefined) ack.dt = info.dt;
+    if (info?.phases) ack.phases = info.phases;
+    this.send(ack);
+  }
+
+  /** The plain `ack` (ok, no dt, no phases): encoded without building a header object (protocol/fast-codec.ts). */
+  private sendAck(m: Extract<DirectorToPlayer, { type: "trig" }>, pending: boolean): void {
+    if (this.closed) return;
+    this.sock.send([encodeAck(m.run, m.trig, m.lvl, m.seq, pending)]);
+  }
+
+  /** @internal (TrigContext) */
+  addRow(b: RowBatch, stream: string, value: DataValue): void {
     const decl = this.streamMap.get(stream);
     if (!decl) throw new Error(`player '${this.name}': stream '${stream}' was not declared (declared: ${[...this.streamMap.keys()].join(", ") || "none"})`);
     const bytes = toBytes(decl, value, this.name);
@@ -491,6 +521,57 @@ export class Player {
   private send(msg: object): void {
     if (this.closed) return;
     this.sock.send([encode(msg)]);
+  }
+}
+
+/**
+ * The context of one action. A class (methods on the prototype) rather than an object of closures: nothing is
+ * allocated per trigger but this object and its row batch (tsx's keepNames wraps every named closure in a
+ * defineProperty call, which cost ~10 % of a player's CPU per trigger). Call its methods on it (`ctx.push(...)`).
+ */
+class TrigContext implements ActionContext {
+  readonly batch: RowBatch;
+  released = false;
+  private ac: AbortController | null = null;
+  readonly run: string;
+  readonly trig: number;
+  readonly level: number;
+  readonly t: number;
+
+  constructor(
+    private readonly player: Player,
+    readonly m: Extract<DirectorToPlayer, { type: "trig" }>,
+    readonly receivedAt: number | undefined,
+  ) {
+    this.run = m.run;
+    this.trig = m.trig;
+    this.level = m.lvl;
+    this.t = m.t;
+    // rows pushed during the action travel together in one data message, just before the ack (fewer messages
+    // per trigger); a batch that grows past BATCH_BYTES is sent at once so big sequences stream out
+    this.batch = { run: m.run, trig: m.trig, rows: [], payloads: [], bytes: 0 };
+  }
+
+  /** The AbortController is made only if the action looks at ctx.signal (most empty actions never do). */
+  get signal(): AbortSignal {
+    return (this.ac ??= new AbortController()).signal;
+  }
+
+  /** The player aborts the action (run aborted, trigger cancelled, player closing). */
+  abort(reason?: unknown): void {
+    (this.ac ??= new AbortController()).abort(reason);
+  }
+
+  push(stream: string, value: DataValue): void {
+    this.player.addRow(this.batch, stream, value);
+  }
+
+  pushAt(trig: number, stream: string, value: DataValue): void {
+    this.player.pushData(this.run, trig, stream, value);
+  }
+
+  release(info?: { dt?: number; phases?: Record<string, number> }): void {
+    this.player.releaseTrig(this, info);
   }
 }
 

@@ -1,0 +1,64 @@
+import { describe, expect, it } from "vitest";
+import { Packr } from "msgpackr";
+import { decodeFlat, encodeAck, encodeTrig } from "../runtime/protocol/fast-codec.ts";
+import { decodeFromDirector, decodeFromPlayer, encode, ProtocolError } from "../runtime/protocol/codec.ts";
+import { PROTOCOL_VERSION } from "../runtime/protocol/messages.ts";
+
+// the general codec's settings (runtime/protocol/codec.ts): the fast path must write the same bytes and read the same values
+const packr = new Packr({ useRecords: false, mapsAsObjects: true, moreTypes: false, bundleStrings: false });
+const INTS = [0, 1, 127, 128, 255, 256, 65_535, 65_536, 2 ** 31, 2 ** 32 - 1];
+const RUNS = ["r1-abc", "r12-" + "x".repeat(40), "r3-ü€", "r4-" + "y".repeat(190)];
+
+describe("trigger-path MessagePack (fast-codec)", () => {
+  it("writes an ack byte for byte as msgpackr does", () => {
+    for (const run of RUNS)
+      for (const x of INTS)
+        for (const pending of [false, true]) {
+          const h = { v: PROTOCOL_VERSION, type: "ack", run, trig: x, lvl: x % 7, seq: x + 1 < 2 ** 32 ? x + 1 : x, ok: true, ...(pending ? { pending: true } : {}) };
+          expect(encodeAck(h.run, h.trig, h.lvl, h.seq, pending).equals(packr.pack(h))).toBe(true);
+        }
+  });
+
+  it("writes a trig byte for byte as msgpackr does (whole and fractional simulated times), params through the general codec", () => {
+    for (const run of RUNS)
+      for (const x of INTS)
+        for (const t of [0, 1, 12.5, 1e-9, 5e9, 2 ** 40, -1, -100, -40_000, -(2 ** 31), -0]) {
+          const h = { v: PROTOCOL_VERSION, type: "trig", run, trig: x, lvl: 2, seq: x, params: {}, t };
+          expect(encodeTrig(run, x, 2, x, {}, t).equals(packr.pack(h))).toBe(true);
+        }
+    const withParams = encodeTrig("r1", 5, 0, 9, { x: 1.5, name: "p" }, 0.25);
+    expect(decodeFromDirector([withParams])).toEqual({ v: PROTOCOL_VERSION, type: "trig", run: "r1", trig: 5, lvl: 0, seq: 9, params: { x: 1.5, name: "p" }, t: 0.25 });
+    // numbers beyond the fast path's range are still encoded exactly
+    expect(packr.unpack(encodeAck("r1", 2 ** 40, 0, 1, false))).toMatchObject({ trig: 2 ** 40 });
+  });
+
+  it("reads flat maps as msgpackr does, and declines everything else", () => {
+    const flat = [
+      { v: 1, type: "ack", run: "r1-ü", trig: 70_000, lvl: -3, seq: 2 ** 32 - 1, ok: false, error: "e".repeat(100), dt: 0.125, nil: null, empty: {} },
+      { a: -100, b: -40_000, c: -(2 ** 31), d: 1.5e300, e: "", big: 2 ** 40 },
+      {},
+    ];
+    for (const h of flat) expect(decodeFlat(packr.pack(h))).toEqual(packr.unpack(packr.pack(h)));
+    const other = [{ rows: [1] }, { p: { x: 1 } }, { s: "z".repeat(300) }, [1, 2], "str", 5, { ["k".repeat(40)]: 1 }, Object.fromEntries(Array.from({ length: 16 }, (_, i) => [`k${i}`, i]))];
+    for (const h of other) expect(decodeFlat(packr.pack(h))).toBeUndefined();
+    // truncated, trailing bytes, non-ASCII key, duplicate key, __proto__ key, invalid UTF-8: declined (the general decoder reports)
+    const ok = packr.pack({ a: 1, b: "xyz" });
+    expect(decodeFlat(ok.subarray(0, ok.length - 1))).toBeUndefined();
+    expect(decodeFlat(Buffer.concat([ok, Buffer.from([0])]))).toBeUndefined();
+    expect(decodeFlat(packr.pack({ é: 1 }))).toBeUndefined();
+    expect(decodeFlat(Buffer.from([0x82, 0xa1, 0x61, 0x01, 0xa1, 0x61, 0x02]))).toBeUndefined();
+    expect(decodeFlat(Buffer.from([0x81, 0xa9, ...Buffer.from("__proto__"), 0x01]))).toBeUndefined();
+    expect(decodeFlat(Buffer.from([0x81, 0xa1, 0x61, 0xa2, 0xc3, 0x28]))).toBeUndefined();
+    expect(decodeFlat(Buffer.alloc(0))).toBeUndefined();
+  });
+
+  it("the decoders give the same messages and the same errors with the fast path", () => {
+    const ack = encodeAck("r1", 3, 0, 4, true);
+    expect(decodeFromPlayer([Buffer.from("id"), ack], 1)).toEqual({ msg: { v: PROTOCOL_VERSION, type: "ack", run: "r1", trig: 3, lvl: 0, seq: 4, ok: true, pending: true } });
+    const bad = decodeFromPlayer([Buffer.from("id"), encode({ v: PROTOCOL_VERSION, type: "ack", run: "r1", trig: 1.5, lvl: 0, seq: 4, ok: true })], 1);
+    expect(bad).toBeInstanceOf(ProtocolError);
+    expect((bad as ProtocolError).message).toContain("'trig'");
+    const ver = decodeFromDirector([encode({ v: 99, type: "trig" })]);
+    expect((ver as ProtocolError).kind).toBe("badVersion");
+  });
+});
