@@ -5,7 +5,6 @@
 import { Packr } from "msgpackr";
 import type { DType } from "../devices/common.ts";
 import { PROTOCOL_VERSION } from "./messages.ts";
-import { decodeFlat } from "./fast-codec.ts";
 import type { ControlRequest, DirectorToPlayer, PlayerToDirector, StreamDecl } from "./messages.ts";
 
 const packr = new Packr({ useRecords: false, mapsAsObjects: true, moreTypes: false, bundleStrings: false });
@@ -45,8 +44,7 @@ function decodeHeader(frame: Buffer | undefined): Header | ProtocolError {
   if (!frame || frame.length === 0) return new ProtocolError("malformed", "empty header frame");
   let h: unknown;
   try {
-    // the per-trigger messages are flat maps: read without the general decoder (same result, protocol/fast-codec.ts)
-    h = decodeFlat(frame) ?? packr.unpack(frame);
+    h = packr.unpack(frame);
   } catch (e) {
     return new ProtocolError("malformed", `header is not MessagePack: ${(e as Error).message}`);
   }
