@@ -3,9 +3,10 @@
  * all threads, from /proc), 1 player at level 0 on the default transport. CPU per trigger is what the other work on
  * the machine disturbs least; the rate is printed beside it.
  *   node --import tsx bench/trigger-cpu.ts [--triggers N] [--players N]            one run, a JSON line
- *   node --import tsx bench/trigger-cpu.ts --ab OTHER_CHECKOUT [--rounds N] ...      this tree and another checkout
- *     of donki (e.g. `git worktree add /tmp/base main`, node_modules linked), runs alternating A, B, A, B ...:
- *     the before/after of a change, both measured under the same load.
+ *   node --import tsx bench/trigger-cpu.ts --ab DIR[,DIR...] [--rounds N] ...   this tree (A) and other
+ *     checkouts of donki (B, C ...; e.g. `git archive main | tar -x -C /tmp/base` with node_modules linked), runs
+ *     interleaved, the order rotating each round: before/after of changes under the same load. Ratios are to the
+ *     last checkout, per round.
  * Profiles: DONKI_BENCH_PLAYER_NODE_ARGS="--cpu-prof --cpu-prof-dir=DIR" for the player, `node --cpu-prof` for the
  * Director.
  */
@@ -96,19 +97,26 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
     process.exit(0);
   }
   const R = Number(arg("--rounds") ?? 5);
-  const roots = { A: ROOT, B: resolve(other) };
-  const got: Record<"A" | "B", TriggerCpu[]> = { A: [], B: [] };
+  // this tree first, then the others; the order rotates every round so each sees the same load on average
+  const roots = [ROOT, ...other.split(",").map((d) => resolve(d))];
+  const got: TriggerCpu[][] = roots.map(() => []);
   for (let r = 0; r < R; r++) {
-    for (const k of r % 2 ? (["B", "A"] as const) : (["A", "B"] as const)) {
+    const order = roots.map((_, i) => (i + r) % roots.length);
+    if (r % 2) order.reverse();
+    for (const k of order) {
       const x = await runIn(roots[k], N, players);
       got[k].push(x);
-      console.log(`  ${k} ${x.perS.toFixed(0).padStart(6)} triggers/s   CPU per trigger: Director ${x.directorCpuUs.toFixed(1)} us, player ${x.playerCpuUs.toFixed(1)} us`);
+      console.log(`  ${String.fromCharCode(65 + k)} ${x.perS.toFixed(0).padStart(6)} triggers/s   CPU per trigger: Director ${x.directorCpuUs.toFixed(1)} us, player ${x.playerCpuUs.toFixed(1)} us`);
     }
   }
-  const ratio = (f: (x: TriggerCpu) => number) => median(got.A.map((a, i) => f(a) / f(got.B[i]))).toFixed(3);
-  console.log(`A / B, median of the per-round ratios: rate x${ratio((x) => x.perS)}, Director CPU per trigger x${ratio((x) => x.directorCpuUs)}, player CPU per trigger x${ratio((x) => x.playerCpuUs)}`);
-  for (const k of ["A", "B"] as const) {
+  for (let k = 0; k < roots.length; k++) {
     const g = got[k];
-    console.log(`${k} (${roots[k]}): medians of ${R}: ${median(g.map((x) => x.perS)).toFixed(0)} triggers/s, Director ${median(g.map((x) => x.directorCpuUs)).toFixed(1)} us, player ${median(g.map((x) => x.playerCpuUs)).toFixed(1)} us per trigger`);
+    // ratios to the last checkout (the baseline), taken within each round, then the median
+    const b = got[roots.length - 1];
+    const ratio = (f: (x: TriggerCpu) => number) => median(g.map((a, i) => f(a) / f(b[i]))).toFixed(3);
+    console.log(
+      `${String.fromCharCode(65 + k)} ${roots[k]}: medians of ${R}: ${median(g.map((x) => x.perS)).toFixed(0)} triggers/s, Director ${median(g.map((x) => x.directorCpuUs)).toFixed(1)} us, player ${median(g.map((x) => x.playerCpuUs)).toFixed(1)} us per trigger` +
+        (k < roots.length - 1 ? `; per-round ratio to ${String.fromCharCode(64 + roots.length)}: rate x${ratio((x) => x.perS)}, Director CPU x${ratio((x) => x.directorCpuUs)}, player CPU x${ratio((x) => x.playerCpuUs)}` : " (baseline)"),
+    );
   }
 }
