@@ -7,11 +7,13 @@
  *     checkouts of donki (B, C ...; e.g. `git archive main | tar -x -C /tmp/base` with node_modules linked), runs
  *     interleaved, the order rotating each round: before/after of changes under the same load. Ratios are to the
  *     last checkout, per round.
+ *   --net adds the floor: CPU per round trip of a bare Node `net` ping-pong between two processes, same run.
  * Profiles: DONKI_BENCH_PLAYER_NODE_ARGS="--cpu-prof --cpu-prof-dir=DIR" for the player, `node --cpu-prof` for the
  * Director.
  */
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
+import { createServer, type AddressInfo, type Socket } from "node:net";
 import { fileURLToPath } from "node:url";
 import { join, dirname, resolve } from "node:path";
 
@@ -73,6 +75,42 @@ export async function triggerCpu(N = 20_000, players = 1): Promise<TriggerCpu> {
   return { triggers: n, perS: n / ((t1 - t0) / 1000), directorCpuUs: (c1.user + c1.system) / n, playerCpuUs: (p1 - p0) / n / players };
 }
 
+/**
+ * The floor: a Node `net` ping-pong of 64-byte messages between this process and bench/net-echo-peer.ts, CPU per
+ * round trip on each side (what two event loops and the loopback TCP cost with no protocol at all).
+ */
+export async function netPingPongCpu(N = 40_000): Promise<{ usPerRoundTrip: number; serverCpuUs: number; peerCpuUs: number }> {
+  const server = createServer({ noDelay: true });
+  await new Promise<void>((res) => server.listen(0, "127.0.0.1", res));
+  const port = (server.address() as AddressInfo).port;
+  const child = spawn(process.execPath, ["--import", "tsx", join(HERE, "net-echo-peer.ts"), `127.0.0.1:${port}`], { stdio: "inherit", cwd: ROOT });
+  const sock = await new Promise<Socket>((res) => server.once("connection", res));
+  sock.setNoDelay(true);
+  const msg = Buffer.alloc(64, 1);
+  const warm = Math.floor(N / 8);
+  let i = 0, p0 = 0, t0 = 0;
+  let c0: NodeJS.CpuUsage = { user: 0, system: 0 };
+  await new Promise<void>((done) => {
+    sock.on("data", () => {
+      if (++i === warm) {
+        c0 = process.cpuUsage();
+        p0 = procCpuUs(child.pid!);
+        t0 = performance.now();
+      }
+      if (i === N) return done();
+      sock.write(msg);
+    });
+    sock.write(msg);
+  });
+  const c = process.cpuUsage(c0);
+  const n = N - warm;
+  const r = { usPerRoundTrip: ((performance.now() - t0) * 1000) / n, serverCpuUs: (c.user + c.system) / n, peerCpuUs: (procCpuUs(child.pid!) - p0) / n };
+  sock.write(Buffer.from([0]));
+  await new Promise((res) => child.on("exit", res));
+  server.close();
+  return r;
+}
+
 function runIn(root: string, N: number, players: number): Promise<TriggerCpu> {
   return new Promise((res, rej) => {
     const c = spawn(process.execPath, ["--import", "tsx", join(root, "bench/trigger-cpu.ts"), "--triggers", String(N), "--players", String(players)], { cwd: root, stdio: ["ignore", "pipe", "inherit"] });
@@ -92,6 +130,10 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const N = Number(arg("--triggers") ?? 20_000);
   const players = Number(arg("--players") ?? 1);
   const other = arg("--ab");
+  if (process.argv.includes("--net")) {
+    const r = await netPingPongCpu();
+    console.log(`Node net ping-pong: ${r.usPerRoundTrip.toFixed(1)} us per round trip; CPU per round trip: ${r.serverCpuUs.toFixed(1)} us (this side), ${r.peerCpuUs.toFixed(1)} us (echo peer)`);
+  }
   if (!other) {
     console.log(JSON.stringify(await triggerCpu(N, players)));
     process.exit(0);
