@@ -18,6 +18,7 @@ import { silentLogger, type Logger } from "../log.ts";
 
 export type DataValue = ArrayBufferView | number | number[];
 
+/** What an action gets about its trigger. Its methods are called on it (`ctx.push(...)`), not detached. */
 export interface ActionContext {
   run: string;
   trig: number;
@@ -428,7 +429,8 @@ export class Player {
       return undefined;
     }
     if (r !== null && typeof r === "object" && typeof (r as Promise<unknown>).then === "function")
-      return (r as Promise<ActionResult | void>).then(
+      // Promise.resolve: a native promise is taken as it is, another thenable is adopted
+      return Promise.resolve(r as Promise<ActionResult | void>).then(
         (v) => this.endTrig(ctx, v, undefined, false),
         (e) => this.endTrig(ctx, undefined, e, true),
       );
