@@ -43,14 +43,15 @@ describe("player actions", () => {
     director = new Director();
     const ep = await director.start();
     const failed = { sync: false, async: false };
-    let busy = 0;
+    // per player: an action starting while the previous one of the same player is still running
+    const busy = { sync: 0, async: 0 };
     let overlapped = false;
     const guard = <T>(f: () => T): T => {
-      if (busy++) overlapped = true;
+      if (busy.sync++) overlapped = true;
       try {
         return f();
       } finally {
-        busy--;
+        busy.sync--;
       }
     };
     const actions: Record<string, ActionFn> = {
@@ -64,15 +65,22 @@ describe("player actions", () => {
           return { dt: 0.001, data: { b: trig * 10 } };
         }),
       async: async (trig, _params, ctx) => {
-        if (busy++) overlapped = true;
+        if (busy.async++) overlapped = true;
         await new Promise((r) => setTimeout(r, 2));
         ctx.push("a", trig + 0.5);
-        busy--;
+        busy.async--;
         if (trig === 4 && !failed.async) {
           failed.async = true;
           throw new Error("async failure at 4");
         }
         return { dt: 0.002 };
+      },
+      // a wrapper that copies the context (drivers/registry.ts does, for USB hot-unplug): its methods still work
+      wrapped: (trig, _params, ctx) => {
+        const c = { ...ctx, signal: new AbortController().signal };
+        c.push("a", trig * 2);
+        c.release(); // overlap: ack now, `complete` when the action returns
+        return { dt: 0.001 };
       },
       thenable: (trig, _params, ctx) => ({
         then(resolve: (v: unknown) => void) {
@@ -97,6 +105,7 @@ describe("player actions", () => {
     expect([...rows.get("sync/a")!].sort((x, y) => x[0] - y[0])).toEqual(t.map((i) => [i, i]));
     expect([...rows.get("sync/b")!].sort((x, y) => x[0] - y[0])).toEqual(t.map((i) => [i, i * 10]));
     expect([...rows.get("async/a")!].sort((x, y) => x[0] - y[0])).toEqual(t.map((i) => [i, i + 0.5]));
+    expect([...rows.get("wrapped/a")!].sort((x, y) => x[0] - y[0])).toEqual(t.map((i) => [i, i * 2]));
     expect([...rows.get("thenable/a")!].sort((x, y) => x[0] - y[0])).toEqual(t.map((i) => [i, -i]));
     const faults = r.faults.map((f) => `${f.player} ${f.trig} ${f.action} ${f.message}`);
     expect(faults).toEqual(expect.arrayContaining([expect.stringMatching(/^sync 3 retry .*sync failure at 3/), expect.stringMatching(/^async 4 retry .*async failure at 4/)]));
@@ -104,7 +113,8 @@ describe("player actions", () => {
     expect(overlapped).toBe(false);
     // the slowest ack of each trigger sets the simulated time: 0.003 s per trigger
     expect(r.simTime).toBeCloseTo(5 * 0.003, 9);
-    expect(players.map((p) => p.counters.actions)).toEqual([6, 6, 5]);
-    expect(players.map((p) => p.counters.errors)).toEqual([1, 1, 0]);
+    expect(players.map((p) => p.counters.actions)).toEqual([6, 6, 5, 5]);
+    expect(players.map((p) => p.counters.errors)).toEqual([1, 1, 0, 0]);
+    expect(players.map((p) => p.counters.released)).toEqual([0, 0, 5, 0]);
   }, 60_000);
 });

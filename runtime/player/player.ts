@@ -18,7 +18,6 @@ import { silentLogger, type Logger } from "../log.ts";
 
 export type DataValue = ArrayBufferView | number | number[];
 
-/** What an action gets about its trigger. Its methods are called on it (`ctx.push(...)`), not detached. */
 export interface ActionContext {
   run: string;
   trig: number;
@@ -527,9 +526,10 @@ export class Player {
 }
 
 /**
- * The context of one action. A class (methods on the prototype) rather than an object of closures: nothing is
- * allocated per trigger but this object and its row batch (tsx's keepNames wraps every named closure in a
- * defineProperty call, which cost ~10 % of a player's CPU per trigger). Call its methods on it (`ctx.push(...)`).
+ * The context of one action. Nothing named is made per trigger: tsx's keepNames wraps every named closure in an
+ * `Object.defineProperty` (`__name`), which cost ~10 % of a player's CPU per trigger. push/pushAt/release are own
+ * properties bound to this context (made by the unnamed factories below), so `{ ...ctx }` and `const { push } = ctx`
+ * keep working; `signal` is a getter on the prototype that makes the AbortController only if the action asks.
  */
 class TrigContext implements ActionContext {
   readonly batch: RowBatch;
@@ -539,9 +539,12 @@ class TrigContext implements ActionContext {
   readonly trig: number;
   readonly level: number;
   readonly t: number;
+  readonly push: (stream: string, value: DataValue) => void;
+  readonly pushAt: (trig: number, stream: string, value: DataValue) => void;
+  readonly release: (info?: { dt?: number; phases?: Record<string, number> }) => void;
 
   constructor(
-    private readonly player: Player,
+    readonly player: Player,
     readonly m: Extract<DirectorToPlayer, { type: "trig" }>,
     readonly receivedAt: number | undefined,
   ) {
@@ -552,6 +555,9 @@ class TrigContext implements ActionContext {
     // rows pushed during the action travel together in one data message, just before the ack (fewer messages
     // per trigger); a batch that grows past BATCH_BYTES is sent at once so big sequences stream out
     this.batch = { run: m.run, trig: m.trig, rows: [], payloads: [], bytes: 0 };
+    this.push = pushFor(this);
+    this.pushAt = pushAtFor(this);
+    this.release = releaseFor(this);
   }
 
   /** The AbortController is made only if the action looks at ctx.signal (most empty actions never do). */
@@ -563,18 +569,17 @@ class TrigContext implements ActionContext {
   abort(reason?: unknown): void {
     (this.ac ??= new AbortController()).abort(reason);
   }
+}
 
-  push(stream: string, value: DataValue): void {
-    this.player.addRow(this.batch, stream, value);
-  }
-
-  pushAt(trig: number, stream: string, value: DataValue): void {
-    this.player.pushData(this.run, trig, stream, value);
-  }
-
-  release(info?: { dt?: number; phases?: Record<string, number> }): void {
-    this.player.releaseTrig(this, info);
-  }
+// the context's methods, bound to it; returned unnamed, so tsx's keepNames does not wrap them per trigger
+function pushFor(c: TrigContext) {
+  return (stream: string, value: DataValue): void => c.player.addRow(c.batch, stream, value);
+}
+function pushAtFor(c: TrigContext) {
+  return (trig: number, stream: string, value: DataValue): void => c.player.pushData(c.run, trig, stream, value);
+}
+function releaseFor(c: TrigContext) {
+  return (info?: { dt?: number; phases?: Record<string, number> }): void => c.player.releaseTrig(c, info);
 }
 
 function describe(e: unknown): string {
