@@ -42,6 +42,8 @@ export interface ActionEstimator {
   estimate(params: Record<string, unknown>, at?: { idleS: number }): PhaseTimes | Promise<PhaseTimes>;
   /** The player acknowledges before its `readout` phase (overlap: readout). */
   overlap?: boolean;
+  /** With overlap: the next action may begin during this one's read-out (frame transfer). */
+  pipelined?: boolean;
 }
 
 export interface DeviceEntry {
@@ -141,7 +143,8 @@ async function connectAndConfigure<D extends AreaDetector | Mca>(d: D, settings:
  *   seconds at full frame) only moves charge already collected, so the stage may move once the exposure is over and
  *   the beam shutter closed. A full-frame sensor cannot expose during its own read-out: the next trigger waits.
  * - Andor iXon (frame transfer or shutter "auto"): the charge is in the masked storage area (or the shutter is
- *   closed) right after the exposure.
+ *   closed) right after the exposure. In frame transfer the image area is free again at once: the next exposure runs
+ *   while the storage area reads out (the player releases with `next`; the estimator is `pipelined`).
  * - DANTE in mapping mode: a spectrum closes on the trigger with no dead time between spectra; the transfer
  *   follows.
  * - The stage, the I/O counters (0.5 ms read-back) and the temperature controller have nothing to overlap.
@@ -313,13 +316,20 @@ async function cameraEstimator(spec: DeviceSpec, kind: "pi-ccd" | "andor-ixon"):
   const overlap = overlapOf(spec) === "readout";
   return {
     overlap,
+    // frame transfer: the image area is free once the charge is in the storage area (the player releases with next)
+    pipelined: overlap && cam.settings().frameTransfer,
     estimate(params, at) {
       const dwell = numParam(params, "dwell");
       const s = { ...cam.settings(), ...(dwell !== undefined ? { exposureS: dwell } : {}) };
       const ph = cam.phases(s);
       // overlapped frames follow a read-out that emptied the sensor: no clear cycles unless it sat idle
       const clear = overlap && at !== undefined && at.idleS <= sim.IDLE_CLEAR_S ? (ph.clearS ?? 0) : 0;
-      return { overhead: ph.preS - clear, exposure: ph.exposureS, readout: ph.postS };
+      // as the player counts them: the exposure asked for; what the camera adds to it (a frame-transfer exposure
+      // lengthened to the read-out) and the release (shutter closing, shift into the storage area) before the
+      // acknowledgement are overhead; the rest is read-out
+      const release = ph.releaseS ?? 0;
+      const asked = Math.min(s.exposureS, ph.exposureS);
+      return { overhead: ph.preS - clear + (ph.exposureS - asked) + release, exposure: asked, readout: ph.postS - release };
     },
   };
 }

@@ -41,6 +41,13 @@ describe("device settings checked against the device's range", () => {
     expect(checkDeviceSettings("sim:andor-ixon", { emGain: 50, frameTransfer: true })).toEqual([]);
     expect(checkDeviceSettings("sim:andor-ixon", { emGain: 5000 })[0].message).toMatch(/0\.\.1000/);
     expect(checkDeviceSettings("sim:andor-ixon", { roi: { x: 0, y: 0, width: 256, height: 128 } })[0].path).toEqual(["roi"]);
+    // frame transfer links exposure and read-out: a shorter exposure is lengthened by the camera, said as a warning
+    expect(checkDeviceSettings("sim:andor-ixon", { exposure: 0.01, readoutRateHz: 1e6 })).toEqual([
+      { path: ["exposure"], severity: "warning", message: expect.stringMatching(/^frame transfer: exposure 0\.01 s is shorter than the read-out \(19\.008 ms at 1 MHz, less the 0\.064 ms shift\): the camera exposes 18\.944 ms/) },
+    ]);
+    expect(checkDeviceSettings("sim:andor-ixon", { exposure: 0.01, readoutRateHz: 1e6, frameTransfer: false })).toEqual([]);
+    expect(checkDeviceSettings("sim:andor-ixon", { exposure: 0.01, readoutRateHz: 1e6, binning: 4 })).toEqual([]);
+    expect(checkDeviceSettings("sim:andor-ixon", { exposure: 0.05, readoutRateHz: 1e6 })).toEqual([]);
   });
 
   it("a scenario with a CCD ROI beyond the sensor fails at load with file:line:col of the field", () => {

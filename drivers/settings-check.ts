@@ -5,7 +5,7 @@
  * against the device's range. Only what is known before connecting: the simulated devices' ranges, and the vendor
  * devices' fixed ones. The players check again against the connected device (runtime/players/mca-player.ts).
  */
-import { ANDOR_DEFAULTS } from "../simulators/andor-ixon.ts";
+import { ANDOR_DEFAULTS, andorPhases } from "../simulators/andor-ixon.ts";
 import { DANTE_DEFAULT_SETTINGS, DANTE_DEFAULTS } from "../simulators/dante.ts";
 import { IO_DEFAULTS } from "../simulators/io-counter.ts";
 import { PI_CCD_DEFAULTS } from "../simulators/pi-ccd.ts";
@@ -106,6 +106,33 @@ function checkCamera(s: Settings, geom: { width: number; height: number }, rates
   return out;
 }
 
+/**
+ * Frame transfer (on by default on the iXon twin): the image area exposes while the storage area reads out the
+ * previous frame, so an exposure cannot be shorter than the read-out minus the shift (cycle = max(t_exp + t_ft,
+ * t_read), /work/shared/reference/instruments.md §2; the iXon manual: in frame transfer the exposure time and the
+ * cycle time are linked). The SDK lengthens a shorter exposure (GetAcquisitionTimings reports the one applied):
+ * said here as a warning, with the figure, so a scan's dwell is never silently longer than asked.
+ */
+function checkFrameTransfer(s: Settings): SettingsProblem[] {
+  if (s.frameTransfer === false || !isNum(s.exposure)) return [];
+  const W = ANDOR_DEFAULTS.width,
+    H = ANDOR_DEFAULTS.height;
+  const roi = { x: 0, y: 0, width: W, height: H, ...((s.roi as object | undefined) ?? {}) } as { x: number; y: number; width: number; height: number };
+  const b = s.binning;
+  const binning = isNum(b) ? { x: b, y: b } : b && typeof b === "object" ? { x: 1, y: 1, ...(b as object) } : { x: 1, y: 1 };
+  const rate = isNum(s.readoutRateHz) ? s.readoutRateHz : ANDOR_DEFAULTS.hsRatesHz.em[0];
+  const base = { exposureS: s.exposure, roi, binning, readoutRateHz: rate, gainIndex: 0, emGain: 0, triggerMode: "internal" as const, shutter: "none" as const, frameTransfer: true };
+  const ph = andorPhases(ANDOR_DEFAULTS, base);
+  if (ph.exposureS <= s.exposure) return [];
+  return [
+    {
+      path: ["exposure"],
+      severity: "warning",
+      message: `frame transfer: exposure ${s.exposure} s is shorter than the read-out (${(1e3 * ph.readoutS).toFixed(3)} ms at ${rate / 1e6} MHz, less the ${(1e3 * (ph.releaseS ?? 0)).toFixed(3)} ms shift): the camera exposes ${(1e3 * ph.exposureS).toFixed(3)} ms; set frameTransfer: false or a faster readoutRateHz for shorter exposures`,
+    },
+  ];
+}
+
 function checkIo(s: Settings): SettingsProblem[] {
   const out: SettingsProblem[] = [];
   const ch = IO_DEFAULTS.channels;
@@ -141,8 +168,10 @@ function crossFieldProblems(device: string, settings: Settings): SettingsProblem
       return checkMca(settings, false);
     case "sim:pi-ccd":
       return checkCamera(settings, PI_CCD_DEFAULTS, PI_CCD_DEFAULTS.adcRatesHz, PI_CCD_DEFAULTS.sensitivityE.length, { maxExposureS: PI_CCD_DEFAULTS.maxExposureS, emGainMax: 0, frameTransfer: false });
-    case "sim:andor-ixon":
-      return checkCamera(settings, ANDOR_DEFAULTS, undefined, ANDOR_DEFAULTS.sensitivityE.length, { maxExposureS: ANDOR_DEFAULTS.maxExposureS, emGainMax: ANDOR_DEFAULTS.emGainMax, frameTransfer: true });
+    case "sim:andor-ixon": {
+      const out = checkCamera(settings, ANDOR_DEFAULTS, undefined, ANDOR_DEFAULTS.sensitivityE.length, { maxExposureS: ANDOR_DEFAULTS.maxExposureS, emGainMax: ANDOR_DEFAULTS.emGainMax, frameTransfer: true });
+      return out.length ? out : checkFrameTransfer(settings);
+    }
     default:
       return [];
   }

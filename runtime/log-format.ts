@@ -27,6 +27,8 @@ function value(v: unknown): string {
 
 /** Who wrote the record: the player, the component (director, writer) or the logger's name. */
 function source(rec: Record<string, unknown>, fallback?: string): string {
+  // a player's own record forwarded by the Director (player on another host): `name@host`
+  if (rec.forwarded === true && typeof rec.player === "string") return typeof rec.host === "string" ? `${rec.player}@${rec.host}` : rec.player;
   if (typeof rec.player === "string" && rec.component === undefined) return rec.player;
   const parts = [rec.component, typeof rec.name === "string" ? rec.name.replace(/^player:/, "") : undefined].filter((x): x is string => typeof x === "string");
   return fallback ?? parts[0] ?? "donki";
@@ -37,10 +39,11 @@ export function prettyRecord(rec: Record<string, unknown>, o: { source?: string 
   const lvl = typeof rec.level === "number" ? (LEVEL_NAMES[rec.level] ?? String(rec.level)) : String(rec.level ?? "INFO").toUpperCase();
   const t = typeof rec.time === "number" ? localTime(rec.time) : localTime(Date.now());
   const fields: string[] = [];
-  for (const [k, v] of Object.entries(rec)) if (!HIDDEN.has(k) && v !== undefined) fields.push(`${k}=${value(v)}`);
+  const forwarded = rec.forwarded === true;
+  for (const [k, v] of Object.entries(rec)) if (!HIDDEN.has(k) && v !== undefined && !(forwarded && (k === "host" || k === "forwarded"))) fields.push(`${k}=${value(v)}`);
   // a player's name that is not the source stays visible (the Director logging about a player)
   const src = source(rec, o.source);
-  if (typeof rec.player === "string" && rec.player !== src) fields.unshift(`player=${rec.player}`);
+  if (typeof rec.player === "string" && rec.player !== src && !forwarded) fields.unshift(`player=${rec.player}`);
   const msg = typeof rec.msg === "string" ? rec.msg : "";
   return `${t} ${lvl.padEnd(5)} ${src}: ${msg}${fields.length ? `  ${fields.join(" ")}` : ""}`;
 }

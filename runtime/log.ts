@@ -8,6 +8,8 @@ export interface LoggerOptions {
   format?: LogFormat;
   /** Where each line goes (the operator's screen prints it above its status area). Default stderr. */
   write?: (line: string) => void;
+  /** Also called with every record written (a player forwards its records to the Director). */
+  tap?: (rec: Record<string, unknown>) => void;
 }
 
 /** DONKI_LOG_FORMAT (pretty | json), else pretty. */
@@ -25,14 +27,16 @@ export function createLogger(name: string, level = process.env.DONKI_LOG ?? "inf
     level = "info";
   }
   const format = o.format ?? envLogFormat();
-  if (format === "json" && !o.write) return pino({ name, level, base: { pid: process.pid } }, pino.destination({ fd: 2, sync: true }));
+  if (format === "json" && !o.write && !o.tap) return pino({ name, level, base: { pid: process.pid } }, pino.destination({ fd: 2, sync: true }));
   const out = o.write ?? ((l: string) => void process.stderr.write(l + "\n"));
+  const tap = o.tap;
   const destination = {
     write(chunk: string) {
       for (const line of chunk.split("\n")) {
         if (!line) continue;
-        const rec = format === "pretty" ? parseRecord(line) : undefined;
-        out(rec ? prettyRecord(rec) : line);
+        const rec = format === "pretty" || tap ? parseRecord(line) : undefined;
+        out(rec && format === "pretty" ? prettyRecord(rec) : line);
+        if (rec && tap) tap(rec);
       }
     },
   };

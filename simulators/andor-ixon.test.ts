@@ -42,6 +42,54 @@ describe("AndorIxonTwin timing", () => {
     expect(s.cycleS - p.cycleS).toBeCloseTo(0.02, 12);
   });
 
+  it("frame transfer with overlap: the next exposure runs while the storage area reads out; the same frames", async () => {
+    const run = async (frameTransfer: boolean) => {
+      const { clock, cam } = await make();
+      await cam.configure({ readoutRateHz: 1e6, frameTransfer, exposureS: 0.05 });
+      const ph = cam.phases();
+      const frames: Array<{ ts: number; hash: string; at: number }> = [];
+      const ends: boolean[] = [];
+      let pending: Promise<void> = Promise.resolve();
+      for (let i = 0; i < 3; i++) {
+        // the next acquire is called as soon as the image area is free (or once the previous one returned)
+        const free = new Promise<void>((res) => {
+          pending = cam
+            .acquire(undefined, { continuous: true, onExposureEnd: (e) => (ends.push(e.imageAreaFree), e.imageAreaFree && res()) })
+            .then((f) => void frames.push({ ts: f.timestamp, hash: hashOf(f.data), at: clock.now() }))
+            .then(() => res());
+        });
+        await free;
+        if (!frameTransfer) await pending;
+      }
+      await pending;
+      return { frames, ends, ph };
+    };
+    const ft = await run(true);
+    const seq = await run(false);
+    expect(ft.ends).toEqual([true, true, true]);
+    expect(seq.ends).toEqual([false, false, false]);
+    // frame transfer: exposures start one exposure + shift apart, the read-out (19 ms) hidden behind the next one
+    expect(ft.ph.readoutS).toBeGreaterThan(0.019);
+    expect(ft.frames[1].ts - ft.frames[0].ts).toBeCloseTo(0.05 + ft.ph.releaseS!, 9);
+    expect(seq.frames[1].ts - seq.frames[0].ts).toBeGreaterThan(0.05 + seq.ph.readoutS);
+    expect(ft.frames.map((f) => f.hash)).toEqual(seq.frames.map((f) => f.hash));
+  });
+
+  it("frame transfer: one acquisition at a time while the image area exposes; a full-frame read-out holds it", async () => {
+    const { cam } = await make();
+    await cam.configure({ exposureS: 0.01, frameTransfer: false });
+    const a = cam.acquire(undefined, { continuous: true, onExposureEnd: () => {} });
+    await expect(cam.acquire()).rejects.toThrow(/already in progress/);
+    await a;
+    await cam.configure({ frameTransfer: true });
+    let second: Promise<unknown> | undefined;
+    const b = cam.acquire(undefined, { continuous: true, onExposureEnd: () => void (second = cam.acquire()) });
+    await expect(cam.acquire()).rejects.toThrow(/already in progress/);
+    await b;
+    await second;
+    await expect(cam.configure({ exposureS: 0.02 })).resolves.toMatchObject({ exposureS: 0.02 });
+  });
+
   it("binning and ROI shorten the read-out", () => {
     const full = andorPhases(ANDOR_DEFAULTS, base);
     const b4 = andorPhases(ANDOR_DEFAULTS, { ...base, binning: { x: 4, y: 4 } });

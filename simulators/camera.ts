@@ -88,7 +88,15 @@ export abstract class CameraTwinBase extends TwinBase implements AreaDetector {
   protected readonly thermal: ThermalModel;
   protected readonly illum: Required<IlluminationOptions>;
   protected readonly efficiency: number | undefined;
+  /** The acquisition holding the image area (clear, exposure; a full-frame sensor: its read-out as well). */
   private active: AbortController | undefined;
+  /**
+   * Frame transfer: acquisitions whose charge is in the storage area and still reads out, while the image area is
+   * free for the next exposure (at most one frame fits in the storage area).
+   */
+  private readonly reading = new Set<AbortController>();
+  /** Frame transfer: clock time at which the storage area has been read out (the next shift may not come earlier). */
+  private storageFreeAt = -Infinity;
   private frameNo = 0;
   private patternKey = "";
   private patternCache: Float32Array = new Float32Array(0);
@@ -149,7 +157,9 @@ export abstract class CameraTwinBase extends TwinBase implements AreaDetector {
 
   async configure(p: Partial<AreaDetectorSettings>): Promise<AreaDetectorSettings> {
     await this.guard("configure");
-    if (this.active) throw this.error("cannot configure while acquiring", "busy");
+    // frame transfer: while a frame reads out of the storage area only the next exposure's length may change
+    const exposureOnly = Object.keys(p).every((k) => k === "exposureS");
+    if (this.active || (this.reading.size && !exposureOnly)) throw this.error("cannot configure while acquiring", "busy");
     this.s = this.validate({ ...this.s, ...p, roi: { ...this.s.roi, ...(p.roi ?? {}) }, binning: { ...this.s.binning, ...(p.binning ?? {}) } });
     return this.settings();
   }
@@ -206,6 +216,7 @@ export abstract class CameraTwinBase extends TwinBase implements AreaDetector {
     if (this.active) throw this.error("acquisition already in progress", "busy");
     const ac = new AbortController();
     this.active = ac;
+    let holding = true;
     try {
       const overrange = await this.guard("acquire", signal, ac.signal);
       const sig = anySignal(signal, ac.signal);
@@ -227,13 +238,25 @@ export abstract class CameraTwinBase extends TwinBase implements AreaDetector {
         }
       })();
       sampler.catch(() => {});
+      // frame transfer: the exposure ends with the shift of the image area into the storage area, which must have
+      // read out the previous frame by the end of that shift (cycle = max(t_exp + t_ft, t_read), instruments.md §2;
+      // never binds while the exposure is at least t_read - t_ft, which andorPhases enforces)
+      const ft = settings.frameTransfer;
       for (let i = 0; i < n; i++) {
         const t = t0 + ph.preS + i * ph.cycleS;
+        const end = ft ? Math.max(t + ph.exposureS, this.storageFreeAt - (ph.releaseS ?? 0)) : t + ph.exposureS;
+        if (ft) this.storageFreeAt = end + ph.postS;
         if (opts?.onExposureEnd && i === n - 1) {
-          await this.sleepUntil(t + ph.exposureS + (ph.releaseS ?? 0), sig);
-          opts.onExposureEnd();
+          await this.sleepUntil(end + (ph.releaseS ?? 0), sig);
+          if (ft) {
+            // the charge is in the storage area: the image area may take the next exposure during the read-out
+            this.active = undefined;
+            this.reading.add(ac);
+            holding = false;
+          }
+          opts.onExposureEnd({ imageAreaFree: ft });
         }
-        await this.sleepUntil(t + ph.exposureS + ph.postS, sig);
+        await this.sleepUntil(end + ph.postS, sig);
         this.lastReadoutEnd = this.clock.now();
         const snap = await Promise.race([snaps[i], sampler.then(() => snaps[i])]);
         const { width: w, height: h } = this.frameSize(settings);
@@ -254,12 +277,14 @@ export abstract class CameraTwinBase extends TwinBase implements AreaDetector {
       if (ac.signal.aborted && !signal?.aborted) throw this.error("acquisition aborted", "aborted");
       throw e;
     } finally {
-      this.active = undefined;
+      if (holding) this.active = undefined;
+      this.reading.delete(ac);
     }
   }
 
   async abort(): Promise<void> {
     this.active?.abort(new Error(`${this.name}: acquisition aborted`));
+    for (const ac of this.reading) ac.abort(new Error(`${this.name}: acquisition aborted`));
   }
 
   protected override onConnect(): void {

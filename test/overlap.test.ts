@@ -80,6 +80,44 @@ describe("overlap: acknowledge at the end of the exposure, read out during the n
     for (let t = 1; t <= N; t++) expect(events.indexOf(`row cam/sum ${t}`)).toBeLessThan(events.indexOf(`done ${t}`));
   });
 
+  it("release with next (frame transfer): the next trigger's action runs during this read-out, at most one in the background", async () => {
+    director = new Director({ hbTimeoutMs: 10_000 });
+    const ep = (await director.start()).player;
+    const N = 6;
+    const exposed = new Set<number>();
+    const log: string[] = [];
+    let inFlight = 0;
+    let most = 0;
+    await start("stage", 0, { streams: [{ name: "x", dtype: "float64", shape: [], role: "positioner" }], action: (trig) => ({ data: { x: trig } }) }, ep);
+    const cam = await start("cam", 2, {
+      streams: [{ name: "sum", dtype: "float64", shape: [], role: "signal" }],
+      action: async (trig, _p, ctx) => {
+        most = Math.max(most, ++inFlight);
+        log.push(`expose ${trig}`);
+        exposed.add(trig);
+        ctx.release(undefined, { next: true });
+        // the storage area reads out only once the next exposure has begun: without `next` the Player would hold
+        // trigger t+1 until this action returned, and this would hang (then the test times out)
+        if (trig < N) await until(() => exposed.has(trig + 1), 10_000, `the exposure of trigger ${trig + 1} during the read-out of ${trig}`);
+        log.push(`readout ${trig}`);
+        ctx.push("sum", trig * 10);
+        inFlight--;
+      },
+    }, ep);
+    const events: string[] = [];
+    const r = await director.run({ triggers: N, require: ["stage", "cam"], sink: recordingSink(events) });
+    expect(r.status).toBe("completed");
+    expect(r.faults).toEqual([]);
+    expect(cam.counters.released).toBe(N);
+    for (let t = 1; t < N; t++) expect(log.indexOf(`expose ${t + 1}`)).toBeLessThan(log.indexOf(`readout ${t}`));
+    // a third action waits until the one in the background returned
+    expect(most).toBe(2);
+    for (let t = 2; t < N; t++) expect(log.indexOf(`readout ${t - 1}`)).toBeLessThan(log.indexOf(`expose ${t + 1}`));
+    const done = events.filter((e) => e.startsWith("done")).map((e) => Number(e.split(" ")[1]));
+    expect(done).toEqual([1, 2, 3, 4, 5, 6]);
+    for (let t = 1; t <= N; t++) expect(events.indexOf(`row cam/sum ${t}`)).toBeLessThan(events.indexOf(`done ${t}`));
+  });
+
   it("a read-out that fails after the ack leaves a gap named in a fault; the run goes on", async () => {
     director = new Director({ hbTimeoutMs: 10_000 }); // a loaded machine may stall a process for seconds: not a lost player here
     const ep = (await director.start()).player;

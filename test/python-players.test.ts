@@ -312,6 +312,9 @@ sequence:
     const run = startProcess(["run", sc, "--out", dir, "--no-progress", "--json", "--curve", dkey, "--authorized", auth]);
     // a scenario with players on other hosts makes donki run print its endpoints
     const { player } = await reportedEndpoints(run);
+    // the roll call tells how to start the remote player: the Director's key, quoted for the shell
+    await until(() => run.err.some((l) => l.includes("start each on its host")), 30_000, "the roll call");
+    expect(run.err.join("\n")).toContain(`--director ${player} --curve-server-key '${dpub}' --curve-key-file HOST_KEY_FILE`);
     const stranger = pythonPlayer(["--name", "remote", "--level", "1", "--director", player, "--script", REC_PY, "--curve-server-key", dpub, "--curve-key-file", skey, "--register-timeout", "2"]);
     expect(await stranger.exited).toBe(2);
     expect(stranger.err.join("\n")).toMatch(/no answer from the Director .* within 2 s \(with CURVE an unauthorised key or a wrong server key gets no answer at all\)/);

@@ -208,6 +208,7 @@ export async function runCommand(file: string, o: RunCommandOptions, catalogue: 
             waitS: o.waitS ?? 60,
             waitOption: "--wait",
             tokenFile,
+            curveServerKey: curve?.publicKey,
             // after op.waiting() the status area owns stderr: the roll call's later lines are printed above it
             say: (line) => (opWaiting ? op.say(line, "info") : process.stderr.write(line + "\n")),
           });

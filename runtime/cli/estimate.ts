@@ -13,6 +13,11 @@ export type PhaseTimes = Record<string, number>;
 export interface PlayerEstimator {
   estimate(params: Record<string, unknown>, at?: { idleS: number }): PhaseTimes | Promise<PhaseTimes>;
   overlap?: boolean;
+  /**
+   * With `overlap`: the device can begin its next action as soon as this one acknowledged, while the read-out goes
+   * on (a frame-transfer camera exposes its image area while the storage area reads out).
+   */
+  pipelined?: boolean;
 }
 export interface EstimatorCatalogue {
   createEstimator(spec: { device: string; name: string; settings: Record<string, unknown>; seed: number; time: { mode: "virtual" } }): Promise<PlayerEstimator | null>;
@@ -41,7 +46,7 @@ export interface Estimate {
   exposureS: number;
   efficiency: number;
   /** Per player: its level, whether it overlaps, and its phases summed over triggers (`wait`: busy from before). */
-  players: Record<string, { level: number; overlap: boolean; phases: PhaseTimes }>;
+  players: Record<string, { level: number; overlap: boolean; pipelined?: boolean; phases: PhaseTimes }>;
   /** Read-out still under way after the last trigger's levels (overlap), included in totalS. */
   tailS: number;
   /**
@@ -74,8 +79,13 @@ export async function estimateScenario(sc: LoadedScenario, cat: EstimatorCatalog
   const levelNums = [...new Set(players.map((p) => p.level))].sort((a, b) => a - b);
   const levels: LevelEstimate[] = levelNums.map((level) => ({ level, players: players.filter((p) => p.level === level).map((p) => p.name), totalS: 0, phases: {}, critical: {} }));
   const perPlayer: Estimate["players"] = {};
-  for (const p of players) perPlayer[p.name] = { level: p.level, overlap: est.get(p.name)?.overlap === true, phases: {} };
+  for (const p of players) {
+    const e = est.get(p.name);
+    perPlayer[p.name] = { level: p.level, overlap: e?.overlap === true, ...(e?.overlap && e.pipelined ? { pipelined: true } : {}), phases: {} };
+  }
   const readyAt = new Map<string, number>();
+  /** When each player's last action (its read-out included) ends. */
+  const endAt = new Map<string, number>();
   const n = Math.min(seq.count ?? UNBOUNDED_SAMPLE, maxTriggers ?? Infinity);
   // per-trigger expectations for deadlines (bounded: longer scans reuse the largest of the first ones)
   const keep = Math.min(n, EXPECT_KEEP);
@@ -101,7 +111,8 @@ export async function estimateScenario(sc: LoadedScenario, cat: EstimatorCatalog
         if (e.overlap) delete ph.readout;
         if (begin > T) ph.wait = begin - T;
         const sum = Object.values(ph).reduce((a, b) => a + b, 0);
-        readyAt.set(name, T + sum + after);
+        readyAt.set(name, T + sum + (e.overlap && e.pipelined ? 0 : after));
+        endAt.set(name, T + sum + after);
         const x = expected[name];
         if (t <= keep) {
           x.ack[t - 1] = sum;
@@ -127,7 +138,7 @@ export async function estimateScenario(sc: LoadedScenario, cat: EstimatorCatalog
     exposureS += exposure;
   }
   // the scan ends when the last read-out has ended
-  const tailS = Math.max(0, ...[...readyAt.values()].map((r) => r - T));
+  const tailS = Math.max(0, ...[...endAt.values()].map((r) => r - T));
   const totalS = T + tailS;
   return { title: sc.def.title, triggers: n, unbounded: seq.count === null, describe: seq.describe, totalS, levels, unmodelled, exposureS, efficiency: totalS > 0 ? exposureS / totalS : 0, players: perPlayer, tailS, expected };
 }
@@ -145,7 +156,8 @@ export function formatEstimate(e: Estimate): string {
     lines.push(`  level ${l.level}  ${l.players.join(", ").padEnd(24)} ${fmtDuration(l.totalS).padStart(14)}   ${ph || "no time"}${l.players.length > 1 && crit ? `   (slowest: ${crit})` : ""}`);
   }
   const ov = Object.entries(e.players).filter(([, p]) => p.overlap).map(([n]) => n);
-  if (ov.length) lines.push(`  overlap: ${ov.join(", ")} read out during the next trigger's lower levels${e.tailS > 0 ? `; last read-out ${fmtDuration(e.tailS)}` : ""}`);
+  const pipe = Object.entries(e.players).filter(([, p]) => p.pipelined).map(([n]) => n);
+  if (ov.length) lines.push(`  overlap: ${ov.join(", ")} read out during the next trigger's lower levels${pipe.length ? ` (${pipe.join(", ")}: and during its own next exposure, frame transfer)` : ""}${e.tailS > 0 ? `; last read-out ${fmtDuration(e.tailS)}` : ""}`);
   lines.push(`  total ${e.unbounded ? "per trigger" : ""}  ${fmtDuration(e.unbounded ? e.totalS / e.triggers : e.totalS)}`);
   if (e.exposureS > 0) lines.push(`  efficiency ${(100 * e.efficiency).toFixed(1)} % (exposure ${fmtDuration(e.exposureS)} of ${fmtDuration(e.totalS)})`);
   if (e.unmodelled.length) lines.push(`  (no timing model for: ${e.unmodelled.join(", ")}; counted as taking no time)`);

@@ -262,6 +262,8 @@ export async function main(argv: string[], catalogue: DeviceCatalogue): Promise<
         hbIntervalMs: o.hbInterval,
         hbTimeoutMs: o.hbTimeout,
         token,
+        // donki run shows its own players' stderr; any other player sends its records to the Director
+        forwardLogs: !o.parentPid,
       });
       process.exit(code);
     });

@@ -26,6 +26,8 @@ export interface RollCallOptions {
   remindMs?: number;
   /** The run token file players need (without CURVE). */
   tokenFile?: string;
+  /** With CURVE: the Director's public key (Z85) the players need. */
+  curveServerKey?: string;
 }
 
 export class RollCall {
@@ -48,7 +50,12 @@ export class RollCall {
     this.say(`donki director: expecting ${this.expected.length} player${this.expected.length === 1 ? "" : "s"}: ${list.join(", ")}`);
     const remote = this.expected.filter((p) => p.host !== "local");
     if (remote.length) {
-      const token = this.o.tokenFile ? ` --token-file ${this.o.tokenFile}` : "";
+      // quoted: a Z85 key has shell characters (& < > $ ...) and may begin with '-'
+      const token = this.o.curveServerKey
+        ? ` --curve-server-key '${this.o.curveServerKey}' --curve-key-file HOST_KEY_FILE`
+        : this.o.tokenFile
+          ? ` --token-file ${this.o.tokenFile}`
+          : "";
       this.say(`donki director: start each on its host: donki player --scenario ${this.o.scenarioFile} --name NAME --director ${this.o.endpoints.player}${token}`);
     }
     this.say(`donki director: waiting up to ${this.o.waitS} s for them (${this.o.waitOption} SECONDS to change)`);

@@ -89,6 +89,22 @@ describe("journal in the writer's worker", () => {
     expect([0, 1, 2].map((i) => s.rows[59 * H * W + i])).toEqual([(60 * 7) & 0xffff, (60 * 7 + 1) & 0xffff, (60 * 7 + 2) & 0xffff]);
   });
 
+  it("closing with every row: the file (and its directory entry) is fdatasync'ed before the journal goes; kill-safe only mode skips it", async () => {
+    for (const fileSync of [true, false]) {
+      const dir = freshDir();
+      // a sync period far longer than the test: the only HDF5 fdatasync can be the one at close
+      const q = await WriterQueue.open(
+        { dir, prefix: "jc", run: run(5), streams, flushEveryTriggers: 1000, flushEverySeconds: 0 },
+        { journal: { syncSeconds: 3600, reserveBytes: 0, runId: "run-j", fileSync } },
+      );
+      for (let t = 1; t <= 5; t++) push(q, t);
+      const res = await q.close({ status: "completed", lastTrigger: 5 });
+      expect(res.journal!.fileSyncs, `fileSync ${fileSync}`).toBe(fileSync ? 1 : 0);
+      expect(journalSegments(q.path)).toEqual([]);
+      expect(Array.from((await readStream(q.path, "pd/i0")).rows)).toEqual([1, 2, 3, 4, 5].map((t) => t / 4));
+    }
+  });
+
   it("a crash between the journal and the HDF5 file: every trigger reported journaled is in the file after recover", async () => {
     const dir = freshDir();
     let last = 0;

@@ -15,6 +15,7 @@
  * in the fsynced HDF5 file or in a fsynced journal segment. `syncSeconds: 0`: fdatasync after every trigger.
  */
 import * as fs from "node:fs";
+import { dirname } from "node:path";
 import { JournalWriter, journalSegments, type JournalHeader, type JournalStream } from "./journal.ts";
 import { DiskGuard, WriteFaultError } from "./write-guard.ts";
 import type { QueueOp } from "./writer-queue.ts";
@@ -232,6 +233,11 @@ export class JournalStage {
     this.hooks.fault({ kind: kind === "io" ? "journal" : kind, message: `${what}; the journal is off until the scan resumes` });
   }
 
+  private syncClosedFile(): void {
+    syncFileAndDir(this.dataFile);
+    this.stats.fileSyncs++;
+  }
+
   private collect(j: JournalWriter): void {
     this.stats.bytes += j.bytes;
     this.stats.journalSyncs += j.syncs;
@@ -249,12 +255,40 @@ export class JournalStage {
     this.fileFd = null;
     const j = this.j;
     this.j = null;
+    // the power-loss bound holds at the end too: before the journal goes, the closed file (and its name in the
+    // directory) is on disk, so a scan reported closed survives a power cut
+    let syncError: unknown = null;
+    if (final && this.s.fileSync !== false) {
+      try {
+        this.syncClosedFile();
+      } catch (e) {
+        syncError = e; // the file is not known to be on disk: the journal stays for donki recover
+      }
+    }
+    const drop = final && syncError === null;
     if (j) {
       this.collect(j);
-      j.close(final);
+      j.close(drop);
     }
-    if (final && this.off) for (const p of journalSegments(this.dataFile)) fs.rmSync(p, { force: true });
+    if (drop && this.off) for (const p of journalSegments(this.dataFile)) fs.rmSync(p, { force: true });
+    if (syncError) throw new Error(`fdatasync of ${this.dataFile} at close: ${(syncError as Error).message}; the journal is kept`);
     return { ...this.stats };
+  }
+}
+
+/** fdatasync of a closed file and fsync of its directory (the file's name). */
+function syncFileAndDir(path: string): void {
+  const fd = fs.openSync(path, "r");
+  try {
+    fs.fdatasyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  const dfd = fs.openSync(dirname(path), "r");
+  try {
+    fs.fsyncSync(dfd);
+  } finally {
+    fs.closeSync(dfd);
   }
 }
 

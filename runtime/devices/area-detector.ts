@@ -65,12 +65,23 @@ export interface AcquireOptions {
    * Called once when the exposure is over and the sensor no longer collects charge (shutter closed, charge in the
    * storage area of a frame-transfer sensor): what comes after is read-out only, and the sample may move.
    */
-  onExposureEnd?: () => void;
+  onExposureEnd?: (e: ExposureEnd) => void;
   /**
    * Frames follow each other as in a triggered sequence: the previous frame's read-out emptied the sensor, so no
    * clear cycles before this exposure (PVCAM CLEAR_PRE_SEQUENCE) unless the sensor sat idle (dark charge).
    */
   continuous?: boolean;
+}
+
+/** What the sensor can do once an exposure is over (passed to `AcquireOptions.onExposureEnd`). */
+export interface ExposureEnd {
+  /**
+   * The image area is free for the next exposure now, while this frame still reads out: a frame-transfer sensor
+   * has shifted the charge into its masked storage area (Andor iXon manual, "Frame Transfer"). The next `acquire()`
+   * may then be called before this one returns (it exposes during this frame's read-out). False for a full-frame
+   * sensor, which reads out through the image area.
+   */
+  imageAreaFree: boolean;
 }
 
 /** A CCD/EMCCD camera (Princeton Instruments X-ray CCD, Andor iXon, or their twins). */

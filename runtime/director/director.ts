@@ -18,6 +18,7 @@ import {
   type Complete,
   type Hello,
   type Ready,
+  type LogLevelName,
 } from "../protocol/messages.ts";
 import type { RunEnd, RunOutcome, RunStatus, StreamGap } from "../protocol/run-status.ts";
 import { Outbox } from "../transport/outbox.ts";
@@ -28,6 +29,7 @@ import { silentLogger, type Logger } from "../log.ts";
 import { PriorityBarrier, type BarrierMember } from "./barrier.ts";
 import { TriggerCompletion } from "./completion.ts";
 import { DeadTimeMeter, type DeadTimeActual } from "./dead-time.ts";
+import { PlayerLogRelay, forwardedLevel } from "./player-logs.ts";
 import { DTYPE_BYTES } from "../devices/common.ts";
 import { PlayerRegistry, type PlayerEntry } from "./registry.ts";
 import { Admission, OnceLog, RateLimiter, type AdmissionOptions, type Refusal } from "./admission.ts";
@@ -210,6 +212,7 @@ export class Director {
   private readonly refusedLog = new OnceLog(10_000);
   /** Per-peer limits: registrations (hello) and control requests. */
   private readonly helloLimit = new RateLimiter(20, 40);
+  private playerLogs: PlayerLogRelay | null = null;
   private readonly controlLimit = new RateLimiter(200, 400);
   /** Refusal log lines overall (a storm of distinct names must not flood the log): 20 at once, then 1 per second. */
   private readonly refusalLogLimit = new RateLimiter(1, 20, 1);
@@ -413,6 +416,8 @@ export class Director {
         return this.onDone(entry, msg);
       case "bye":
         return this.onBye(entry, msg.reason);
+      case "log":
+        return (this.playerLogs ??= new PlayerLogRelay(this.log)).take(entry, msg, performance.now());
     }
   }
 
@@ -436,7 +441,7 @@ export class Director {
       this.log.warn({ player: h.name, declared: h.level, pinned: lv.level }, lv.notice);
       this.emit("player", { name: h.name, event: "level-pinned", level: lv.level, declared: h.level, message: lv.notice });
     }
-    this.sendTo(id, { v: PROTOCOL_VERSION, type: "welcome", name: entry.name, session: this.session, hbInterval: this.opts.hbIntervalMs, hbTimeout: this.opts.hbTimeoutMs, level: entry.level, ...(lv.notice ? { notice: lv.notice } : {}) });
+    this.sendTo(id, { v: PROTOCOL_VERSION, type: "welcome", name: entry.name, session: this.session, hbInterval: this.opts.hbIntervalMs, hbTimeout: this.opts.hbTimeoutMs, level: entry.level, ...(lv.notice ? { notice: lv.notice } : {}), ...this.logsField() });
     if (added) {
       this.log.info({ player: h.name, level: h.level, host: h.host, pid: h.pid }, "player registered");
       this.emit("player", { name: h.name, event: "joined", level: h.level });
@@ -637,6 +642,12 @@ export class Director {
     this.postSeqs.delete(entry.name);
     if (!d.ok) this.log.warn({ player: entry.name, error: d.error }, "post-operation failed");
     this.poke();
+  }
+
+  /** welcome.logs: the lowest level the Director takes from players (its own logger's level). */
+  private logsField(): { logs?: LogLevelName } {
+    const logs = forwardedLevel(this.log.level);
+    return logs ? { logs } : {};
   }
 
   private onBye(entry: PlayerEntry, reason?: string): void {

@@ -20,10 +20,14 @@ export interface PlayerProcessOptions {
   hbTimeoutMs?: number;
   /** The run's credential (from --token-file or DONKI_RUN_TOKEN). */
   token?: string;
+  /** Forward log records to the Director (a player not started by `donki run`, whose stderr nobody else shows). */
+  forwardLogs?: boolean;
 }
 
 export async function runPlayerProcess(o: PlayerProcessOptions): Promise<number> {
-  const log = createLogger(`player:${o.name}`);
+  let player: Player | null = null;
+  // the records also go to the Director when it asks (the player's terminal keeps its own copy)
+  const log = createLogger(`player:${o.name}`, undefined, o.forwardLogs ? { tap: (rec) => player?.forwardLog(rec) } : {});
   let behaviour: PlayerBehaviour;
   try {
     behaviour = o.behaviour ?? (await loadPlayerScript(o.script!, { name: o.name, ...o.options }));
@@ -32,7 +36,7 @@ export async function runPlayerProcess(o: PlayerProcessOptions): Promise<number>
     process.stderr.write(`donki player: ${(e as Error).message}\n`);
     return 2;
   }
-  const player = new Player({ name: o.name, level: o.level, director: o.director, behaviour, join: o.join, curve: o.curve, log, hbIntervalMs: o.hbIntervalMs, hbTimeoutMs: o.hbTimeoutMs, token: o.token });
+  player = new Player({ name: o.name, level: o.level, director: o.director, behaviour, join: o.join, curve: o.curve, log, hbIntervalMs: o.hbIntervalMs, hbTimeoutMs: o.hbTimeoutMs, token: o.token, forwardLogs: o.forwardLogs });
   let exitCode = 0;
   const done = new Promise<void>((resolve) => {
     let signals = 0;

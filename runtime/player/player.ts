@@ -8,13 +8,14 @@ import { hostname } from "node:os";
 import { randomBytes } from "node:crypto";
 import { decodeFromDirector, encode, ProtocolError, DTYPE_SIZE } from "../protocol/codec.ts";
 import { encodeAck } from "../protocol/fast-codec.ts";
-import { PROTOCOL_VERSION, type DataRow, type DeviceDecl, type DirectorToPlayer, type RunStatus, type StreamDecl } from "../protocol/messages.ts";
+import { LOG_LEVEL_NAMES, PROTOCOL_VERSION, type LogLevelName, type DataRow, type DeviceDecl, type DirectorToPlayer, type RunStatus, type StreamDecl } from "../protocol/messages.ts";
 import { TYPED_ARRAY } from "../devices/common.ts";
 import type { CurveClientConfig } from "../transport/curve.ts";
 import { playerDealer } from "../transport/select.ts";
 import type { MessageSocket, TransportKind } from "../transport/socket.ts";
 import { helloProof } from "../transport/roles.ts";
 import { silentLogger, type Logger } from "../log.ts";
+import { LEVEL_VALUES } from "../log-format.ts";
 
 export type DataValue = ArrayBufferView | number | number[];
 
@@ -39,9 +40,14 @@ export interface ActionContext {
    * Overlap: the point the next level depends on has passed (a camera's exposure ended and the shutter closed; a
    * mapping detector's dwell ended). The Player acknowledges now (`ack` with `pending: true`, after the rows pushed
    * so far); the action goes on (read-out, data) and its end is reported with `complete`. The next trigger waits
-   * in the Player until the action returns. A second call does nothing. docs/protocol.md "Overlap".
+   * in the Player until the action returns, unless `next` is true: the device can begin the next action while this
+   * one goes on (a frame-transfer camera exposes its image area while the storage area reads out), so the Player
+   * starts the next trigger's action at once; at most one action goes on in the background, and a third waits
+   * until it has returned. A second call does nothing. docs/protocol.md "Overlap".
    */
-  release(info?: { dt?: number; phases?: Record<string, number> }): void;
+  release(info?: { dt?: number; phases?: Record<string, number> }, opts?: { next?: boolean }): void;
+  /** The player's logger: its records reach the operator (through the Director for a player on another host). */
+  log: Logger;
 }
 
 export interface ActionResult {
@@ -59,6 +65,8 @@ export interface SetupContext {
   run: string;
   t: number;
   signal: AbortSignal;
+  /** The player's logger (as in ActionContext). */
+  log: Logger;
 }
 
 /** What a player does. A device adapter implements this; a plain function can be wrapped with `fromAction`. */
@@ -92,6 +100,8 @@ export interface PlayerOptions {
   token?: string;
   /** What carries the socket on tcp:// without CURVE (runtime/transport/select.ts; default: DONKI_TRANSPORT or zmtp). */
   transport?: TransportKind;
+  /** Forward this process's log records to the Director (`forwardLog`) when it asks for them. */
+  forwardLogs?: boolean;
 }
 
 export function fromAction(action: ActionFn, streams: StreamDecl[] = []): PlayerBehaviour {
@@ -138,13 +148,16 @@ export class Player {
   private hbTimer?: NodeJS.Timeout;
   private lastHeard = 0;
   private registered = false;
+  /** welcome.logs: the lowest level of records the Director takes (null: none). */
+  private directorLogs: LogLevelName | null = null;
+  private forwarding = false;
   private closed = false;
   private stopping = false;
   private readonly jobs: Job[] = [];
   private working = false;
   private current: Pick<AbortController, "abort"> | null = null;
-  /** seq of the trig request being acted on (for `cancel`). */
-  private currentSeq = -1;
+  /** The trig requests being acted on, by seq (for `cancel`): the current one and at most one going on after `release(.., {next})`. */
+  private readonly acting = new Map<number, Pick<AbortController, "abort">>();
   private abortedRuns = new Set<string>();
   private welcomeWaiter: { resolve: () => void; reject: (e: Error) => void } | null = null;
   private idleWaiters: Array<() => void> = [];
@@ -211,6 +224,7 @@ export class Player {
     this.closed = true;
     if (this.hbTimer) clearInterval(this.hbTimer);
     this.current?.abort(new Error("player closing"));
+    for (const a of this.acting.values()) a.abort(new Error("player closing"));
     this.sock?.close();
     try {
       await this.b.close?.();
@@ -293,6 +307,7 @@ export class Player {
         if (m.level !== undefined) this.appliedLevel = m.level;
         if (m.notice && m.notice !== this.notice) this.log.warn({ declared: this.level, level: this.appliedLevel }, m.notice);
         this.notice = m.notice ?? null;
+        this.directorLogs = m.logs ?? null;
         this.log.info({ session: m.session }, "registered with the director");
         this.welcomeWaiter?.resolve();
         this.welcomeWaiter = null;
@@ -332,12 +347,13 @@ export class Player {
       case "abort":
         this.abortedRuns.add(m.run);
         this.current?.abort(new Error("run aborted by the Director"));
+        for (const a of this.acting.values()) a.abort(new Error("run aborted by the Director"));
         // drop queued triggers of that run; pre/post still run
         for (let i = this.jobs.length - 1; i >= 0; i--) if (this.jobs[i].kind === "trig" && this.jobs[i].msg.run === m.run) this.jobs.splice(i, 1);
         return;
       case "cancel":
         // the Director gave up on this request (deadline): stop the action; its ack will be stale
-        if (this.currentSeq === m.seq) this.current?.abort(new Error(`trigger cancelled by the Director (no ack within its deadline)`));
+        this.acting.get(m.seq)?.abort(new Error(`trigger cancelled by the Director (no ack within its deadline)`));
         for (let i = this.jobs.length - 1; i >= 0; i--) if (this.jobs[i].kind === "trig" && this.jobs[i].msg.seq === m.seq) this.jobs.splice(i, 1);
         return;
       case "pre":
@@ -359,30 +375,84 @@ export class Player {
 
   /**
    * Run the queued jobs in order. A trigger whose action returns synchronously is acknowledged synchronously (no
-   * promise, no microtask on the way from the trigger to its ack); an action that returns a promise, and the
-   * pre/post phases, continue the queue when they end.
+   * promise, no microtask between the trigger and its ack); anything else continues in workAsync.
    */
   private work(): void {
     this.working = true;
     while (this.jobs.length && !this.closed) {
+      if (this.jobs[0].kind !== "trig" || this.background) return void this.workAsync(null);
       const j = this.jobs.shift()!;
-      const p = j.kind === "trig" ? this.doTrig(j.msg as Extract<DirectorToPlayer, { type: "trig" }>, j.at) : this.doPhase(j.msg as Extract<DirectorToPlayer, { type: "pre" | "post" }>);
-      if (p) {
-        p.then(this.resume, this.resume);
-        return;
-      }
+      const a = this.doTrig(j.msg as Extract<DirectorToPlayer, { type: "trig" }>, j.at);
+      if (a) return void this.workAsync(a);
     }
+    this.workDone();
+  }
+
+  /** The job loop for what does not end synchronously; `first` is a trigger's action under way. */
+  private async workAsync(first: TrigHandle | null): Promise<void> {
+    let a = first;
+    for (;;) {
+      if (a) {
+        await a.next;
+        if (!a.detached()) await a.done;
+        // at most one action goes on in the background: the one before must have returned before the next job
+        const before = this.background;
+        this.background = a.detached() ? a.done : null;
+        if (before) await before;
+      }
+      a = null;
+      if (!this.jobs.length || this.closed) break;
+      const j = this.jobs.shift()!;
+      if (j.kind === "trig") {
+        a = this.doTrig(j.msg as Extract<DirectorToPlayer, { type: "trig" }>, j.at) ?? null;
+        if (!a) {
+          // ended at once (returned, nothing detached): the one in the background must have returned too
+          const before = this.background;
+          this.background = null;
+          if (before) await before;
+        }
+        continue;
+      }
+      await this.settleBackground();
+      if (j.kind === "pre") await this.doPhase(j.msg as Extract<DirectorToPlayer, { type: "pre" }>);
+      else await this.doPhase(j.msg as Extract<DirectorToPlayer, { type: "post" }>);
+    }
+    this.workDone();
+  }
+
+  private workDone(): void {
     this.working = false;
+    // an action still reading out in the background: new jobs start at once (enqueue), the idle waiters wait for it
+    const b = this.background;
+    if (b && !this.closed) {
+      const settled = () => {
+        if (this.background === b) this.background = null;
+        if (!this.working && !this.background) this.notifyIdle();
+      };
+      b.then(settled, settled);
+      return;
+    }
+    this.background = null;
+    this.notifyIdle();
+  }
+
+  /** An action that released with `next` and still goes on (its read-out), or null. */
+  private background: Promise<void> | null = null;
+
+  private async settleBackground(): Promise<void> {
+    const b = this.background;
+    if (b) await b;
+    if (this.background === b) this.background = null;
+  }
+
+  private notifyIdle(): void {
     const w = this.idleWaiters;
     this.idleWaiters = [];
     for (const r of w) r();
   }
 
-  /** work() again once an asynchronous job ended (one function for the life of the player). */
-  private readonly resume = (): void => this.work();
-
   private whenIdle(timeoutMs: number): Promise<void> {
-    if (!this.working) return Promise.resolve();
+    if (!this.working && !this.background) return Promise.resolve();
     return new Promise((res) => {
       const t = setTimeout(res, timeoutMs);
       this.idleWaiters.push(() => {
@@ -395,7 +465,7 @@ export class Player {
   private async doPhase(m: Extract<DirectorToPlayer, { type: "pre" | "post" }>): Promise<void> {
     const ac = new AbortController();
     this.current = ac;
-    const ctx: SetupContext = { run: m.run, t: m.type === "pre" ? m.t : 0, signal: ac.signal };
+    const ctx: SetupContext = { run: m.run, t: m.type === "pre" ? m.t : 0, signal: ac.signal, log: this.log };
     let error: string | undefined;
     try {
       if (m.type === "pre") await this.b.setup?.(m.config, ctx);
@@ -411,14 +481,14 @@ export class Player {
   }
 
   /**
-   * Act on one trigger: the action, then the rows pushed, then the ack (or the `complete` after an early ack). Returns
-   * a promise only when the action did (the caller continues the queue when it settles), else finishes at once.
+   * Run one trigger's action. Returns undefined when it ended synchronously (rows, then the ack, already sent; no
+   * promise made). Otherwise `next` resolves when the Player may start the next job: when the action returned, or
+   * when it released with `{ next: true }` (then `detached()` is true and `done` resolves when it returned).
    */
-  private doTrig(m: Extract<DirectorToPlayer, { type: "trig" }>, receivedAt: number | undefined): Promise<void> | undefined {
+  private doTrig(m: Extract<DirectorToPlayer, { type: "trig" }>, receivedAt: number | undefined): TrigHandle | undefined {
     if (this.abortedRuns.has(m.run)) return undefined;
-    const ctx = new TrigContext(this, m, receivedAt);
-    this.current = ctx;
-    this.currentSeq = m.seq;
+    const ctx = new TrigContext(this, m, receivedAt, this.log);
+    this.acting.set(m.seq, ctx);
     this.counters.actions++;
     let r: ActionResult | void | Promise<ActionResult | void>;
     try {
@@ -427,14 +497,22 @@ export class Player {
       this.endTrig(ctx, undefined, e, true);
       return undefined;
     }
-    if (r !== null && typeof r === "object" && typeof (r as Promise<unknown>).then === "function")
-      // Promise.resolve: a native promise is taken as it is, another thenable is adopted
-      return Promise.resolve(r as Promise<ActionResult | void>).then(
+    if (r === null || typeof r !== "object" || typeof (r as Promise<unknown>).then !== "function") {
+      this.endTrig(ctx, r as ActionResult | void, undefined, false);
+      return undefined;
+    }
+    let allowNext!: () => void;
+    const next = new Promise<void>((res) => (allowNext = res));
+    ctx.allowNext = allowNext;
+    if (ctx.detached) allowNext(); // released with next before its first await
+    // Promise.resolve: a native promise is taken as it is, another thenable is adopted
+    const done = Promise.resolve(r as Promise<ActionResult | void>)
+      .then(
         (v) => this.endTrig(ctx, v, undefined, false),
         (e) => this.endTrig(ctx, undefined, e, true),
-      );
-    this.endTrig(ctx, r as ActionResult | void, undefined, false);
-    return undefined;
+      )
+      .finally(allowNext);
+    return { next, done, detached: () => ctx.detached };
   }
 
   /** The action of `ctx` ended (with a result, or failed with `err`): its rows, then the ack or `complete`. */
@@ -458,7 +536,7 @@ export class Player {
         this.log.error({ run: m.run, trig: m.trig, err: error }, ctx.released ? "action failed after its acknowledgement (read-out)" : "action failed");
       }
     }
-    this.current = null;
+    this.acting.delete(m.seq);
     this.sendBatch(ctx.batch);
     // after an early ack the end of the action is a `complete` (the rows above travelled before it)
     if (!ctx.released && error === undefined && dt === undefined && !phases) {
@@ -473,18 +551,24 @@ export class Player {
   }
 
   /** Overlap: the action released the level (ctx.release): the rows so far, then `ack` with `pending: true`. */
-  releaseTrig(ctx: TrigContext, info: { dt?: number; phases?: Record<string, number> } | undefined): void {
+  releaseTrig(ctx: TrigContext, info: { dt?: number; phases?: Record<string, number> } | undefined, opts: { next?: boolean } | undefined): void {
     if (ctx.released) return;
     ctx.released = true;
     this.counters.released++;
     // the rows pushed so far go first; the ack tells the Director the level may go on while this action continues
     this.sendBatch(ctx.batch);
     const m = ctx.m;
-    if (info?.dt === undefined && !info?.phases) return this.sendAck(m, true);
-    const ack: Record<string, unknown> = { v: PROTOCOL_VERSION, type: "ack", run: m.run, trig: m.trig, lvl: m.lvl, seq: m.seq, ok: true, pending: true };
-    if (info?.dt !== undefined) ack.dt = info.dt;
-    if (info?.phases) ack.phases = info.phases;
-    this.send(ack);
+    if (info?.dt === undefined && !info?.phases) this.sendAck(m, true);
+    else {
+      const ack: Record<string, unknown> = { v: PROTOCOL_VERSION, type: "ack", run: m.run, trig: m.trig, lvl: m.lvl, seq: m.seq, ok: true, pending: true };
+      if (info?.dt !== undefined) ack.dt = info.dt;
+      if (info?.phases) ack.phases = info.phases;
+      this.send(ack);
+    }
+    if (opts?.next === true) {
+      ctx.detached = true;
+      ctx.allowNext?.();
+    }
   }
 
   /** The plain `ack` (ok, no dt, no phases): encoded without building a header object (protocol/fast-codec.ts). */
@@ -523,6 +607,46 @@ export class Player {
     if (this.closed) return;
     this.sock.send([encode(msg)]);
   }
+
+  /**
+   * One of this process's log records (a pino record), forwarded to the Director when it asked for them
+   * (`welcome.logs`) and this process was started to forward (a player on another host; `donki run` shows its own
+   * players' stderr itself). Never throws; a record logged while forwarding is not forwarded again.
+   */
+  forwardLog(rec: Record<string, unknown>): void {
+    if (!this.opts.forwardLogs || !this.registered || !this.directorLogs || this.forwarding || this.closed) return;
+    const level = LOG_LEVEL_NAMES.find((n) => LEVEL_VALUES[n] === rec.level);
+    if (!level || LEVEL_VALUES[level]! < LEVEL_VALUES[this.directorLogs]!) return;
+    this.forwarding = true;
+    try {
+      this.send({ v: PROTOCOL_VERSION, type: "log", level, msg: typeof rec.msg === "string" ? rec.msg : "", ...(typeof rec.time === "number" ? { t: rec.time } : {}), ...logFields(rec) });
+    } catch {
+      // the socket is gone: the record stays in the local log
+    } finally {
+      this.forwarding = false;
+    }
+  }
+}
+
+const NOT_FORWARDED = new Set(["level", "time", "msg", "pid", "hostname", "name", "v"]);
+
+/** A record's own fields as scalars (objects as JSON, cut), at most 16: `log.fields`. */
+function logFields(rec: Record<string, unknown>): { fields?: Record<string, string | number | boolean> } {
+  const fields: Record<string, string | number | boolean> = {};
+  let n = 0;
+  for (const [k, v] of Object.entries(rec)) {
+    if (NOT_FORWARDED.has(k) || v === undefined || n >= 16) continue;
+    fields[k] = typeof v === "number" || typeof v === "boolean" ? v : (typeof v === "string" ? v : JSON.stringify(v) ?? String(v)).slice(0, 500);
+    n++;
+  }
+  return n ? { fields } : {};
+}
+
+/** A trigger's action under way (doTrig): when the next job may start, when it returned, whether it detached. */
+interface TrigHandle {
+  next: Promise<void>;
+  done: Promise<void>;
+  detached: () => boolean;
 }
 
 /**
@@ -534,6 +658,10 @@ export class Player {
 class TrigContext implements ActionContext {
   readonly batch: RowBatch;
   released = false;
+  /** Released with `{ next: true }`: the next job may start while this action goes on. */
+  detached = false;
+  /** Lets the next job start (set for an action that returned a promise). */
+  allowNext: (() => void) | undefined = undefined;
   private ac: AbortController | null = null;
   readonly run: string;
   readonly trig: number;
@@ -541,12 +669,13 @@ class TrigContext implements ActionContext {
   readonly t: number;
   readonly push: (stream: string, value: DataValue) => void;
   readonly pushAt: (trig: number, stream: string, value: DataValue) => void;
-  readonly release: (info?: { dt?: number; phases?: Record<string, number> }) => void;
+  readonly release: (info?: { dt?: number; phases?: Record<string, number> }, opts?: { next?: boolean }) => void;
 
   constructor(
     readonly player: Player,
     readonly m: Extract<DirectorToPlayer, { type: "trig" }>,
     readonly receivedAt: number | undefined,
+    readonly log: Logger,
   ) {
     this.run = m.run;
     this.trig = m.trig;
@@ -579,7 +708,7 @@ function pushAtFor(c: TrigContext) {
   return (trig: number, stream: string, value: DataValue): void => c.player.pushData(c.run, trig, stream, value);
 }
 function releaseFor(c: TrigContext) {
-  return (info?: { dt?: number; phases?: Record<string, number> }): void => c.player.releaseTrig(c, info);
+  return (info?: { dt?: number; phases?: Record<string, number> }, opts?: { next?: boolean }): void => c.player.releaseTrig(c, info, opts);
 }
 
 function describe(e: unknown): string {

@@ -1,4 +1,4 @@
-import type { AreaDetector, AreaDetectorSettings } from "../devices/area-detector.ts";
+import type { AreaDetector, AreaDetectorSettings, ExposureEnd } from "../devices/area-detector.ts";
 import type { PlayerBehaviour } from "../player/player.ts";
 import type { StreamDecl } from "../protocol/messages.ts";
 import { num, startTiming, type DevicePlayerBase, setupSettings } from "./common.ts";
@@ -14,8 +14,9 @@ export interface AreaDetectorPlayerOptions extends DevicePlayerBase {
   cooling?: { setpointC: number; waitS?: number };
   /**
    * "readout": acknowledge when the exposure is over (the sample may move while the frame is read out), then push
-   * the frame; the next trigger waits in the Player until the read-out is done. "none": acknowledge after the
-   * read-out (default).
+   * the frame; the next trigger waits in the Player until the read-out is done, unless the sensor's image area is
+   * free (frame transfer: the next exposure runs during this read-out). "none": acknowledge after the read-out
+   * (default).
    */
   overlap?: "readout" | "none";
 }
@@ -34,6 +35,8 @@ export function areaDetectorPlayer(o: AreaDetectorPlayerOptions): PlayerBehaviou
   if (keepFrames) streams.unshift({ name: "frame", dtype: "uint16", shape: [h, w], units: "counts", role: "signal" });
   const expParam = o.exposureParam ?? "dwell";
   const overlap = o.overlap === "readout";
+  /** The exposure last asked for (the device quantises it, so its settings need not equal the request). */
+  let asked: number | undefined;
   return {
     streams,
     device: { kind: "area-detector", model: o.device.info().model, simulated: o.device.info().simulated },
@@ -53,9 +56,10 @@ export function areaDetectorPlayer(o: AreaDetectorPlayerOptions): PlayerBehaviou
       o.hooks?.beforeAction?.(trig, params, ctx);
       const timing = startTiming(o.clock, ctx.t, ctx.receivedAt);
       const exp = num(params, expParam);
-      if (exp !== undefined && exp !== o.device.settings().exposureS) await o.device.configure({ exposureS: exp });
+      if (exp !== undefined && exp !== asked && exp !== o.device.settings().exposureS) await o.device.configure({ exposureS: exp });
+      if (exp !== undefined) asked = exp;
       const exposureS = o.device.settings().exposureS;
-      const onExposureEnd = () => {
+      const onExposureEnd = (e?: ExposureEnd) => {
         // clear cycles (if any) and the exposure are over: the rest is read-out
         timing.mark("exposure");
         const ph = timing.phases();
@@ -64,7 +68,10 @@ export function areaDetectorPlayer(o: AreaDetectorPlayerOptions): PlayerBehaviou
           ph.exposure = exposureS;
         }
         if (!overlap) return;
-        ctx.release({ dt: timing(), phases: ph });
+        // frame transfer: the next trigger's exposure may start while this frame reads out of the storage area
+        const next = e?.imageAreaFree === true;
+        ctx.release({ dt: timing(), phases: ph }, { next });
+        if (next) timing.readyNow();
         timing.restart();
       };
       const f = await o.device.acquire(ctx.signal, { onExposureEnd, continuous: overlap });

@@ -24,6 +24,11 @@ export interface ActionTiming {
   phases(): Record<string, number> | undefined;
   /** Start a new set of phases (after an early ack: what follows is reported in `complete`). */
   restart(): void;
+  /**
+   * The device can begin the next action now although this one goes on (a frame-transfer camera after the shift
+   * into its storage area): the next action's `wait` counts from here, not from this action's end.
+   */
+  readyNow(): void;
 }
 
 /** When each device's last action ended (its read-out included), in the Director's simulated time. */
@@ -45,12 +50,17 @@ export function startTiming(clock: Clock, t: number, receivedAt?: number): Actio
   const wait = virtual ? Math.max(0, (readyAt.get(clock) ?? -Infinity) - t) : queued;
   let last = t0;
   let ph: Record<string, number> = wait > 0 ? { wait } : {};
+  let pinned = false;
   const f = (() => {
     if (clock.kind === "real") return undefined;
     const dt = wait + (clock.now() - t0);
-    if (virtual) readyAt.set(clock, t + dt);
+    if (virtual && !pinned) readyAt.set(clock, t + dt);
     return dt;
   }) as ActionTiming;
+  f.readyNow = () => {
+    if (virtual) readyAt.set(clock, t + wait + (clock.now() - t0));
+    pinned = true;
+  };
   f.mark = (name) => {
     if (clock.kind === "real") return;
     const now = clock.now();

@@ -4,7 +4,7 @@
  */
 import { Packr } from "msgpackr";
 import type { DType } from "../devices/common.ts";
-import { PROTOCOL_VERSION } from "./messages.ts";
+import { LOG_LEVEL_NAMES, PROTOCOL_VERSION } from "./messages.ts";
 import type { ControlRequest, DirectorToPlayer, PlayerToDirector, StreamDecl } from "./messages.ts";
 
 const packr = new Packr({ useRecords: false, mapsAsObjects: true, moreTypes: false, bundleStrings: false });
@@ -65,6 +65,9 @@ const isBool = (x: unknown): x is boolean => typeof x === "boolean";
 const isMap = (x: unknown): x is Record<string, unknown> =>
   typeof x === "object" && x !== null && !Array.isArray(x) && !(x instanceof Uint8Array);
 const isPhases = (x: unknown): boolean => isMap(x) && Object.keys(x).length <= 32 && Object.values(x).every((v) => typeof v === "number" && Number.isFinite(v) && v >= 0);
+const isLogLevel = (x: unknown): boolean => typeof x === "string" && (LOG_LEVEL_NAMES as readonly string[]).includes(x);
+const isLogFields = (x: unknown): boolean =>
+  isMap(x) && Object.keys(x).length <= 16 && Object.values(x).every((v) => typeof v === "string" || typeof v === "number" || typeof v === "boolean");
 const isShape = (x: unknown): x is number[] => Array.isArray(x) && x.every((d) => isInt(d) && d >= 0);
 
 type Checks = Record<string, (x: unknown) => boolean>;
@@ -122,6 +125,10 @@ export function decodeFromPlayer(frames: Buffer[], offset = 0): DecodedFromPlaye
       break;
     case "hb":
     case "bye":
+      break;
+    case "log":
+      // t: a 64-bit integer (a client that packs epoch ms as uint64) is as good as a float
+      err = need(h, { level: isLogLevel, msg: isStr }, { t: (x) => isNum(x) || typeof x === "bigint", fields: isLogFields });
       break;
     case "data": {
       err = need(h, { run: isStr, trig: isInt }) ?? (Array.isArray(h.rows) && h.rows.length > 0 ? null : "'data' field 'rows' must be a non-empty array");
@@ -184,7 +191,7 @@ export function decodeFromDirector(frames: Buffer[]): DirectorToPlayer | Protoco
       err = need(h, { run: isStr, seq: isInt });
       break;
     case "welcome":
-      err = need(h, { name: isStr, session: isStr, hbInterval: isInt, hbTimeout: isInt }, { level: isInt, notice: isStr });
+      err = need(h, { name: isStr, session: isStr, hbInterval: isInt, hbTimeout: isInt }, { level: isInt, notice: isStr, logs: isLogLevel });
       break;
     case "reject":
     case "error":

@@ -122,7 +122,20 @@ export interface Bye {
   type: "bye";
   reason?: string;
 }
-export type PlayerToDirector = Hello | Ready | Ack | Complete | DataHeader | Done | Heartbeat | Bye;
+/** One of the player's log records, forwarded to the Director (only after a `welcome` with `logs`). */
+export interface LogMsg {
+  v: number;
+  type: "log";
+  level: LogLevelName;
+  msg: string;
+  /** The record's time, ms since the epoch (the player's clock). */
+  t?: number;
+  /** The record's other fields (scalars), at most 16. */
+  fields?: Record<string, string | number | boolean>;
+}
+export type LogLevelName = "debug" | "info" | "warn" | "error" | "fatal";
+export const LOG_LEVEL_NAMES: readonly LogLevelName[] = ["debug", "info", "warn", "error", "fatal"];
+export type PlayerToDirector = Hello | Ready | Ack | Complete | DataHeader | Done | Heartbeat | Bye | LogMsg;
 
 // ---- director -> player ----
 export interface Welcome {
@@ -136,6 +149,8 @@ export interface Welcome {
   level?: number;
   /** Something the player should report (e.g. its declared level was overridden). */
   notice?: string;
+  /** The lowest level of log records the Director takes from this player (`log` messages); absent: none. */
+  logs?: LogLevelName;
 }
 export interface Reject {
   v: number;

@@ -130,6 +130,28 @@ def _join_key_values(argv):
     return out
 
 
+_PROTOCOL_LEVEL = {logging.DEBUG: "debug", logging.INFO: "info", logging.WARNING: "warn", logging.ERROR: "error", logging.CRITICAL: "fatal"}
+
+
+class _DirectorHandler(logging.Handler):
+    """Forwards records to the Director as `log` messages (Player.forward_log decides whether it wants them)."""
+
+    def __init__(self, player):
+        super().__init__()
+        self.player = player
+
+    def emit(self, record):
+        try:
+            level = _PROTOCOL_LEVEL.get(record.levelno) or ("fatal" if record.levelno > logging.ERROR else "warn" if record.levelno > logging.INFO else "info" if record.levelno > logging.DEBUG else "debug")
+            msg = record.getMessage()
+            if record.exc_info:
+                msg += "\n" + logging.Formatter().formatException(record.exc_info)
+            fields = {"logger": record.name} if record.name != "root" else None
+            self.player.forward_log(level, msg, record.created * 1000.0, fields)
+        except Exception:  # noqa: BLE001 - logging must never fail the player
+            pass
+
+
 def main(argv=None):
     a = parser().parse_args(_join_key_values(list(sys.argv[1:] if argv is None else argv)))
     level = LOG_LEVELS.get(os.environ.get("DONKI_LOG", "info").lower(), logging.INFO)
@@ -188,6 +210,11 @@ def main(argv=None):
     except Exception as e:  # noqa: BLE001 - a script that fails while loading is bad input, with its message
         err("player '%s': loading failed: %s: %s" % (a.name, type(e).__name__, e))
         return EXIT_BAD_INPUT
+
+    if not a.parent_pid:
+        # a player not started by donki run (another host): its records also go to the Director, which asks for
+        # them in its welcome; donki run shows its own players' stderr itself
+        logging.getLogger().addHandler(_DirectorHandler(player))
 
     stop_reason = []
     wake = threading.Event()

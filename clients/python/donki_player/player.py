@@ -165,6 +165,10 @@ class ActionContext:
             ev.set()
 
 
+# protocol `log` levels, lowest first (docs/protocol.md)
+LOG_LEVELS = ("debug", "info", "warn", "error", "fatal")
+
+
 class Player:
     """A player process's connection to a Director.
 
@@ -259,6 +263,7 @@ class Player:
         self._closed = threading.Event()
         self._welcome = threading.Event()
         self._registered = False
+        self.director_logs = None
         self._fatal = None
         #: set when the Director said it is shutting down for good (`shutdown`): the player has closed
         self.shutdown_reason = None
@@ -480,6 +485,8 @@ class Player:
             self._registered = True
             self.session = m["session"]
             self.hb_timeout = m["hbTimeout"] / 1000.0
+            logs = m.get("logs")
+            self.director_logs = logs if logs in LOG_LEVELS else None
             self._welcome.set()
         elif t == "reject":
             self._fatal = PlayerRejected("player '%s' rejected by the Director: %s" % (self.name, m["reason"]))
@@ -597,6 +604,27 @@ class Player:
             push.connect(self._pipe)
             self._local.push = push
         push.send_multipart([kind] + frames, copy=False)
+
+    def forward_log(self, level, msg, t=None, fields=None):
+        """Send one log record to the Director (`log`), when it asked for them (welcome.logs) and this level is at
+        or above the one it asked for. Never raises; a record logged while forwarding is not forwarded again."""
+        want = self.director_logs
+        if not want or not self._registered or self._closed.is_set() or getattr(self._local, "forwarding", False):
+            return
+        if level not in LOG_LEVELS or LOG_LEVELS.index(level) < LOG_LEVELS.index(want):
+            return
+        self._local.forwarding = True
+        try:
+            h = {"v": PROTOCOL_VERSION, "type": "log", "level": level, "msg": str(msg)}
+            if t is not None:
+                h["t"] = t
+            if fields:
+                h["fields"] = dict(list(fields.items())[:16])
+            self._send(h)
+        except Exception:  # noqa: BLE001 - the record stays in the local log
+            pass
+        finally:
+            self._local.forwarding = False
 
     def _send(self, header, payloads=()):
         """Send a message: directly when the socket is free, else through the holder of the socket."""
