@@ -65,6 +65,26 @@ describe("ZMTP codec", () => {
     expect(() => d.push(Buffer.concat(encodeMessage([Buffer.alloc(1001)])).subarray(0, 9))).toThrow(/over the limit of 1000/);
   });
 
+  it("decodes from one reused read buffer (net's onread): frames and partial frames survive the buffer being overwritten", () => {
+    const wire = Buffer.concat([...encodeMessage(["a", Buffer.alloc(0), big(300, 1), big(70_000, 2)]), ...encodeMessage(["tail"])]);
+    for (const step of [1, 2, 7, 9, 1000, 65_536]) {
+      const frames: Buffer[] = [];
+      // frames kept as delivered (no copy here): the decoder must not hand out views of the reused buffer
+      const d = new FrameDecoder((_f, b) => frames.push(b));
+      const readBuf = Buffer.alloc(65_536);
+      for (let i = 0; i < wire.length; i += step) {
+        const n = wire.copy(readBuf, 0, i, Math.min(i + step, wire.length));
+        d.push(readBuf.subarray(0, n), true);
+        readBuf.fill(0xee); // the next read overwrites it
+      }
+      expect(frames.map((b) => b.length)).toEqual([1, 0, 300, 70_000, 4]);
+      expect(frames[0].toString()).toBe("a");
+      expect(frames[2].equals(big(300, 1))).toBe(true);
+      expect(frames[3].equals(big(70_000, 2))).toBe(true);
+      expect(frames[4].toString()).toBe("tail");
+    }
+  });
+
   it("endpoints: tcp://HOST:PORT, * and 0 for bind only, [IPv6]", () => {
     expect(parseTcpEndpoint("tcp://127.0.0.1:*", true)).toEqual({ host: "127.0.0.1", port: 0 });
     expect(parseTcpEndpoint("tcp://*:5570", true)).toEqual({ host: "0.0.0.0", port: 5570 });

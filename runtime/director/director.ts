@@ -4,6 +4,7 @@
  */
 import * as zmq from "zeromq";
 import { decodeControl, decodeFromPlayer, encode, ProtocolError } from "../protocol/codec.ts";
+import { encodeTrig } from "../protocol/fast-codec.ts";
 import {
   PROTOCOL_VERSION,
   type Ack,
@@ -369,15 +370,16 @@ export class Director {
 
   private onPlayerMessage(frames: Buffer[]): void {
     const id = frames[0];
+    const known = this.registry.byRoutingId(id);
     // a peer that is not registered may only register, at a bounded rate: a flood costs no decoding
-    if (!this.registry.byRoutingId(id) && !this.helloLimit.take(id.toString("latin1"), performance.now())) {
+    if (!known && !this.helloLimit.take(id.toString("latin1"), performance.now())) {
       this.counters.rateLimited++;
       return;
     }
     const d = decodeFromPlayer(frames, 1);
     if (d instanceof ProtocolError) {
       this.counters[d.kind]++;
-      const peer = this.registry.byRoutingId(id)?.name ?? `peer ${id.toString("hex")}`;
+      const peer = known?.name ?? `peer ${id.toString("hex")}`;
       // a registration that fails the checks gets `reject` (docs/protocol.md): the peer stops instead of retrying
       const isHello = d.kind === "badVersion" || d.msgType === "hello";
       if (this.refusedLog.shouldLog(`${d.kind}:${peer}:${d.message}`, performance.now()) !== null && this.mayLogRefusal()) {
@@ -391,7 +393,7 @@ export class Director {
     }
     const msg = d.msg;
     if (msg.type === "hello") return this.onHello(id, msg);
-    const entry = this.registry.byRoutingId(id);
+    const entry = known;
     if (!entry) {
       this.counters.unknownPeer++;
       this.sendTo(id, { v: PROTOCOL_VERSION, type: "error", code: "unknown-peer", reason: `unknown peer: send 'hello' first (got '${msg.type}')` });
@@ -509,7 +511,7 @@ export class Director {
     if (a.ok) {
       if (!b.ack(entry.name, a.seq, a.dt)) this.counters.stale++;
       else {
-        entry.lastAckMs = performance.now() - b.t0;
+        entry.lastAckMs = entry.lastSeen - b.t0; // lastSeen: this message's arrival
         this.deadTime.action(entry.name, b.lvl, a.phases);
         // overlap: the action goes on (read-out); the trigger is done only after its `complete`
         if (a.pending) {
@@ -1237,7 +1239,7 @@ export class Director {
       const pl = tp.players?.[m.entry.name];
       params = lv || pl ? { ...tp.point, ...lv, ...pl } : (tp.point ?? EMPTY);
     }
-    this.sendTo(m.entry.routingId, { v: PROTOCOL_VERSION, type: "trig", run: b.run, trig: b.trig, lvl: b.lvl, seq: m.seq, params, t });
+    this.players.send([m.entry.routingId, encodeTrig(b.run, b.trig, b.lvl, m.seq, params, t)]);
   }
 
   /** Re-send the current trigger to one member with a fresh seq. */
@@ -1294,8 +1296,14 @@ export class Director {
 
   private policyFor(name: string): PlayerPolicy {
     const p = this.plan;
-    return { onFault: "pause", retries: 2, actionTimeoutMs: 30_000, ...p?.policy, ...p?.perPlayer?.[name] };
+    // made once per player and plan (deadlineOf asks for every player on every trigger)
+    if (this.policies.plan !== p) this.policies = { plan: p, byName: new Map() };
+    let pol = this.policies.byName.get(name);
+    if (!pol) this.policies.byName.set(name, (pol = { onFault: "pause", retries: 2, actionTimeoutMs: 30_000, ...p?.policy, ...p?.perPlayer?.[name] }));
+    return pol;
   }
+
+  private policies: { plan: RunPlan | null; byName: Map<string, PlayerPolicy> } = { plan: null, byName: new Map() };
 
   private sendPre(e: PlayerEntry): void {
     const seq = ++this.seq;

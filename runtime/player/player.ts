@@ -7,6 +7,7 @@
 import { hostname } from "node:os";
 import { randomBytes } from "node:crypto";
 import { decodeFromDirector, encode, ProtocolError, DTYPE_SIZE } from "../protocol/codec.ts";
+import { encodeAck } from "../protocol/fast-codec.ts";
 import { LOG_LEVEL_NAMES, PROTOCOL_VERSION, type LogLevelName, type DataRow, type DeviceDecl, type DirectorToPlayer, type RunStatus, type StreamDecl } from "../protocol/messages.ts";
 import { TYPED_ARRAY } from "../devices/common.ts";
 import type { CurveClientConfig } from "../transport/curve.ts";
@@ -369,27 +370,57 @@ export class Player {
 
   private enqueue(j: Job): void {
     this.jobs.push(j);
-    if (!this.working) void this.work();
+    if (!this.working) this.work();
   }
 
-  private async work(): Promise<void> {
+  /**
+   * Run the queued jobs in order. A trigger whose action returns synchronously is acknowledged synchronously (no
+   * promise, no microtask between the trigger and its ack); anything else continues in workAsync.
+   */
+  private work(): void {
     this.working = true;
     while (this.jobs.length && !this.closed) {
+      if (this.jobs[0].kind !== "trig" || this.background) return void this.workAsync(null);
       const j = this.jobs.shift()!;
-      if (j.kind === "trig") {
-        const a = this.doTrig(j.msg as Extract<DirectorToPlayer, { type: "trig" }>, j.at);
+      const a = this.doTrig(j.msg as Extract<DirectorToPlayer, { type: "trig" }>, j.at);
+      if (a) return void this.workAsync(a);
+    }
+    this.workDone();
+  }
+
+  /** The job loop for what does not end synchronously; `first` is a trigger's action under way. */
+  private async workAsync(first: TrigHandle | null): Promise<void> {
+    let a = first;
+    for (;;) {
+      if (a) {
         await a.next;
         if (!a.detached()) await a.done;
         // at most one action goes on in the background: the one before must have returned before the next job
         const before = this.background;
         this.background = a.detached() ? a.done : null;
         if (before) await before;
+      }
+      a = null;
+      if (!this.jobs.length || this.closed) break;
+      const j = this.jobs.shift()!;
+      if (j.kind === "trig") {
+        a = this.doTrig(j.msg as Extract<DirectorToPlayer, { type: "trig" }>, j.at) ?? null;
+        if (!a) {
+          // ended at once (returned, nothing detached): the one in the background must have returned too
+          const before = this.background;
+          this.background = null;
+          if (before) await before;
+        }
         continue;
       }
       await this.settleBackground();
       if (j.kind === "pre") await this.doPhase(j.msg as Extract<DirectorToPlayer, { type: "pre" }>);
       else await this.doPhase(j.msg as Extract<DirectorToPlayer, { type: "post" }>);
     }
+    this.workDone();
+  }
+
+  private workDone(): void {
     this.working = false;
     // an action still reading out in the background: new jobs start at once (enqueue), the idle waiters wait for it
     const b = this.background;
@@ -450,86 +481,104 @@ export class Player {
   }
 
   /**
-   * Run one trigger's action. `next` resolves when the Player may start the next job: when the action returned, or
+   * Run one trigger's action. Returns undefined when it ended synchronously (rows, then the ack, already sent; no
+   * promise made). Otherwise `next` resolves when the Player may start the next job: when the action returned, or
    * when it released with `{ next: true }` (then `detached()` is true and `done` resolves when it returned).
    */
-  private doTrig(m: Extract<DirectorToPlayer, { type: "trig" }>, receivedAt: number | undefined): { next: Promise<void>; done: Promise<void>; detached: () => boolean } {
+  private doTrig(m: Extract<DirectorToPlayer, { type: "trig" }>, receivedAt: number | undefined): TrigHandle | undefined {
+    if (this.abortedRuns.has(m.run)) return undefined;
+    const ctx = new TrigContext(this, m, receivedAt, this.log);
+    this.acting.set(m.seq, ctx);
+    this.counters.actions++;
+    let r: ActionResult | void | Promise<ActionResult | void>;
+    try {
+      r = this.b.action(m.trig, m.params, ctx);
+    } catch (e) {
+      this.endTrig(ctx, undefined, e, true);
+      return undefined;
+    }
+    if (r === null || typeof r !== "object" || typeof (r as Promise<unknown>).then !== "function") {
+      this.endTrig(ctx, r as ActionResult | void, undefined, false);
+      return undefined;
+    }
     let allowNext!: () => void;
-    const next = new Promise<void>((r) => (allowNext = r));
-    let detached = false;
-    const done = this.act(m, receivedAt, () => {
-      detached = true;
-      allowNext();
-    }).finally(allowNext);
-    return { next, done, detached: () => detached };
+    const next = new Promise<void>((res) => (allowNext = res));
+    ctx.allowNext = allowNext;
+    if (ctx.detached) allowNext(); // released with next before its first await
+    // Promise.resolve: a native promise is taken as it is, another thenable is adopted
+    const done = Promise.resolve(r as Promise<ActionResult | void>)
+      .then(
+        (v) => this.endTrig(ctx, v, undefined, false),
+        (e) => this.endTrig(ctx, undefined, e, true),
+      )
+      .finally(allowNext);
+    return { next, done, detached: () => ctx.detached };
   }
 
-  private async act(m: Extract<DirectorToPlayer, { type: "trig" }>, receivedAt: number | undefined, allowNext: () => void): Promise<void> {
-    if (this.abortedRuns.has(m.run)) return;
-    // the AbortController is made only if the action looks at ctx.signal (most empty actions never do)
-    let ac: AbortController | null = null;
-    const getAc = () => (ac ??= new AbortController());
-    this.acting.set(m.seq, { abort: (reason?: unknown) => getAc().abort(reason) });
-    const run = m.run;
-    const trig = m.trig;
-    const ctx: ActionContext = {
-      run,
-      trig,
-      level: m.lvl,
-      t: m.t,
-      receivedAt,
-      get signal() {
-        return getAc().signal;
-      },
-      push: (stream, value) => this.addRow(batch, stream, value),
-      pushAt: (t, stream, value) => this.pushData(run, t, stream, value),
-      release: () => {},
-      log: this.log,
-    };
-    // rows pushed during the action travel together in one data message, just before the ack (fewer messages
-    // per trigger); a batch that grows past BATCH_BYTES is sent at once so big sequences stream out
-    const batch: RowBatch = { run, trig, rows: [], payloads: [], bytes: 0 };
-    let released = false;
-    ctx.release = (info, opts) => {
-      if (released) return;
-      released = true;
-      this.counters.released++;
-      // the rows pushed so far go first; the ack tells the Director the level may go on while this action continues
-      this.sendBatch(batch);
-      const ack: Record<string, unknown> = { v: PROTOCOL_VERSION, type: "ack", run, trig, lvl: m.lvl, seq: m.seq, ok: true, pending: true };
-      if (info?.dt !== undefined) ack.dt = info.dt;
-      if (info?.phases) ack.phases = info.phases;
-      this.send(ack);
-      if (opts?.next === true) allowNext();
-    };
+  /** The action of `ctx` ended (with a result, or failed with `err`): its rows, then the ack or `complete`. */
+  private endTrig(ctx: TrigContext, r: ActionResult | void, err: unknown, failed: boolean): void {
+    const m = ctx.m;
     let error: string | undefined;
     let dt: number | undefined;
     let phases: Record<string, number> | undefined;
-    this.counters.actions++;
-    try {
-      const r = await this.b.action(trig, m.params, ctx);
-      if (r) {
-        dt = r.dt;
-        phases = r.phases;
-        if (r.data) for (const k in r.data) this.addRow(batch, k, r.data[k]);
-      }
-    } catch (e) {
-      error = describe(e);
+    if (failed) {
+      error = describe(err);
       this.counters.errors++;
-      this.log.error({ run, trig, err: error }, released ? "action failed after its acknowledgement (read-out)" : "action failed");
-    } finally {
-      this.acting.delete(m.seq);
+      this.log.error({ run: m.run, trig: m.trig, err: error }, ctx.released ? "action failed after its acknowledgement (read-out)" : "action failed");
+    } else if (r) {
+      dt = r.dt;
+      phases = r.phases;
+      try {
+        if (r.data) for (const k in r.data) this.addRow(ctx.batch, k, r.data[k]);
+      } catch (e) {
+        error = describe(e);
+        this.counters.errors++;
+        this.log.error({ run: m.run, trig: m.trig, err: error }, ctx.released ? "action failed after its acknowledgement (read-out)" : "action failed");
+      }
     }
-    this.sendBatch(batch);
+    this.acting.delete(m.seq);
+    this.sendBatch(ctx.batch);
     // after an early ack the end of the action is a `complete` (the rows above travelled before it)
-    const reply: Record<string, unknown> = { v: PROTOCOL_VERSION, type: released ? "complete" : "ack", run, trig, lvl: m.lvl, seq: m.seq, ok: error === undefined };
+    if (!ctx.released && error === undefined && dt === undefined && !phases) {
+      this.sendAck(m, false);
+      return;
+    }
+    const reply: Record<string, unknown> = { v: PROTOCOL_VERSION, type: ctx.released ? "complete" : "ack", run: m.run, trig: m.trig, lvl: m.lvl, seq: m.seq, ok: error === undefined };
     if (error !== undefined) reply.error = error;
     if (dt !== undefined) reply.dt = dt;
     if (phases) reply.phases = phases;
     this.send(reply);
   }
 
-  private addRow(b: RowBatch, stream: string, value: DataValue): void {
+  /** Overlap: the action released the level (ctx.release): the rows so far, then `ack` with `pending: true`. */
+  releaseTrig(ctx: TrigContext, info: { dt?: number; phases?: Record<string, number> } | undefined, opts: { next?: boolean } | undefined): void {
+    if (ctx.released) return;
+    ctx.released = true;
+    this.counters.released++;
+    // the rows pushed so far go first; the ack tells the Director the level may go on while this action continues
+    this.sendBatch(ctx.batch);
+    const m = ctx.m;
+    if (info?.dt === undefined && !info?.phases) this.sendAck(m, true);
+    else {
+      const ack: Record<string, unknown> = { v: PROTOCOL_VERSION, type: "ack", run: m.run, trig: m.trig, lvl: m.lvl, seq: m.seq, ok: true, pending: true };
+      if (info?.dt !== undefined) ack.dt = info.dt;
+      if (info?.phases) ack.phases = info.phases;
+      this.send(ack);
+    }
+    if (opts?.next === true) {
+      ctx.detached = true;
+      ctx.allowNext?.();
+    }
+  }
+
+  /** The plain `ack` (ok, no dt, no phases): encoded without building a header object (protocol/fast-codec.ts). */
+  private sendAck(m: Extract<DirectorToPlayer, { type: "trig" }>, pending: boolean): void {
+    if (this.closed) return;
+    this.sock.send([encodeAck(m.run, m.trig, m.lvl, m.seq, pending)]);
+  }
+
+  /** @internal (TrigContext) */
+  addRow(b: RowBatch, stream: string, value: DataValue): void {
     const decl = this.streamMap.get(stream);
     if (!decl) throw new Error(`player '${this.name}': stream '${stream}' was not declared (declared: ${[...this.streamMap.keys()].join(", ") || "none"})`);
     const bytes = toBytes(decl, value, this.name);
@@ -591,6 +640,75 @@ function logFields(rec: Record<string, unknown>): { fields?: Record<string, stri
     n++;
   }
   return n ? { fields } : {};
+}
+
+/** A trigger's action under way (doTrig): when the next job may start, when it returned, whether it detached. */
+interface TrigHandle {
+  next: Promise<void>;
+  done: Promise<void>;
+  detached: () => boolean;
+}
+
+/**
+ * The context of one action. Nothing named is made per trigger: tsx's keepNames wraps every named closure in an
+ * `Object.defineProperty` (`__name`), which cost ~10 % of a player's CPU per trigger. push/pushAt/release are own
+ * properties bound to this context (made by the unnamed factories below), so `{ ...ctx }` and `const { push } = ctx`
+ * keep working; `signal` is a getter on the prototype that makes the AbortController only if the action asks.
+ */
+class TrigContext implements ActionContext {
+  readonly batch: RowBatch;
+  released = false;
+  /** Released with `{ next: true }`: the next job may start while this action goes on. */
+  detached = false;
+  /** Lets the next job start (set for an action that returned a promise). */
+  allowNext: (() => void) | undefined = undefined;
+  private ac: AbortController | null = null;
+  readonly run: string;
+  readonly trig: number;
+  readonly level: number;
+  readonly t: number;
+  readonly push: (stream: string, value: DataValue) => void;
+  readonly pushAt: (trig: number, stream: string, value: DataValue) => void;
+  readonly release: (info?: { dt?: number; phases?: Record<string, number> }, opts?: { next?: boolean }) => void;
+
+  constructor(
+    readonly player: Player,
+    readonly m: Extract<DirectorToPlayer, { type: "trig" }>,
+    readonly receivedAt: number | undefined,
+    readonly log: Logger,
+  ) {
+    this.run = m.run;
+    this.trig = m.trig;
+    this.level = m.lvl;
+    this.t = m.t;
+    // rows pushed during the action travel together in one data message, just before the ack (fewer messages
+    // per trigger); a batch that grows past BATCH_BYTES is sent at once so big sequences stream out
+    this.batch = { run: m.run, trig: m.trig, rows: [], payloads: [], bytes: 0 };
+    this.push = pushFor(this);
+    this.pushAt = pushAtFor(this);
+    this.release = releaseFor(this);
+  }
+
+  /** The AbortController is made only if the action looks at ctx.signal (most empty actions never do). */
+  get signal(): AbortSignal {
+    return (this.ac ??= new AbortController()).signal;
+  }
+
+  /** The player aborts the action (run aborted, trigger cancelled, player closing). */
+  abort(reason?: unknown): void {
+    (this.ac ??= new AbortController()).abort(reason);
+  }
+}
+
+// the context's methods, bound to it; returned unnamed, so tsx's keepNames does not wrap them per trigger
+function pushFor(c: TrigContext) {
+  return (stream: string, value: DataValue): void => c.player.addRow(c.batch, stream, value);
+}
+function pushAtFor(c: TrigContext) {
+  return (trig: number, stream: string, value: DataValue): void => c.player.pushData(c.run, trig, stream, value);
+}
+function releaseFor(c: TrigContext) {
+  return (info?: { dt?: number; phases?: Record<string, number> }, opts?: { next?: boolean }): void => c.player.releaseTrig(c, info, opts);
 }
 
 function describe(e: unknown): string {

@@ -70,7 +70,15 @@ const isLogFields = (x: unknown): boolean =>
   isMap(x) && Object.keys(x).length <= 16 && Object.values(x).every((v) => typeof v === "string" || typeof v === "number" || typeof v === "boolean");
 const isShape = (x: unknown): x is number[] => Array.isArray(x) && x.every((d) => isInt(d) && d >= 0);
 
-function need(h: Header, checks: Record<string, (x: unknown) => boolean>, optional: Record<string, (x: unknown) => boolean> = {}): string | null {
+type Checks = Record<string, (x: unknown) => boolean>;
+const NO_CHECKS: Checks = {};
+// the per-trigger messages' checks, made once (not an object per message)
+const ACK_NEEDS: Checks = { run: isStr, trig: isInt, lvl: isInt, seq: isInt, ok: isBool };
+const ACK_OPTIONAL: Checks = { error: isStr, dt: isNum, pending: isBool, phases: isPhases };
+const COMPLETE_OPTIONAL: Checks = { error: isStr, dt: isNum, phases: isPhases };
+const TRIG_NEEDS: Checks = { run: isStr, trig: isInt, lvl: isInt, seq: isInt, params: isMap, t: isNum };
+
+function need(h: Header, checks: Checks, optional: Checks = NO_CHECKS): string | null {
   for (const k in checks) if (!checks[k](h[k])) return `'${h.type}' field '${k}' is missing or has the wrong type`;
   for (const k in optional) if (h[k] !== undefined && !optional[k](h[k])) return `'${h.type}' field '${k}' has the wrong type`;
   return null;
@@ -110,10 +118,10 @@ export function decodeFromPlayer(frames: Buffer[], offset = 0): DecodedFromPlaye
   let err: string | null = null;
   switch (h.type) {
     case "ack":
-      err = need(h, { run: isStr, trig: isInt, lvl: isInt, seq: isInt, ok: isBool }, { error: isStr, dt: isNum, pending: isBool, phases: isPhases });
+      err = need(h, ACK_NEEDS, ACK_OPTIONAL);
       break;
     case "complete":
-      err = need(h, { run: isStr, trig: isInt, lvl: isInt, seq: isInt, ok: isBool }, { error: isStr, dt: isNum, phases: isPhases });
+      err = need(h, ACK_NEEDS, COMPLETE_OPTIONAL);
       break;
     case "hb":
     case "bye":
@@ -166,7 +174,7 @@ export function decodeFromDirector(frames: Buffer[]): DirectorToPlayer | Protoco
   let err: string | null = null;
   switch (h.type) {
     case "trig":
-      err = need(h, { run: isStr, trig: isInt, lvl: isInt, seq: isInt, params: isMap, t: isNum });
+      err = need(h, TRIG_NEEDS);
       break;
     case "hb":
       break;

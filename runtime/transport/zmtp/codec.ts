@@ -184,10 +184,24 @@ export class FrameDecoder {
     return this.avail;
   }
 
-  push(chunk: Buffer): void {
+  /**
+   * Decode what `chunk` completes. A `transient` chunk is a read buffer the caller reuses after this call (net's
+   * `onread`): frames cut out of it are copied, and so is what is left of it for the next call.
+   */
+  push(chunk: Buffer, transient = false): void {
     if (this.avail === 0) this.chunks = [chunk];
     else this.chunks.push(chunk);
     this.avail += chunk.length;
+    try {
+      this.decode(transient ? chunk.buffer : null);
+    } finally {
+      // what is left of this chunk is the last one held (those of earlier calls were copied then)
+      const last = this.chunks.length - 1;
+      if (transient && this.avail > 0 && this.chunks[last].buffer === chunk.buffer) this.chunks[last] = Buffer.from(this.chunks[last]);
+    }
+  }
+
+  private decode(transient: ArrayBufferLike | null): void {
     for (;;) {
       if (this.need < 0) {
         if (this.avail < 2) return;
@@ -210,7 +224,8 @@ export class FrameDecoder {
         if (flags & FLAG_COMMAND && this.need > 65_536) throw new FrameTooLarge(`command of ${this.need} bytes`);
       }
       if (this.avail < this.need) return;
-      const body = this.take(this.need);
+      let body = this.take(this.need);
+      if (transient && body.buffer === transient) body = Buffer.from(body);
       const flags = this.flags;
       this.need = -1;
       this.onFrame(flags, body);

@@ -23,6 +23,11 @@ export interface ConnectionOptions {
   maxMessageSize: number;
   /** A peer that has not completed the handshake by then is disconnected. */
   handshakeTimeoutMs: number;
+  /**
+   * The socket was made with net's `onread` (one read buffer, reused): no 'data' events; the owner passes each read
+   * to onRead, and what must outlive the call is copied. Saves the stream machinery and a Buffer per read.
+   */
+  reusedReadBuffer?: boolean;
 }
 
 /**
@@ -50,7 +55,8 @@ export class ZmtpConnection {
   ) {
     this.decoder = new FrameDecoder((flags, body) => this.onFrame(flags, body), opts.maxMessageSize);
     socket.setNoDelay(true);
-    socket.on("data", (chunk: Buffer) => this.onData(chunk));
+    // a socket made with net's `onread` (ZmtpDealer) hands its reads to onRead; the others emit 'data'
+    if (!opts.reusedReadBuffer) socket.on("data", (chunk: Buffer) => this.onData(chunk, false));
     socket.on("error", (e) => this.destroy(e.message));
     socket.on("close", () => this.destroy(null));
     socket.on("drain", () => this.h.onDrain?.(this));
@@ -100,11 +106,17 @@ export class ZmtpConnection {
     this.destroy(null);
   }
 
-  private onData(chunk: Buffer): void {
+  /** Bytes read into a buffer that is reused after this call (net's `onread`; opts.reusedReadBuffer). */
+  onRead(chunk: Buffer): void {
+    this.onData(chunk, true);
+  }
+
+  private onData(chunk: Buffer, transient: boolean): void {
     if (this.closed) return;
     try {
       if (this.greetingBuf) {
-        const g = this.greetingBuf.length ? Buffer.concat([this.greetingBuf, chunk]) : chunk;
+        const g = this.greetingBuf.length || transient ? Buffer.concat([this.greetingBuf, chunk]) : chunk;
+        transient = false;
         // reject a non-ZMTP peer at its first byte rather than after 64
         if (g[0] !== 0xff) return this.fail("not a ZMTP peer (bad greeting signature)");
         if (g.length < GREETING_SIZE) {
@@ -117,7 +129,7 @@ export class ZmtpConnection {
         chunk = g.subarray(GREETING_SIZE);
         if (!chunk.length) return;
       }
-      this.decoder.push(chunk);
+      this.decoder.push(chunk, transient);
     } catch (e) {
       this.fail(e instanceof FrameTooLarge ? `message too large: ${e.message}` : (e as Error).message);
     }

@@ -27,6 +27,8 @@ export class ZmtpDealer implements MessageSocket {
   private delay = RECONNECT_MIN_MS;
   private reconnectTimer: NodeJS.Timeout | null = null;
   private closed = false;
+  /** Where the socket reads (reused for every read; the connection copies what it keeps). */
+  private readonly readBuffer = Buffer.allocUnsafe(64 * 1024);
   /** Completed handshakes (1 after the first connection; more after reconnections). */
   connections = 0;
   lastDisconnectReason: string | null = null;
@@ -63,8 +65,21 @@ export class ZmtpDealer implements MessageSocket {
   private open(): void {
     this.reconnectTimer = null;
     if (this.closed || !this.addr) return;
-    const sock = netConnect({ host: this.addr.host, port: this.addr.port, noDelay: true });
-    this.conn = new ZmtpConnection(sock, { socketType: "DEALER", identity: this.opts.routingId, maxMessageSize: this.maxMessageSize, handshakeTimeoutMs: HANDSHAKE_TIMEOUT_MS }, {
+    // reads land in one buffer, handed to the connection without a stream in between (net's `onread`)
+    let conn: ZmtpConnection | null = null;
+    const sock = netConnect({
+      host: this.addr.host,
+      port: this.addr.port,
+      noDelay: true,
+      onread: {
+        buffer: this.readBuffer,
+        callback: (n: number, buf: Uint8Array) => {
+          conn?.onRead((buf as Buffer).subarray(0, n));
+          return true;
+        },
+      },
+    });
+    conn = this.conn = new ZmtpConnection(sock, { socketType: "DEALER", identity: this.opts.routingId, maxMessageSize: this.maxMessageSize, handshakeTimeoutMs: HANDSHAKE_TIMEOUT_MS, reusedReadBuffer: true }, {
       onReady: (c) => {
         this.active = c;
         this.connections++;
