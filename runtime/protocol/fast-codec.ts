@@ -106,20 +106,25 @@ const K_PENDING_TRUE = Buffer.from([0xa7, ...Buffer.from("pending"), 0xc3]);
 const K_PARAMS_EMPTY = Buffer.from([0xa6, ...Buffer.from("params"), 0xde, 0, 0]);
 const K_T = Buffer.from([0xa1, 0x74]);
 
+/** The run's cached prefix, then `trig`, `lvl`, `seq` (the part `trig` and `ack` share); the offset after them. */
+function writeHead(b: Buffer, prefix: Buffer, trig: number, lvl: number, seq: number): number {
+  prefix.copy(b, 0);
+  let o = prefix.length;
+  K_TRIG.copy(b, o);
+  o = writeUint(b, o + K_TRIG.length, trig);
+  K_LVL.copy(b, o);
+  o = writeUint(b, o + K_LVL.length, lvl);
+  K_SEQ.copy(b, o);
+  return writeUint(b, o + K_SEQ.length, seq);
+}
+
 /** `{v, type: "ack", run, trig, lvl, seq, ok: true[, pending: true]}`: the ack of an action that ended well. */
 export function encodeAck(run: string, trig: number, lvl: number, seq: number, pending: boolean): Buffer {
   if (!(isUint32(trig) && isUint32(lvl) && isUint32(seq)) || run.length > 200)
     return encode({ v: PROTOCOL_VERSION, type: "ack", run, trig, lvl, seq, ok: true, ...(pending ? { pending: true } : {}) });
   const p = (pending ? ackPendingPrefix : ackPrefix).get(run);
   const b = scratch;
-  p.copy(b, 0);
-  let o = p.length;
-  K_TRIG.copy(b, o);
-  o = writeUint(b, o + K_TRIG.length, trig);
-  K_LVL.copy(b, o);
-  o = writeUint(b, o + K_LVL.length, lvl);
-  K_SEQ.copy(b, o);
-  o = writeUint(b, o + K_SEQ.length, seq);
+  let o = writeHead(b, p, trig, lvl, seq);
   K_OK_TRUE.copy(b, o);
   o += K_OK_TRUE.length;
   if (pending) {
@@ -140,14 +145,7 @@ export function encodeTrig(run: string, trig: number, lvl: number, seq: number, 
     return encode({ v: PROTOCOL_VERSION, type: "trig", run, trig, lvl, seq, params, t });
   const p = trigPrefix.get(run);
   const b = scratch;
-  p.copy(b, 0);
-  let o = p.length;
-  K_TRIG.copy(b, o);
-  o = writeUint(b, o + K_TRIG.length, trig);
-  K_LVL.copy(b, o);
-  o = writeUint(b, o + K_LVL.length, lvl);
-  K_SEQ.copy(b, o);
-  o = writeUint(b, o + K_SEQ.length, seq);
+  let o = writeHead(b, p, trig, lvl, seq);
   K_PARAMS_EMPTY.copy(b, o);
   o += K_PARAMS_EMPTY.length;
   K_T.copy(b, o);
