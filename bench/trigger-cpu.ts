@@ -13,8 +13,8 @@
  */
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { createServer, type AddressInfo, type Socket } from "node:net";
 import { fileURLToPath } from "node:url";
+import { startNetEchoPeer } from "./net-echo.ts";
 import { join, dirname, resolve } from "node:path";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -80,13 +80,7 @@ export async function triggerCpu(N = 20_000, players = 1): Promise<TriggerCpu> {
  * round trip on each side (what two event loops and the loopback TCP cost with no protocol at all).
  */
 export async function netPingPongCpu(N = 40_000): Promise<{ usPerRoundTrip: number; serverCpuUs: number; peerCpuUs: number }> {
-  const server = createServer({ noDelay: true });
-  await new Promise<void>((res) => server.listen(0, "127.0.0.1", res));
-  const port = (server.address() as AddressInfo).port;
-  const child = spawn(process.execPath, ["--import", "tsx", join(HERE, "net-echo-peer.ts"), `127.0.0.1:${port}`], { stdio: "inherit", cwd: ROOT });
-  const sock = await new Promise<Socket>((res) => server.once("connection", res));
-  sock.setNoDelay(true);
-  const msg = Buffer.alloc(64, 1);
+  const { sock, child, msg, stop } = await startNetEchoPeer();
   const warm = Math.floor(N / 8);
   let i = 0, p0 = 0, t0 = 0;
   let c0: NodeJS.CpuUsage = { user: 0, system: 0 };
@@ -105,9 +99,7 @@ export async function netPingPongCpu(N = 40_000): Promise<{ usPerRoundTrip: numb
   const c = process.cpuUsage(c0);
   const n = N - warm;
   const r = { usPerRoundTrip: ((performance.now() - t0) * 1000) / n, serverCpuUs: (c.user + c.system) / n, peerCpuUs: (procCpuUs(child.pid!) - p0) / n };
-  sock.write(Buffer.from([0]));
-  await new Promise((res) => child.on("exit", res));
-  server.close();
+  await stop();
   return r;
 }
 

@@ -14,8 +14,8 @@
 import * as zmq from "zeromq";
 import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { createServer, type AddressInfo, type Socket } from "node:net";
 import { fileURLToPath } from "node:url";
+import { startNetEchoPeer } from "./net-echo.ts";
 import { join, dirname } from "node:path";
 import { Director } from "../runtime/director/director.ts";
 import { pythonEnv, resolvePython } from "../runtime/cli/python.ts";
@@ -302,13 +302,7 @@ export interface RoundTrip {
  * with no messaging library at all. The measuring side is callback-driven (no promise per message).
  */
 export async function measureNetRoundTrip(samples = 20_000): Promise<RoundTrip> {
-  const server = createServer({ noDelay: true });
-  await new Promise<void>((res) => server.listen(0, "127.0.0.1", res));
-  const port = (server.address() as AddressInfo).port;
-  const child = spawn(process.execPath, ["--import", "tsx", join(HERE, "net-echo-peer.ts"), `127.0.0.1:${port}`], { stdio: "inherit", cwd: ROOT });
-  const sock = await new Promise<Socket>((res) => server.once("connection", res));
-  sock.setNoDelay(true);
-  const msg = Buffer.alloc(64, 1);
+  const { sock, child, msg, stop } = await startNetEchoPeer();
   const warm = 2000;
   const t = new Float64Array(samples);
   let i = -warm;
@@ -327,10 +321,7 @@ export async function measureNetRoundTrip(samples = 20_000): Promise<RoundTrip> 
     a = process.hrtime.bigint();
     sock.write(msg);
   });
-  sock.write(Buffer.from([0]));
-  await new Promise((r) => child.on("exit", r));
-  sock.destroy();
-  server.close();
+  await stop();
   t.sort();
   return { medianUs: t[Math.floor(samples / 2)], p99Us: t[Math.floor(samples * 0.99)] };
 }
