@@ -121,35 +121,38 @@ describe("AndorIxonTwin data model", () => {
   async function flat(emGain: number, amplifier: "em" | "conventional", muE: number) {
     const { cam, env } = await make({ illumination: { shape: "uniform" }, amplifier, config: { cicE: 0 } });
     await cam.configure({ emGain, readoutRateHz: amplifier === "em" ? 10e6 : 1e6, exposureS: 0.01, gainIndex: 2 });
-    env.beam.fluxPhS = (muE * 128 * 128) / (0.01 * 0.8); // electronsPerPhoton = 1
+    env.beam.fluxPhS = (muE * 128 * 128) / (0.01 * 0.8 * cam.electronsPerPhoton(env.beam.energyEv));
     const f = await cam.acquire();
     const s = stats(f.data);
     // in frame-transfer mode the exposure is stretched to the read-out time at slow rates
     const mu = (muE * f.exposureS) / 0.01;
-    return { cam, sens: 3.5, s, rn: cam.readNoiseE(), mu };
+    return { cam, sens: 3.5, s, rn: cam.readNoiseE(), mu, m: cam.electronsPerPhoton(env.beam.energyEv) };
   }
 
   it("EM gain multiplies the signal and the excess noise factor is sqrt(2)", async () => {
     const G = 100;
-    const { s, sens, rn, mu } = await flat(G, "em", 10);
+    const { s, sens, rn, mu, m } = await flat(G, "em", 10);
     const meanE = (s.mean - 100) * sens;
     const varE = s.variance * sens * sens - rn * rn;
     expect(meanE / (G * mu)).toBeGreaterThan(0.98);
     expect(meanE / (G * mu)).toBeLessThan(1.02);
-    const F2 = varE / (G * meanE); // = varE / (G^2 mu)
+    // the register's output variance is G^2 (var_in + mean_in) with var_in = mu (1 + m) (phosphor conversion):
+    // the excess noise factor on a Poisson input, F^2 = 1 + mean_in / var_in, is 2
+    const F2 = varE / (G * meanE) - m; // = varE / (G^2 mu) - m
     expect(Math.sqrt(F2)).toBeGreaterThan(Math.SQRT2 * 0.97);
     expect(Math.sqrt(F2)).toBeLessThan(Math.SQRT2 * 1.03);
   });
 
-  it("without EM gain the noise is Poisson (excess factor 1)", async () => {
-    const { s, sens, rn, mu } = await flat(0, "conventional", 400);
+  it("without EM gain the noise is the phosphor's: var = mean x (1 + m) (excess factor 1)", async () => {
+    const { s, sens, rn, mu, m } = await flat(0, "conventional", 400);
+    expect(m).toBe(1.5); // 1.5 e/keV at 1 keV
     expect(mu).toBeGreaterThan(700); // 1 MHz: 19 ms read-out > 10 ms exposure
     const meanE = (s.mean - 100) * sens;
     const varE = s.variance * sens * sens - rn * rn - (sens * sens) / 12;
     expect(meanE / mu).toBeGreaterThan(0.99);
     expect(meanE / mu).toBeLessThan(1.01);
-    expect(varE / meanE).toBeGreaterThan(0.95);
-    expect(varE / meanE).toBeLessThan(1.05);
+    expect(varE / meanE / (1 + m)).toBeGreaterThan(0.95);
+    expect(varE / meanE / (1 + m)).toBeLessThan(1.05);
   });
 
   it("read noise depends on amplifier and rate; 14-bit saturation", async () => {
@@ -164,6 +167,21 @@ describe("AndorIxonTwin data model", () => {
     await cam.configure({ emGain: 500 });
     const f = await cam.acquire();
     expect(Math.max(...f.data)).toBe(16383);
+    expect(f.saturated).toBeGreaterThan(0);
+  });
+
+  it("clips charge at the pixel well before the ADC at 16 e/ADU, and counts the clipped pixels", async () => {
+    const { cam, env } = await make({ illumination: { shape: "uniform" } });
+    await cam.configure({ gainIndex: 0, emGain: 0, exposureS: 0.01 });
+    env.beam.fluxPhS = 1e12; // ~5e5 photo-electrons per pixel, 3x the 160 ke well
+    const f = await cam.acquire();
+    const well = ANDOR_DEFAULTS.biasAdu + ANDOR_DEFAULTS.fullWellE / ANDOR_DEFAULTS.sensitivityE[0];
+    expect(Math.max(...f.data)).toBeLessThan(16383);
+    expect(Math.max(...f.data)).toBeGreaterThan(well - 30);
+    expect(Math.max(...f.data)).toBeLessThan(well + 30); // read noise 62 e = 3.9 ADU rms;
+    expect(f.saturated).toBe(128 * 128);
+    env.beam.fluxPhS = 1e8;
+    expect((await cam.acquire()).saturated).toBe(0);
   });
 
   it("rejects EM gain on the conventional amplifier and bad binning with the SDK codes", async () => {

@@ -8,8 +8,13 @@
  *   t_ft    = H * t_vs                                         (image -> storage area)
  *   frame transfer: exposure_eff = max(t_exp, t_read - t_ft); cycle = exposure_eff + t_ft = max(t_exp + t_ft, t_read)
  *   otherwise:      cycle = t_keepclean + t_open + t_exp + t_close + t_ft + t_read
- * Data: photo-electrons n ~ Poisson(photons * e/photon + dark + CIC); EM register output ~ Gamma(n, G) (excess
- * noise factor -> sqrt 2); read noise (per amplifier and rate) after the gain; bias; 14-bit saturation.
+ * Data (a phosphor-coupled camera, as the fast CCD of TWINMIC's STXM detector): X-ray photons x ~ Poisson(photons);
+ * the phosphor's light gives each a Poisson number of photo-electrons of mean m = electronsPerKeV * E (the light
+ * yield is proportional to the photon energy), so
+ * n ~ Poisson(x m + dark + CIC) (variance x m (1 + m): the X-ray count is the quantum sink); charge clipped at the
+ * pixel well (x binned area); EM register output ~ Gamma(n, G) (excess noise factor -> sqrt 2), clipped at the
+ * gain register's well; read noise (per amplifier and rate) after the gain; bias; 14-bit ADC. Pixels clipped by a
+ * well or the ADC are counted (Frame.saturated).
  */
 import type { AreaDetectorSettings } from "../runtime/devices/area-detector.ts";
 import { CameraTwinBase, darkCurrent, fullRoi, perRate, type CameraPhases, type CameraTwinOptions, type RenderContext } from "./camera.ts";
@@ -41,8 +46,16 @@ export interface AndorConfig {
   /** Sensitivity (e per ADU) per pre-amp gain index. */
   sensitivityE: number[];
   biasAdu: number;
-  /** Electrons per detected X-ray photon (phosphor-coupled: a few; direct detection: E/3.65). */
-  electronsPerPhoton: number;
+  /**
+   * Mean photo-electrons per keV of detected X-ray photon energy: the phosphor's visible photons (proportional to the
+   * photon's energy) collected by the optics onto the sensor. Each photon's count is Poisson (light yield,
+   * binomially collected), so x photons of m = electronsPerKeV * E electrons each give a variance x m (1 + m).
+   */
+  electronsPerKeV: number;
+  /** Active-area pixel well depth, e (a binned pixel holds the binned area's worth). */
+  fullWellE: number;
+  /** Well depth of the EM gain register's pixels, e (the output after EM gain is clipped there). */
+  gainRegisterWellE: number;
   /** Clock-induced charge, e/pixel/frame. */
   cicE: number;
   dark: { refEPerS: number; refC: number; doublingC: number };
@@ -64,7 +77,9 @@ export const ANDOR_DEFAULTS: AndorConfig = {
   readNoiseE: { em: { 10e6: 62, 5e6: 45, 3e6: 35, 1e6: 20 }, conventional: { 3e6: 10, 1e6: 6 } },
   sensitivityE: [16, 6.5, 3.5],
   biasAdu: 100,
-  electronsPerPhoton: 1,
+  electronsPerKeV: 1.5,
+  fullWellE: 160_000,
+  gainRegisterWellE: 800_000,
   cicE: 0.005,
   dark: { refEPerS: 0.001, refC: -70, doublingC: 6 },
 };
@@ -167,11 +182,16 @@ export class AndorIxonTwin extends CameraTwinBase {
     return { ...n, exposureS: Math.round(n.exposureS / q) * q };
   }
 
+  /** Mean photo-electrons per detected X-ray photon of `energyEv` (the phosphor's light yield). */
+  electronsPerPhoton(energyEv: number): number {
+    return (this.cfg.electronsPerKeV * energyEv) / 1000;
+  }
+
   readNoiseE(s: AreaDetectorSettings = this.s): number {
     return perRate(this.cfg.readNoiseE[this.amp], s.readoutRateHz, "read noise");
   }
 
-  protected render(out: Uint16Array, w: number, h: number, c: RenderContext): void {
+  protected render(out: Uint16Array, w: number, h: number, c: RenderContext): number {
     const cfg = this.cfg;
     const s = c.settings;
     const rng = this.rng("frame", c.key[0], c.key[1]);
@@ -183,15 +203,22 @@ export class AndorIxonTwin extends CameraTwinBase {
     const inv = 1 / cfg.sensitivityE[s.gainIndex];
     const bias = cfg.biasAdu + 0.5;
     const maxAdu = (1 << cfg.bitDepth) - 1;
-    const k = c.photons * cfg.electronsPerPhoton;
+    const m = this.electronsPerPhoton(c.beam.energyEv);
+    const wellE = cfg.fullWellE * binArea;
+    const regE = cfg.gainRegisterWellE;
+    const photons = c.photons;
+    let saturated = 0;
     for (let i = 0; i < n; i++) {
-      const mu = c.pattern[i] * k + dark;
-      const ne = rng.poisson(mu);
-      const e = (G > 1 ? (ne > 0 ? rng.gamma(ne, G) : 0) : ne) + rn * rng.normal();
-      const adu = bias + e * inv;
+      // X-ray photons (the quantum sink), then the phosphor's photo-electrons per photon
+      const x = rng.poisson(c.pattern[i] * photons);
+      const ne = Math.min(rng.poisson(x * m + dark), wellE);
+      const em = G > 1 ? (ne > 0 ? Math.min(rng.gamma(ne, G), regE) : 0) : ne;
+      const adu = bias + (em + rn * rng.normal()) * inv;
+      if (ne >= wellE || em >= regE || adu >= maxAdu) saturated++;
       // clamp with Math.min/max (the store truncates): a branch merging integers with the double boxed it at every
       // pixel in V8 (see PrincetonCcdTwin.render); the same values
       out[i] = Math.min(Math.max(adu, 0), maxAdu);
     }
+    return saturated;
   }
 }
