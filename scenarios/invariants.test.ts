@@ -25,11 +25,13 @@ import { createLogger } from "../runtime/log.ts";
 import { loadScenario, ScenarioError, type LoadedScenario } from "../runtime/scenario/load.ts";
 import { expandSequence } from "../runtime/scenario/sequence.ts";
 import { PI_CCD_DEFAULTS } from "../simulators/pi-ccd.ts";
+import { ANDOR_DEFAULTS } from "../simulators/andor-ixon.ts";
 import { Specimen, pearson } from "../simulators/specimen.ts";
 import { REGRESSION_SCENARIOS } from "./regress.ts";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-const FULL = 65535;
+/** Full scale of the camera's ADC: the PI CCD's 16 bits, the iXon's 14. */
+const FULL_SCALE: Record<string, number> = { "sim:pi-ccd": 2 ** PI_CCD_DEFAULTS.bitDepth - 1, "sim:andor-ixon": 2 ** ANDOR_DEFAULTS.bitDepth - 1 };
 const load = (file: string) => loadScenario(file, { knownDevices: catalogue.deviceNames(), checkSettings: catalogue.checkSettings });
 
 interface Run {
@@ -88,6 +90,8 @@ describe.each(REGRESSION_SCENARIOS)("shipped scenario %s: physical invariants", 
     if (!has(r, "ccd")) return;
     const f = await readStream(r.file, "ccd/frame");
     const sat = await scalar(r.file, "ccd/saturated");
+    const FULL = FULL_SCALE[r.sc.def.players.find((p) => p.name === "ccd")!.device];
+    expect(FULL, "the camera's full scale").toBeGreaterThan(0);
     const [n, h, w] = f.shape;
     const per = h * w;
     const rows = f.rows as Uint16Array;
