@@ -1,5 +1,5 @@
 /**
- * Virtual-time speed of the full twin endstation: the TWINMIC demo scenario (stage, temperature, CCD, XRF, I/O,
+ * Virtual-time speed of the full twin endstation: the TWINMIC demo scenario (stage, temperature, camera, XRF, I/O,
  * players as separate processes, NeXus file written) as a 100 x 100 raster with 100 ms dwell. Prints the ratio
  * simulated duration / wall time.
  *   node --import tsx bench/sim-speed.ts [--points 100] [--in-process]
