@@ -107,6 +107,11 @@ export interface AndorSdk2 {
   GetAcquisitionTimings(): Promise<Out<{ exposure: number; accumulate: number; kinetic: number }>>;
   /** `unsigned int GetReadOutTime(float* ReadOutTime)` (s) */
   GetReadOutTime(): Promise<Out<number>>;
+  /**
+   * `unsigned int GetKeepCleanTime(float* KeepCleanTime)` (s): one keep-clean cycle with the current settings, run
+   * between StartAcquisition and the exposure (not in every SDK2 release: the driver copes with its absence).
+   */
+  GetKeepCleanTime(): Promise<Out<number>>;
 
   // ---- acquisition ----
   /** `unsigned int StartAcquisition(void)` */
@@ -170,6 +175,7 @@ export const ANDOR_SDK2_FUNCTIONS = [
   "SetTriggerMode",
   "GetAcquisitionTimings",
   "GetReadOutTime",
+  "GetKeepCleanTime",
   "StartAcquisition",
   "AbortAcquisition",
   "SendSoftwareTrigger",

@@ -12,14 +12,17 @@
  * - acquisition state machine: pl_exp_setup_seq(n frames) -> pl_exp_start_seq(buffer) -> poll
  *   pl_exp_check_status on the clock (EXPOSURE_IN_PROGRESS / READOUT_IN_PROGRESS, frames handed out as their
  *   bytes arrive) -> READOUT_COMPLETE -> pl_exp_finish_seq; READOUT_FAILED -> error with pl_error_code /
- *   pl_error_message; clock deadline -> pl_exp_abort(CCS_HALT_CLOSE_SHTR) + timeout error; abort the same;
+ *   pl_error_message; overlap (AcquireOptions.onExposureEnd): the release point is when the status of the last
+ *   frame leaves EXPOSURE_IN_PROGRESS (polled from the expected end of the exposure on, every releasePollS),
+ *   plus the shutter's close delay when the shutter opens per exposure; the read-out and the frame follow;
+ *   clock deadline -> pl_exp_abort(CCS_HALT_CLOSE_SHTR) + timeout error; abort the same;
  * - cooling: PVCAM cameras cool while powered; setCooling(false) parks the set-point at its maximum. The
  *   state (not-reached / not-stabilized / stabilized / drift) is judged here from TEMP vs TEMP_SETPOINT
  *   (window and hold time configurable), since PVCAM reports no such state;
  * - every PV_FAIL becomes a PvcamError carrying pl_error_code() and pl_error_message().
  */
 import { RealClock, type Clock } from "../../runtime/clock.ts";
-import type { AreaDetector, AreaDetectorSettings, AreaDetectorTiming, CoolingStatus, Frame, ShutterMode, TriggerMode } from "../../runtime/devices/area-detector.ts";
+import type { AcquireOptions, AreaDetector, AreaDetectorSettings, AreaDetectorTiming, CoolingStatus, Frame, ShutterMode, TriggerMode } from "../../runtime/devices/area-detector.ts";
 import type { DeviceInfo } from "../../runtime/devices/common.ts";
 import { ATTR, CCS, EXP_MODE, EXP_RES, EXP_RES_S, OPEN_EXCLUSIVE, PARAM, PvcamError, SHTR_OPEN, STATUS, STATUS_NAMES, type PvcamParamIds } from "./codes.ts";
 import { loadPvcam } from "./ffi.ts";
@@ -46,6 +49,11 @@ export interface PrincetonPvcamOptions {
   clearingTimeUnitS?: number;
   /** pl_exp_check_status poll interval, clock seconds (default 0.01). */
   pollS?: number;
+  /**
+   * Overlap (AcquireOptions.onExposureEnd): poll interval once the exposure should be over and the status still
+   * says EXPOSURE_IN_PROGRESS, clock seconds (default 0.001): bounds how late the release point is noticed.
+   */
+  releasePollS?: number;
   /** waitCooled poll interval, clock seconds (default 1). */
   coolingPollS?: number;
   /** Acquisition deadline = expected duration * timeoutFactor + timeoutMarginS (defaults 1.5 and 5 s). */
@@ -376,20 +384,21 @@ export class PrincetonPvcam implements AreaDetector {
 
   // ---------------------------------------------------------------- acquisition
 
-  async acquire(signal?: AbortSignal): Promise<Frame> {
+  async acquire(signal?: AbortSignal, opts?: AcquireOptions): Promise<Frame> {
     let frame: Frame | undefined;
-    await this.acquireSequence(1, (f) => void (frame = f), signal);
+    await this.acquireSequence(1, (f) => void (frame = f), signal, opts);
     return frame!;
   }
 
-  async acquireSequence(n: number, onFrame: (f: Frame) => void | Promise<void>, signal?: AbortSignal): Promise<void> {
+  /** `opts.onExposureEnd` is called once, when the last frame's exposure is over (see the header). */
+  async acquireSequence(n: number, onFrame: (f: Frame) => void | Promise<void>, signal?: AbortSignal, opts?: AcquireOptions): Promise<void> {
     if (!(Number.isInteger(n) && n >= 1 && n <= 0xffff)) throw this.err("pl_exp_setup_seq", "BAD_ARGUMENT", `frame count ${n} must be an integer in 1..65535`);
     this.requireConnected();
     if (this.active) throw this.err("pl_exp_start_seq", "BUSY", "acquisition already in progress");
     const ac = new AbortController();
     this.active = ac;
     const sig = signal ? AbortSignal.any([signal, ac.signal]) : ac.signal;
-    const run = this.run(n, onFrame, sig);
+    const run = this.run(n, onFrame, sig, opts);
     this.activeDone = run;
     try {
       await run;
@@ -402,7 +411,7 @@ export class PrincetonPvcam implements AreaDetector {
     }
   }
 
-  private async run(n: number, onFrame: (f: Frame) => void | Promise<void>, sig: AbortSignal): Promise<void> {
+  private async run(n: number, onFrame: (f: Frame) => void | Promise<void>, sig: AbortSignal, opts?: AcquireOptions): Promise<void> {
     const s = this.s;
     const h = this.h();
     const w = Math.floor(s.roi.width / s.binning.x),
@@ -418,6 +427,17 @@ export class PrincetonPvcam implements AreaDetector {
     const t0 = this.clock.now();
     const deadline = t0 + limitS;
     await this.ok("pl_exp_start_seq", (k) => k.pl_exp_start_seq(h, buffer));
+    // overlap: the last frame's exposure is expected to end here; from then on the status is polled finely
+    const onEnd = opts?.onExposureEnd;
+    let released = onEnd === undefined;
+    const lastExposureEnd = t0 + tm.preS + (n - 1) * tm.cycleS + tm.exposureS;
+    const closeS = s.shutter === "auto" ? this.shutterDelays.closeS : 0;
+    const release = async () => {
+      released = true;
+      // the shutter closes after the exposure (SHTR_CLOSE_DELAY) before the charge is safe from the beam
+      if (closeS > 0) await this.clock.sleep(closeS, sig);
+      onEnd!({ imageAreaFree: false }); // full-frame sensor: it reads out through the image area
+    };
     let delivered = 0;
     const deliverUpTo = async (count: number) => {
       while (delivered < count) {
@@ -430,6 +450,8 @@ export class PrincetonPvcam implements AreaDetector {
       for (;;) {
         if (sig.aborted) throw abortReason(sig);
         const st = await this.get("pl_exp_check_status", (k) => k.pl_exp_check_status(h));
+        // the release point: the last frame (the earlier ones' bytes are in) is no longer exposing
+        if (!released && (st.status === STATUS.READOUT_IN_PROGRESS || st.status === STATUS.READOUT_COMPLETE) && st.bytes_arrived >= (n - 1) * px * 2) await release();
         if (st.status === STATUS.READOUT_COMPLETE) {
           await deliverUpTo(n);
           break;
@@ -440,7 +462,11 @@ export class PrincetonPvcam implements AreaDetector {
         if (st.status === STATUS.READOUT_NOT_ACTIVE && delivered < n) throw this.err("pl_exp_check_status", "READOUT_NOT_ACTIVE", `sequence stopped after ${delivered} of ${n} frames`);
         const left = deadline - this.clock.now();
         if (left <= 0) throw this.err("pl_exp_check_status", "TIMEOUT", `timeout: frame ${delivered + 1} of ${n} not read out within ${limitS.toFixed(3)} s (status ${STATUS_NAMES[st.status] ?? st.status})`);
-        await this.clock.sleep(Math.min(this.o.pollS ?? 0.01, left), sig).catch(() => {});
+        const pollS = this.o.pollS ?? 0.01;
+        // before the release: wake up at the expected end of the exposure, then poll finely until the status says so
+        const toEnd = lastExposureEnd - this.clock.now();
+        const wait = released ? pollS : toEnd > 0 ? Math.min(pollS, toEnd) : (this.o.releasePollS ?? 0.001);
+        await this.clock.sleep(Math.min(wait, left), sig).catch(() => {});
       }
     } catch (e) {
       await this.locked((k) => k.pl_exp_abort(h, CCS.HALT_CLOSE_SHTR)).catch(() => {});

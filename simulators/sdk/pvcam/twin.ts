@@ -469,8 +469,11 @@ export class PvcamSdkTwin implements PvcamSdk {
     if (s.running) {
       const ph = this.camera.phases(s.setup.settings);
       const t = this.clock.now() - s.t0 - ph.preS;
+      // PVCAM's status on the camera twin's timing model: EXPOSURE_IN_PROGRESS through the clear cycles, the shutter
+      // opening and the exposure of each frame, READOUT_IN_PROGRESS from the end of the exposure (the shutter's
+      // close delay, then the read-out) until the frame's bytes are in; READOUT_COMPLETE when the sequence is done
       const within = t < 0 ? 0 : t - Math.floor(t / ph.cycleS) * ph.cycleS;
-      status = within < ph.exposureS ? STATUS.EXPOSURE_IN_PROGRESS : STATUS.READOUT_IN_PROGRESS;
+      status = within < ph.exposureS - 1e-9 ? STATUS.EXPOSURE_IN_PROGRESS : STATUS.READOUT_IN_PROGRESS;
     }
     if (status === STATUS.READOUT_FAILED) {
       // the reason stays readable through pl_error_code / pl_error_message
