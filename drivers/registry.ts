@@ -175,8 +175,15 @@ function actOnChangeOf(spec: DeviceSpec): boolean {
 }
 
 /** Scenario check of a player's overlap choice (located by the scenario loader). */
-export function checkPlayer(p: { device: string; overlap?: string; actOnChange?: boolean }): Array<{ path: Array<string | number>; message: string }> {
-  const out: Array<{ path: Array<string | number>; message: string }> = [];
+export function checkPlayer(p: { device: string; overlap?: string; actOnChange?: boolean; settings?: Record<string, unknown> }): Array<{ path: Array<string | number>; message: string; severity?: "warning" }> {
+  const out: Array<{ path: Array<string | number>; message: string; severity?: "warning" }> = [];
+  const trig = p.settings?.triggerMode;
+  if (p.device === "andor-ixon" && (p.overlap ?? OVERLAP_DEFAULTS[p.device]) === "readout" && (trig === "external" || trig === "external-exposure"))
+    out.push({
+      path: p.overlap ? ["overlap"] : ["settings", "triggerMode"],
+      severity: "warning",
+      message: `overlap: readout with triggerMode ${trig}: Andor SDK2 reports no end of the exposure, and the start of an externally triggered one is not known either: the player acknowledges after the read-out (as with overlap: none); use triggerMode internal or software to overlap`,
+    });
   if (p.overlap === "readout" && !OVERLAP_CAPABLE.has(p.device) && !p.device.startsWith("script:") && !p.device.startsWith("python:"))
     out.push({ path: ["overlap"], message: `device '${p.device}' has no read-out to overlap (overlap: readout applies to ${[...OVERLAP_CAPABLE].join(", ")}, or a script that calls ctx.release)` });
   if (p.actOnChange !== undefined && !SETPOINT_DEVICES.has(p.device)) out.push({ path: ["actOnChange"], message: `applies to set-point devices (${[...SETPOINT_DEVICES].join(", ")}), not '${p.device}'` });

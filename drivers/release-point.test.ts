@@ -149,6 +149,17 @@ describe("andor-ixon: released at StartAcquisition + the timings the SDK reports
     await cam.close();
   });
 
+  it("an external trigger (start of the exposure unknown to SDK2): released only when the acquisition ended", async () => {
+    const { clock, sdk, cam } = rig();
+    await cam.connect();
+    await cam.configure({ exposureS: 0.05, frameTransfer: false, shutter: "none", readoutRateHz: 1e6, triggerMode: "external" });
+    const r = await timed(clock, (o) => cam.acquire(undefined, o));
+    const ph = sdk.camera.phases();
+    expect(r.calls).toBe(1);
+    expect(r.release).toBeGreaterThanOrEqual(ph.cycleS - 1e-6); // after the read-out: no overlap, never early
+    await cam.close();
+  });
+
   it("a failure before the release point is retried (released once); one after the release is not", async () => {
     // ACQ_BUFFER is retryable (one retry); after a release the sample may have moved, so no retry re-exposes
     const { cam, sdk } = rig([{ fn: "StartAcquisition", kind: "status", status: DRV.ACQ_BUFFER }]);

@@ -9,6 +9,8 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { VirtualClock } from "../runtime/clock.ts";
+import { parseScenario } from "../runtime/scenario/load.ts";
+import * as catalogue from "../drivers/registry.ts";
 import { Director } from "../runtime/director/director.ts";
 import type { DataSink } from "../runtime/director/sink.ts";
 import { Player, type PlayerBehaviour } from "../runtime/player/player.ts";
@@ -206,4 +208,24 @@ describe("a read-out that fails after the release is a gap named against its tri
       expect(events.filter((e) => e.startsWith("done"))).toEqual(["done 1", "done 2", "done 3"]);
     });
   }
+});
+
+describe("scenario check", () => {
+  it("andor-ixon with overlap on an external trigger: a located warning (it acknowledges after the read-out)", () => {
+    const text = `title: t
+players:
+  - name: cam
+    level: 0
+    device: andor-ixon
+    settings: { sdk: twin, triggerMode: external }
+sequence:
+  line: { axis: x, start: 0, stop: 1, points: 2 }
+`;
+    const sc = parseScenario(text, "/tmp/ext.yaml", { knownDevices: catalogue.deviceNames(), checkPlayer: catalogue.checkPlayer });
+    expect(sc.warnings).toEqual([expect.stringMatching(/ext\.yaml:6:\d+: players\[0\]\.settings\.triggerMode \(cam, andor-ixon\): overlap: readout with triggerMode external: .*acknowledges after the read-out/)]);
+    const internal = parseScenario(text.replace("triggerMode: external", "triggerMode: internal"), "/tmp/int.yaml", { knownDevices: catalogue.deviceNames(), checkPlayer: catalogue.checkPlayer });
+    expect(internal.warnings).toEqual([]);
+    const none = parseScenario(text.replace("    device: andor-ixon\n", "    device: andor-ixon\n    overlap: none\n"), "/tmp/none.yaml", { knownDevices: catalogue.deviceNames(), checkPlayer: catalogue.checkPlayer });
+    expect(none.warnings).toEqual([]);
+  });
 });

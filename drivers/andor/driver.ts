@@ -17,7 +17,9 @@
  *   from StartAcquisition's return: keep-clean cycle (GetKeepCleanTime) + shutter opening (auto shutter) +
  *   exposure really applied (GetAcquisitionTimings) + frame-transfer shift (sensor rows x GetVSSpeed) or shutter
  *   closing; without GetKeepCleanTime (older SDKs), the kinetic cycle less the read-out (GetReadOutTime), which
- *   is never early. The read-out and GetAcquiredData16 go on after the release;
+ *   is never early. The read-out and GetAcquiredData16 go on after the release. The clock starts at
+ *   StartAcquisition (internal trigger) or SendSoftwareTrigger (software); with an external trigger the start of
+ *   the exposure is unknown, so the release comes only when the acquisition has ended (no overlap);
  * - error recovery: ACQ_BUFFER / ACQ_DOWNFIFO_FULL -> AbortAcquisition and one retry of the frames still
  *   missing; lost camera (NOCAMERA, ERROR_ACK, USBERROR, NOT_INITIALIZED) -> marked disconnected, the next
  *   connect() re-initialises; every failing code becomes an AndorError (DeviceError with the DRV_ name);
@@ -505,10 +507,14 @@ export class AndorIxon implements AreaDetector {
       onEnd!({ imageAreaFree: false }); // a single scan: the next one starts only after this read-out
     };
     const timer = new AbortController();
-    if (!released) this.clock.sleep(this.releaseAfterS, AbortSignal.any([sig, timer.signal])).then(release, () => {});
+    // the exposure starts at StartAcquisition (internal trigger) or at the software trigger; on an external trigger
+    // its start is not known to the SDK: no timer, the release comes with the end of the acquisition
+    const startTimer = () => void (released || this.clock.sleep(this.releaseAfterS, AbortSignal.any([sig, timer.signal])).then(release, () => {}));
+    if (this.s.triggerMode === "internal") startTimer();
     try {
       let got = 0;
       if (software) await this.ok("SendSoftwareTrigger", (s) => s.SendSoftwareTrigger());
+      if (software) startTimer();
       const frame = (data: Uint16Array, index: number): Frame => ({ width: w, height: h, data, timestamp: t0 + index * cycle, exposureS: tm.exposure, number: ++this.frameNo });
       while (got < count) {
         if (sig.aborted) throw abortReason(sig);
