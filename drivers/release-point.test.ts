@@ -80,6 +80,24 @@ describe("pi-pvcam: released when pl_exp_check_status leaves EXPOSURE_IN_PROGRES
     await cam.close();
   });
 
+  it("overlapped frames (continuous) right after a read-out skip the clear cycles (CLEAR_NEVER); after an idle they clear", async () => {
+    const { clock, sdk, cam } = rig();
+    await cam.connect();
+    await cam.configure({ ...settings, shutter: "none" });
+    const ph = sdk.camera.phases();
+    expect(ph.clearS).toBeGreaterThan(0);
+    const first = await timed(clock, (o) => cam.acquire(undefined, { ...o, continuous: true }));
+    expect(first.release).toBeCloseTo(ph.preS + ph.exposureS, 9); // nothing read out before: cleared
+    const next = await timed(clock, (o) => cam.acquire(undefined, { ...o, continuous: true }));
+    expect(next.release).toBeCloseTo(ph.preS - ph.clearS! + ph.exposureS, 9);
+    await clock.sleep(1.5); // the sensor sat idle: dark charge, so it clears again
+    const idle = await timed(clock, (o) => cam.acquire(undefined, { ...o, continuous: true }));
+    expect(idle.release).toBeCloseTo(ph.preS + ph.exposureS, 9);
+    const plain = await timed(clock, (o) => cam.acquire(undefined, o)); // not continuous: the camera's own clear mode
+    expect(plain.release).toBeCloseTo(ph.preS + ph.exposureS, 9);
+    await cam.close();
+  });
+
   it("without the callback nothing changes: one action, the frame at the end", async () => {
     const { clock, sdk, cam } = rig();
     await cam.connect();

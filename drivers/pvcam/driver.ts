@@ -24,7 +24,7 @@
 import { RealClock, type Clock } from "../../runtime/clock.ts";
 import type { AcquireOptions, AreaDetector, AreaDetectorSettings, AreaDetectorTiming, CoolingStatus, Frame, ShutterMode, TriggerMode } from "../../runtime/devices/area-detector.ts";
 import type { DeviceInfo } from "../../runtime/devices/common.ts";
-import { ATTR, CCS, EXP_MODE, EXP_RES, EXP_RES_S, OPEN_EXCLUSIVE, PARAM, PvcamError, SHTR_OPEN, STATUS, STATUS_NAMES, type PvcamParamIds } from "./codes.ts";
+import { ATTR, CCS, CLEAR, EXP_MODE, EXP_RES, EXP_RES_S, OPEN_EXCLUSIVE, PARAM, PvcamError, SHTR_OPEN, STATUS, STATUS_NAMES, type PvcamParamIds } from "./codes.ts";
 import { loadPvcam } from "./ffi.ts";
 import type { PvOut, PvParamValue, PvcamSdk } from "./sdk.ts";
 
@@ -54,6 +54,12 @@ export interface PrincetonPvcamOptions {
    * says EXPOSURE_IN_PROGRESS, clock seconds (default 0.001): bounds how late the release point is noticed.
    */
   releasePollS?: number;
+  /**
+   * Overlap (AcquireOptions.continuous): frames that follow a read-out within this many clock seconds skip the clear
+   * cycles (PARAM_CLEAR_MODE = CLEAR_NEVER for that frame; the read-out emptied the sensor), as a sequence's frames
+   * do; after a longer idle the camera's own clear mode applies (dark charge). Default 1 (the twins' IDLE_CLEAR_S).
+   */
+  clearIdleS?: number;
   /** waitCooled poll interval, clock seconds (default 1). */
   coolingPollS?: number;
   /** Acquisition deadline = expected duration * timeoutFactor + timeoutMarginS (defaults 1.5 and 5 s). */
@@ -100,6 +106,11 @@ export class PrincetonPvcam implements AreaDetector {
   private active: AbortController | undefined;
   private activeDone: Promise<unknown> | undefined;
   private frameNo = 0;
+  /** PARAM_CLEAR_MODE as found at connect (restored after overlapped frames) and as set now. */
+  private clearDefault: number | undefined;
+  private clearNow: number | undefined;
+  /** Clock time at which the last sequence's read-out was complete. */
+  private lastReadoutEnd = -Infinity;
   private coolerOn = true;
   private setpointC = -40;
   private inWindowSince: number | null = null;
@@ -263,6 +274,7 @@ export class PrincetonPvcam implements AreaDetector {
     this.tempRange = { min: (await this.param(P.TEMP_SETPOINT, ATTR.MIN)) / 100, max: (await this.param(P.TEMP_SETPOINT, ATTR.MAX)) / 100 };
     this.setpointC = (await this.param(P.TEMP_SETPOINT)) / 100;
     this.coolerOn = this.setpointC < this.tempRange.max;
+    this.clearDefault = this.clearNow = this.avail.has(P.CLEAR_MODE) ? await this.param(P.CLEAR_MODE) : undefined;
     this.shutterDelays = {
       openS: this.avail.has(P.SHTR_OPEN_DELAY) ? (await this.param(P.SHTR_OPEN_DELAY)) / 1000 : 0,
       closeS: this.avail.has(P.SHTR_CLOSE_DELAY) ? (await this.param(P.SHTR_CLOSE_DELAY)) / 1000 : 0,
@@ -418,10 +430,18 @@ export class PrincetonPvcam implements AreaDetector {
       hgt = Math.floor(s.roi.height / s.binning.y);
     const px = w * hgt;
     const units = this.expUnits(s.exposureS);
+    const tm0 = this.t;
+    // overlapped frames follow a read-out that emptied the sensor: no clear cycles, unless it sat idle
+    const skipClear = opts?.continuous === true && this.clearDefault !== undefined && tm0.clearS > 0 && this.clock.now() - this.lastReadoutEnd <= (this.o.clearIdleS ?? 1);
+    const clearMode = skipClear ? CLEAR.NEVER : this.clearDefault;
+    if (clearMode !== undefined && clearMode !== this.clearNow) {
+      await this.setParam(this.P.CLEAR_MODE, clearMode);
+      this.clearNow = clearMode;
+    }
+    const tm = skipClear ? { ...tm0, preS: tm0.preS - tm0.clearS, cycleS: tm0.cycleS - tm0.clearS } : tm0;
     const bytes = await this.get("pl_exp_setup_seq", (k) => k.pl_exp_setup_seq(h, n, 1, [this.region(s)], EXPOSURE_MODE[s.triggerMode]!, units));
     if (bytes !== n * px * 2) throw this.err("pl_exp_setup_seq", "BAD_VALUE", `PVCAM wants ${bytes} bytes for ${n} frames of ${w}x${hgt} (expected ${n * px * 2})`);
     const buffer = new Uint16Array(bytes / 2);
-    const tm = this.t;
     const limitS = (n * tm.cycleS) * (this.o.timeoutFactor ?? 1.5) + (this.o.timeoutMarginS ?? 5);
     if (sig.aborted) throw abortReason(sig);
     const t0 = this.clock.now();
@@ -453,6 +473,7 @@ export class PrincetonPvcam implements AreaDetector {
         // the release point: the last frame (the earlier ones' bytes are in) is no longer exposing
         if (!released && (st.status === STATUS.READOUT_IN_PROGRESS || st.status === STATUS.READOUT_COMPLETE) && st.bytes_arrived >= (n - 1) * px * 2) await release();
         if (st.status === STATUS.READOUT_COMPLETE) {
+          this.lastReadoutEnd = this.clock.now();
           await deliverUpTo(n);
           break;
         }
