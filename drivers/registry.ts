@@ -313,7 +313,8 @@ async function stageEstimator(spec: DeviceSpec): Promise<ActionEstimator> {
   };
 }
 
-async function cameraEstimator(spec: DeviceSpec, kind: "pi-ccd" | "andor-ixon"): Promise<ActionEstimator> {
+/** `pipelines`: the player runs the next exposure during a frame-transfer read-out (the twin; not the SDK2 driver). */
+async function cameraEstimator(spec: DeviceSpec, kind: "pi-ccd" | "andor-ixon", pipelines = true): Promise<ActionEstimator> {
   const sim = await import("../simulators/index.ts");
   const { VirtualClock } = await import("../runtime/clock.ts");
   const clock = new VirtualClock(0);
@@ -324,7 +325,7 @@ async function cameraEstimator(spec: DeviceSpec, kind: "pi-ccd" | "andor-ixon"):
   return {
     overlap,
     // frame transfer: the image area is free once the charge is in the storage area (the player releases with next)
-    pipelined: overlap && cam.settings().frameTransfer,
+    pipelined: pipelines && overlap && cam.settings().frameTransfer,
     estimate(params, at) {
       const dwell = numParam(params, "dwell");
       const s = { ...cam.settings(), ...(dwell !== undefined ? { exposureS: dwell } : {}) };
@@ -495,7 +496,8 @@ DEVICES["dante"] = {
 };
 
 Object.assign(ESTIMATORS, {
-  "andor-ixon": (s: DeviceSpec) => cameraEstimator(s, "andor-ixon"),
+  // the SDK2 driver releases at the shift but runs single scans: the next exposure waits for the read-out
+  "andor-ixon": (s: DeviceSpec) => cameraEstimator(s, "andor-ixon", false),
   "pi-pvcam": (s: DeviceSpec) => cameraEstimator(s, "pi-ccd"),
   dante: danteEstimator,
 });

@@ -455,7 +455,9 @@ export class XglabDante implements Mca {
         this.check(r.ok, "isLastDataReceived");
         if (r.last) break;
         if (this.clock.now() >= deadline) throw this.err(DANTE.TIMEOUT, `the ${T} s acquisition has not finished after ${(this.clock.now() - t0).toFixed(3)} s${released && opts?.onDwellEnd ? " (its spectrum closed: the transfer is late)" : ""}`);
-        await this.clock.sleep(released ? this.poll() : fine, sig);
+        // isLastDataReceived is local to the library: polled finely for the first 50 ms after the preset time (the
+        // transfer of a spectrum takes milliseconds), then every pollIntervalS
+        await this.clock.sleep(!released || this.clock.now() - t0 - T < 0.05 ? fine : this.poll(), sig);
       }
       const values = new BigUint64Array(bins);
       const d = this.sdk.getData(this.id, this.board, values);

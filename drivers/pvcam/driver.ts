@@ -451,6 +451,8 @@ export class PrincetonPvcam implements AreaDetector {
     const onEnd = opts?.onExposureEnd;
     let released = onEnd === undefined;
     const lastExposureEnd = t0 + tm.preS + (n - 1) * tm.cycleS + tm.exposureS;
+    const readoutEnd = t0 + n * tm.cycleS;
+    const fineWindowS = Math.max(5 * (this.o.pollS ?? 0.01), 0.1 * tm.readoutS);
     const closeS = s.shutter === "auto" ? this.shutterDelays.closeS : 0;
     const release = async () => {
       released = true;
@@ -485,8 +487,12 @@ export class PrincetonPvcam implements AreaDetector {
         if (left <= 0) throw this.err("pl_exp_check_status", "TIMEOUT", `timeout: frame ${delivered + 1} of ${n} not read out within ${limitS.toFixed(3)} s (status ${STATUS_NAMES[st.status] ?? st.status})`);
         const pollS = this.o.pollS ?? 0.01;
         // before the release: wake up at the expected end of the exposure, then poll finely until the status says so
-        const toEnd = lastExposureEnd - this.clock.now();
-        const wait = released ? pollS : toEnd > 0 ? Math.min(pollS, toEnd) : (this.o.releasePollS ?? 0.001);
+        // wake up at the expected end of the exposure (before the release) and of the read-out (after it), then poll
+        // finely for a while: the point is seen within releasePollS instead of pollS (the next exposure waits for it)
+        const fine = this.o.releasePollS ?? 0.001;
+        const now = this.clock.now();
+        const target = released ? readoutEnd : lastExposureEnd;
+        const wait = now < target ? Math.min(pollS, target - now) : now < target + fineWindowS ? fine : pollS;
         await this.clock.sleep(Math.min(wait, left), sig).catch(() => {});
       }
     } catch (e) {
