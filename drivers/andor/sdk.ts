@@ -108,8 +108,9 @@ export interface AndorSdk2 {
   /** `unsigned int GetReadOutTime(float* ReadOutTime)` (s) */
   GetReadOutTime(): Promise<Out<number>>;
   /**
-   * `unsigned int GetKeepCleanTime(float* KeepCleanTime)` (s): one keep-clean cycle with the current settings, run
-   * between StartAcquisition and the exposure (not in every SDK2 release: the driver copes with its absence).
+   * `unsigned int GetKeepCleanTime(float* KeepCleanTime)` (s): one keep-clean cycle with the current settings (valid
+   * once the acquisition settings are set). At most one runs between StartAcquisition and the exposure; the driver
+   * counts it whole, so its release point is never early. Not in every SDK2 release: the driver copes without.
    */
   GetKeepCleanTime(): Promise<Out<number>>;
 
