@@ -363,6 +363,11 @@ export class PrincetonPvcam implements AreaDetector {
     await this.setParam(P.GAIN_INDEX, n.gainIndex + 1);
     if (this.avail.has(P.SHTR_OPEN_MODE)) await this.setParam(P.SHTR_OPEN_MODE, SHUTTER_MODE[n.shutter]);
     if (this.avail.has(P.EXP_RES)) await this.setParam(P.EXP_RES, this.expRes);
+    // the camera's own clear mode (an overlapped frame may have left CLEAR_NEVER), so CLEARING_TIME is its clearing
+    if (this.clearDefault !== undefined && this.clearNow !== this.clearDefault) {
+      await this.setParam(P.CLEAR_MODE, this.clearDefault);
+      this.clearNow = this.clearDefault;
+    }
     // a one-frame set-up makes PVCAM compute READOUT_TIME for this region
     const units = this.expUnits(n.exposureS);
     await this.get("pl_exp_setup_seq", (s) => s.pl_exp_setup_seq(this.h(), 1, 1, [this.region(n)], EXPOSURE_MODE[n.triggerMode]!, units));
