@@ -426,7 +426,7 @@ export class XglabDante implements Mca {
 
   /**
    * One spectrum of the preset time. Overlap (`opts.onDwellEnd`): from the end of the preset time on, the driver
-   * asks isRunning_system (every releasePollS) until the board says it stopped measuring (the spectrum is closed;
+   * asks isRunning_system (every releasePollS for 50 ms, then every pollIntervalS) until the board says it stopped measuring (the spectrum is closed;
    * its transfer follows), calls onDwellEnd, then waits for isLastDataReceived and getData as without it. A
    * failure before that point releases nothing (the action fails as a whole).
    */
@@ -455,9 +455,9 @@ export class XglabDante implements Mca {
         this.check(r.ok, "isLastDataReceived");
         if (r.last) break;
         if (this.clock.now() >= deadline) throw this.err(DANTE.TIMEOUT, `the ${T} s acquisition has not finished after ${(this.clock.now() - t0).toFixed(3)} s${released && opts?.onDwellEnd ? " (its spectrum closed: the transfer is late)" : ""}`);
-        // isLastDataReceived is local to the library: polled finely for the first 50 ms after the preset time (the
-        // transfer of a spectrum takes milliseconds), then every pollIntervalS
-        await this.clock.sleep(!released || this.clock.now() - t0 - T < 0.05 ? fine : this.poll(), sig);
+        // finely for the first 50 ms after the preset time (the spectrum closes then and its transfer takes
+        // milliseconds), then every pollIntervalS (a gated spectrum may stay open: no 1 kHz calls to the unit)
+        await this.clock.sleep(this.clock.now() - t0 - T < 0.05 ? fine : this.poll(), sig);
       }
       const values = new BigUint64Array(bins);
       const d = this.sdk.getData(this.id, this.board, values);
