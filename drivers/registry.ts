@@ -175,8 +175,15 @@ function actOnChangeOf(spec: DeviceSpec): boolean {
 }
 
 /** Scenario check of a player's overlap choice (located by the scenario loader). */
-export function checkPlayer(p: { device: string; overlap?: string; actOnChange?: boolean }): Array<{ path: Array<string | number>; message: string }> {
-  const out: Array<{ path: Array<string | number>; message: string }> = [];
+export function checkPlayer(p: { device: string; overlap?: string; actOnChange?: boolean; settings?: Record<string, unknown> }): Array<{ path: Array<string | number>; message: string; severity?: "warning" }> {
+  const out: Array<{ path: Array<string | number>; message: string; severity?: "warning" }> = [];
+  const trig = p.settings?.triggerMode;
+  if (p.device === "andor-ixon" && (p.overlap ?? OVERLAP_DEFAULTS[p.device]) === "readout" && (trig === "external" || trig === "external-exposure"))
+    out.push({
+      path: p.overlap ? ["overlap"] : ["settings", "triggerMode"],
+      severity: "warning",
+      message: `overlap: readout with triggerMode ${trig}: Andor SDK2 reports no end of the exposure, and the start of an externally triggered one is not known either: the player acknowledges after the read-out (as with overlap: none); use triggerMode internal or software to overlap`,
+    });
   if (p.overlap === "readout" && !OVERLAP_CAPABLE.has(p.device) && !p.device.startsWith("script:") && !p.device.startsWith("python:"))
     out.push({ path: ["overlap"], message: `device '${p.device}' has no read-out to overlap (overlap: readout applies to ${[...OVERLAP_CAPABLE].join(", ")}, or a script that calls ctx.release)` });
   if (p.actOnChange !== undefined && !SETPOINT_DEVICES.has(p.device)) out.push({ path: ["actOnChange"], message: `applies to set-point devices (${[...SETPOINT_DEVICES].join(", ")}), not '${p.device}'` });
@@ -306,7 +313,8 @@ async function stageEstimator(spec: DeviceSpec): Promise<ActionEstimator> {
   };
 }
 
-async function cameraEstimator(spec: DeviceSpec, kind: "pi-ccd" | "andor-ixon"): Promise<ActionEstimator> {
+/** `pipelines`: the player runs the next exposure during a frame-transfer read-out (the twin; not the SDK2 driver). */
+async function cameraEstimator(spec: DeviceSpec, kind: "pi-ccd" | "andor-ixon", pipelines = true): Promise<ActionEstimator> {
   const sim = await import("../simulators/index.ts");
   const { VirtualClock } = await import("../runtime/clock.ts");
   const clock = new VirtualClock(0);
@@ -317,7 +325,7 @@ async function cameraEstimator(spec: DeviceSpec, kind: "pi-ccd" | "andor-ixon"):
   return {
     overlap,
     // frame transfer: the image area is free once the charge is in the storage area (the player releases with next)
-    pipelined: overlap && cam.settings().frameTransfer,
+    pipelined: pipelines && overlap && cam.settings().frameTransfer,
     estimate(params, at) {
       const dwell = numParam(params, "dwell");
       const s = { ...cam.settings(), ...(dwell !== undefined ? { exposureS: dwell } : {}) };
@@ -488,7 +496,8 @@ DEVICES["dante"] = {
 };
 
 Object.assign(ESTIMATORS, {
-  "andor-ixon": (s: DeviceSpec) => cameraEstimator(s, "andor-ixon"),
+  // the SDK2 driver releases at the shift but runs single scans: the next exposure waits for the read-out
+  "andor-ixon": (s: DeviceSpec) => cameraEstimator(s, "andor-ixon", false),
   "pi-pvcam": (s: DeviceSpec) => cameraEstimator(s, "pi-ccd"),
   dante: danteEstimator,
 });

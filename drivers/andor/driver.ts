@@ -12,6 +12,14 @@
  *   WaitForAcquisitionTimeOut on a koffi worker thread, or poll GetStatus on the clock) -> fetch images
  *   (GetAcquiredData16 for one frame, GetNumberNewImages + GetImages16 for a kinetic series) -> IDLE, with a
  *   clock deadline derived from the applied timings; abort = CancelWait + AbortAcquisition;
+ * - overlap (AcquireOptions.onExposureEnd): SDK2 has no "exposure over" status (GetStatus says DRV_ACQUIRING until
+ *   the read-out ended), so the release point is computed from what the SDK reports and measured on the clock
+ *   from StartAcquisition's return: keep-clean cycle (GetKeepCleanTime) + shutter opening (auto shutter) +
+ *   exposure really applied (GetAcquisitionTimings) + frame-transfer shift (sensor rows x GetVSSpeed) or shutter
+ *   closing; without GetKeepCleanTime (older SDKs), the kinetic cycle less the read-out (GetReadOutTime), which
+ *   is never early. The read-out and GetAcquiredData16 go on after the release. The clock starts at
+ *   StartAcquisition (internal trigger) or SendSoftwareTrigger (software); with an external trigger the start of
+ *   the exposure is unknown, so the release comes only when the acquisition has ended (no overlap);
  * - error recovery: ACQ_BUFFER / ACQ_DOWNFIFO_FULL -> AbortAcquisition and one retry of the frames still
  *   missing; lost camera (NOCAMERA, ERROR_ACK, USBERROR, NOT_INITIALIZED) -> marked disconnected, the next
  *   connect() re-initialises; every failing code becomes an AndorError (DeviceError with the DRV_ name);
@@ -21,7 +29,7 @@
  * All SDK calls are serialised through one queue (the SDK is not thread-safe); CancelWait bypasses it.
  */
 import { RealClock, type Clock } from "../../runtime/clock.ts";
-import type { AreaDetector, AreaDetectorSettings, AreaDetectorTiming, CoolingStatus, Frame, ShutterMode, TriggerMode } from "../../runtime/devices/area-detector.ts";
+import type { AcquireOptions, AreaDetector, AreaDetectorSettings, AreaDetectorTiming, CoolingStatus, Frame, ShutterMode, TriggerMode } from "../../runtime/devices/area-detector.ts";
 import { DeviceError, type DeviceInfo } from "../../runtime/devices/common.ts";
 import { ACQUISITION_FAILURES, AndorError, DRV, RETRYABLE, drvName, isTemperatureState } from "./codes.ts";
 import { loadAndorSdk2 } from "./ffi.ts";
@@ -105,6 +113,10 @@ export class AndorIxon implements AreaDetector {
   private serial = "";
   private s: AreaDetectorSettings;
   private t: AreaDetectorTiming = { exposureS: 0, readoutS: 0, cycleS: 0 };
+  /** Overlap: seconds from StartAcquisition to the release point of one frame (the header). */
+  private releaseAfterS = 0;
+  /** Vertical shift time per row, s (GetVSSpeed of the index in use). */
+  private vsSpeedS = 0;
   private active: AbortController | undefined;
   private activeDone: Promise<unknown> | undefined;
   private frameNo = 0;
@@ -250,6 +262,8 @@ export class AndorIxon implements AreaDetector {
       const f = await this.locked((s) => s.GetFastestRecommendedVSSpeed());
       this.vsIndex = f.code === DRV.SUCCESS ? f.value.index : 0;
     }
+    const vs = await this.locked((s) => s.GetVSSpeed(this.vsIndex));
+    this.vsSpeedS = vs.code === DRV.SUCCESS ? vs.value * 1e-6 : 0;
     this.preAmpGains = await this.get("GetNumberPreAmpGains", (s) => s.GetNumberPreAmpGains());
     if (this.hsRates.em.length) {
       await this.ok("SetEMGainMode", (s) => s.SetEMGainMode(this.o.emGainMode ?? EM_GAIN_MODE.REAL));
@@ -382,6 +396,19 @@ export class AndorIxon implements AreaDetector {
     const tm = await this.get("GetAcquisitionTimings", (s) => s.GetAcquisitionTimings());
     const ro = await this.get("GetReadOutTime", (s) => s.GetReadOutTime());
     this.t = { exposureS: tm.exposure, readoutS: ro, cycleS: tm.kinetic };
+    this.releaseAfterS = await this.releasePoint(n, tm.exposure, tm.kinetic, ro);
+  }
+
+  /** Seconds from StartAcquisition until the exposure is over and the charge safe (the header, "overlap"). */
+  private async releasePoint(n: AreaDetectorSettings, exposureS: number, cycleS: number, readoutS: number): Promise<number> {
+    const kc = await this.locked((s) => s.GetKeepCleanTime()).catch(() => undefined); // absent in older SDK2 releases
+    if (!kc || kc.code !== DRV.SUCCESS || this.vsSpeedS <= 0) return Math.max(exposureS, cycleS - readoutS);
+    const auto = n.shutter === "auto";
+    // frame transfer: the exposure ends with the shift of the image area into the masked storage area
+    if (n.frameTransfer) return kc.value + exposureS + this.geom.height * this.vsSpeedS;
+    const openS = auto ? (this.o.shutterOpenMs ?? 10) / 1e3 : 0;
+    const closeS = auto ? (this.o.shutterCloseMs ?? 10) / 1e3 : 0;
+    return kc.value + openS + exposureS + closeS;
   }
 
   async configure(p: Partial<AreaDetectorSettings>): Promise<AreaDetectorSettings> {
@@ -401,13 +428,14 @@ export class AndorIxon implements AreaDetector {
 
   // ---------------------------------------------------------------- acquisition
 
-  async acquire(signal?: AbortSignal): Promise<Frame> {
+  async acquire(signal?: AbortSignal, opts?: AcquireOptions): Promise<Frame> {
     let frame: Frame | undefined;
-    await this.acquireSequence(1, (f) => void (frame = f), signal);
+    await this.acquireSequence(1, (f) => void (frame = f), signal, opts);
     return frame!;
   }
 
-  async acquireSequence(n: number, onFrame: (f: Frame) => void | Promise<void>, signal?: AbortSignal): Promise<void> {
+  /** `opts.onExposureEnd` (one frame only) is called once, at the release point (the header). */
+  async acquireSequence(n: number, onFrame: (f: Frame) => void | Promise<void>, signal?: AbortSignal, opts?: AcquireOptions): Promise<void> {
     if (!(Number.isInteger(n) && n >= 1)) throw this.badArg("SetNumberKinetics", DRV.P1INVALID, `frame count ${n} must be an integer >= 1`);
     this.requireConnected();
     if (this.active) throw this.badArg("StartAcquisition", DRV.ACQUIRING, "acquisition already in progress");
@@ -416,6 +444,9 @@ export class AndorIxon implements AreaDetector {
     const sig = signal ? AbortSignal.any([signal, ac.signal]) : ac.signal;
     const cancel = () => void this.sdk?.CancelWait().catch(() => {});
     sig.addEventListener("abort", cancel, { once: true });
+    // overlap: released at most once; after the release the sample may have moved, so no retry re-exposes
+    let released = false;
+    const onEnd = n === 1 && opts?.onExposureEnd ? (e: { imageAreaFree: boolean }) => void (released || ((released = true), opts.onExposureEnd!(e))) : undefined;
     const run = (async () => {
       let delivered = 0;
       const deliver = async (f: Frame) => {
@@ -424,10 +455,10 @@ export class AndorIxon implements AreaDetector {
       };
       for (let attempt = 0; ; attempt++) {
         try {
-          await this.run(n - delivered, deliver, sig);
+          await this.run(n - delivered, deliver, sig, onEnd);
           return;
         } catch (e) {
-          const retry = e instanceof AndorError && RETRYABLE.has(e.code as number) && attempt < (this.o.retries ?? 1) && !sig.aborted;
+          const retry = e instanceof AndorError && RETRYABLE.has(e.code as number) && attempt < (this.o.retries ?? 1) && !sig.aborted && !released;
           if (!retry) throw e;
         }
       }
@@ -446,7 +477,7 @@ export class AndorIxon implements AreaDetector {
   }
 
   /** One StartAcquisition ... IDLE cycle of `count` frames. */
-  private async run(count: number, deliver: (f: Frame) => Promise<void>, sig: AbortSignal): Promise<void> {
+  private async run(count: number, deliver: (f: Frame) => Promise<void>, sig: AbortSignal, onEnd?: AcquireOptions["onExposureEnd"]): Promise<void> {
     const single = count === 1;
     await this.ok("SetAcquisitionMode", (s) => s.SetAcquisitionMode(single ? ACQ_MODE.SINGLE : ACQ_MODE.KINETICS));
     if (!single) {
@@ -467,9 +498,23 @@ export class AndorIxon implements AreaDetector {
     const t0 = this.clock.now();
     const deadline = t0 + limitS;
     await this.ok("StartAcquisition", (s) => s.StartAcquisition());
+    // overlap: a timer from StartAcquisition's return (never earlier than the camera's own start) to the release
+    // point; the frame is never handed out before the release, and an acquisition that fails first releases nothing
+    let released = onEnd === undefined;
+    const release = () => {
+      if (released) return;
+      released = true;
+      onEnd!({ imageAreaFree: false }); // a single scan: the next one starts only after this read-out
+    };
+    const timer = new AbortController();
+    // the exposure starts at StartAcquisition (internal trigger) or at the software trigger; on an external trigger
+    // its start is not known to the SDK: no timer, the release comes with the end of the acquisition
+    const startTimer = () => void (released || this.clock.sleep(this.releaseAfterS, AbortSignal.any([sig, timer.signal])).then(release, () => {}));
+    if (this.s.triggerMode === "internal") startTimer();
     try {
       let got = 0;
       if (software) await this.ok("SendSoftwareTrigger", (s) => s.SendSoftwareTrigger());
+      if (software) startTimer();
       const frame = (data: Uint16Array, index: number): Frame => ({ width: w, height: h, data, timestamp: t0 + index * cycle, exposureS: tm.exposure, number: ++this.frameNo });
       while (got < count) {
         if (sig.aborted) throw abortReason(sig);
@@ -487,6 +532,7 @@ export class AndorIxon implements AreaDetector {
         if (ACQUISITION_FAILURES.has(status) || (status !== DRV.ACQUIRING && status !== DRV.IDLE)) throw this.fail("GetStatus", status, `acquisition failed after ${got} of ${count} images`);
         if (single) {
           if (status === DRV.ACQUIRING) continue;
+          release(); // the acquisition is over: the exposure certainly is
           const data = new Uint16Array(px);
           await this.ok("GetAcquiredData16", (s) => s.GetAcquiredData16(data, px));
           got = 1;
@@ -510,6 +556,8 @@ export class AndorIxon implements AreaDetector {
     } catch (e) {
       await this.locked((s) => s.AbortAcquisition()).catch(() => {});
       throw e;
+    } finally {
+      timer.abort();
     }
   }
 

@@ -67,6 +67,7 @@ export const ANDOR_PROTOTYPES = {
   SetTriggerMode: "uint32_t SetTriggerMode(int mode)",
   GetAcquisitionTimings: "uint32_t GetAcquisitionTimings(_Out_ float *exposure, _Out_ float *accumulate, _Out_ float *kinetic)",
   GetReadOutTime: "uint32_t GetReadOutTime(_Out_ float *ReadOutTime)",
+  GetKeepCleanTime: "uint32_t GetKeepCleanTime(_Out_ float *KeepCleanTime)",
   StartAcquisition: "uint32_t StartAcquisition(void)",
   AbortAcquisition: "uint32_t AbortAcquisition(void)",
   SendSoftwareTrigger: "uint32_t SendSoftwareTrigger(void)",
@@ -267,6 +268,9 @@ class AndorSdk2Ffi implements AndorSdk2 {
   }
   GetReadOutTime() {
     return this.out1("GetReadOutTime");
+  }
+  GetKeepCleanTime() {
+    return this.out1("GetKeepCleanTime");
   }
   StartAcquisition() {
     return this.code("StartAcquisition");

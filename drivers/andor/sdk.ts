@@ -107,6 +107,12 @@ export interface AndorSdk2 {
   GetAcquisitionTimings(): Promise<Out<{ exposure: number; accumulate: number; kinetic: number }>>;
   /** `unsigned int GetReadOutTime(float* ReadOutTime)` (s) */
   GetReadOutTime(): Promise<Out<number>>;
+  /**
+   * `unsigned int GetKeepCleanTime(float* KeepCleanTime)` (s): one keep-clean cycle with the current settings (valid
+   * once the acquisition settings are set). At most one runs between StartAcquisition and the exposure; the driver
+   * counts it whole, so its release point is never early. Not in every SDK2 release: the driver copes without.
+   */
+  GetKeepCleanTime(): Promise<Out<number>>;
 
   // ---- acquisition ----
   /** `unsigned int StartAcquisition(void)` */
@@ -170,6 +176,7 @@ export const ANDOR_SDK2_FUNCTIONS = [
   "SetTriggerMode",
   "GetAcquisitionTimings",
   "GetReadOutTime",
+  "GetKeepCleanTime",
   "StartAcquisition",
   "AbortAcquisition",
   "SendSoftwareTrigger",

@@ -47,6 +47,8 @@ export interface XglabDanteOptions {
   discoveryTimeoutS?: number;
   /** Poll interval for answers, run state and mapping data, clock seconds (default 0.01). */
   pollIntervalS?: number;
+  /** Overlap: isRunning_system poll interval from the end of the preset time until the spectrum closed (default 0.001). */
+  releasePollS?: number;
   /** Deadline for the answer to an asynchronous call (default 5). */
   callTimeoutS?: number;
   /** Single spectrum deadline = preset * 1.1 + this (default 2). */
@@ -169,7 +171,7 @@ export class XglabDante implements Mca {
   };
 
   /** Make an asynchronous call and wait (on the clock) for its answer. */
-  private async call(what: string, fn: () => number, signal?: AbortSignal, timeoutS = this.o.callTimeoutS ?? 5): Promise<Uint32Array> {
+  private async call(what: string, fn: () => number, signal?: AbortSignal, timeoutS = this.o.callTimeoutS ?? 5, pollS = this.poll()): Promise<Uint32Array> {
     const callId = fn();
     if (!callId) throw this.lastErr(what);
     this.pending.add(callId);
@@ -182,7 +184,7 @@ export class XglabDante implements Mca {
           return a.data;
         }
         if (this.clock.now() >= deadline) throw this.err(DANTE.TIMEOUT, `no answer to ${what} (call ${callId}) within ${timeoutS} s`);
-        await this.clock.sleep(this.poll(), signal);
+        await this.clock.sleep(pollS, signal);
       }
     } finally {
       this.pending.delete(callId);
@@ -422,7 +424,13 @@ export class XglabDante implements Mca {
     return r;
   }
 
-  async acquire(signal?: AbortSignal): Promise<Spectrum> {
+  /**
+   * One spectrum of the preset time. Overlap (`opts.onDwellEnd`): from the end of the preset time on, the driver
+   * asks isRunning_system (every releasePollS for 50 ms, then every pollIntervalS) until the board says it stopped measuring (the spectrum is closed;
+   * its transfer follows), calls onDwellEnd, then waits for isLastDataReceived and getData as without it. A
+   * failure before that point releases nothing (the action fails as a whole).
+   */
+  async acquire(signal?: AbortSignal, opts?: { onDwellEnd?: () => void }): Promise<Spectrum> {
     await this.ready("acquire");
     const { sig, ac, finish } = this.begin("acquiring", signal);
     const T = this.s.acquisitionTimeS;
@@ -432,12 +440,24 @@ export class XglabDante implements Mca {
       await this.call("start", () => this.sdk.start(this.id, T, bins), sig);
       const deadline = t0 + T * 1.1 + (this.o.acquisitionMarginS ?? 2);
       await this.clock.sleep(Math.max(0, t0 + T - this.clock.now()), sig);
+      let released = !opts?.onDwellEnd;
+      const fine = this.o.releasePollS ?? 0.001;
       for (;;) {
+        if (!released) {
+          // the board's own word that the spectrum is closed (the preset time is over)
+          const run = await this.call("isRunning_system", () => this.sdk.isRunning_system(this.id, this.board), sig, undefined, fine);
+          if (run[0] === 0) {
+            released = true;
+            opts!.onDwellEnd!();
+          }
+        }
         const r = this.sdk.isLastDataReceived(this.id, this.board);
         this.check(r.ok, "isLastDataReceived");
         if (r.last) break;
-        if (this.clock.now() >= deadline) throw this.err(DANTE.TIMEOUT, `the ${T} s acquisition has not finished after ${(this.clock.now() - t0).toFixed(3)} s`);
-        await this.clock.sleep(this.poll(), sig);
+        if (this.clock.now() >= deadline) throw this.err(DANTE.TIMEOUT, `the ${T} s acquisition has not finished after ${(this.clock.now() - t0).toFixed(3)} s${released && opts?.onDwellEnd ? " (its spectrum closed: the transfer is late)" : ""}`);
+        // finely for the first 50 ms after the preset time (the spectrum closes then and its transfer takes
+        // milliseconds), then every pollIntervalS (a gated spectrum may stay open: no 1 kHz calls to the unit)
+        await this.clock.sleep(this.clock.now() - t0 - T < 0.05 ? fine : this.poll(), sig);
       }
       const values = new BigUint64Array(bins);
       const d = this.sdk.getData(this.id, this.board, values);

@@ -12,16 +12,19 @@
  * - acquisition state machine: pl_exp_setup_seq(n frames) -> pl_exp_start_seq(buffer) -> poll
  *   pl_exp_check_status on the clock (EXPOSURE_IN_PROGRESS / READOUT_IN_PROGRESS, frames handed out as their
  *   bytes arrive) -> READOUT_COMPLETE -> pl_exp_finish_seq; READOUT_FAILED -> error with pl_error_code /
- *   pl_error_message; clock deadline -> pl_exp_abort(CCS_HALT_CLOSE_SHTR) + timeout error; abort the same;
+ *   pl_error_message; overlap (AcquireOptions.onExposureEnd): the release point is when the status of the last
+ *   frame leaves EXPOSURE_IN_PROGRESS (polled from the expected end of the exposure on, every releasePollS),
+ *   plus the shutter's close delay when the shutter opens per exposure; the read-out and the frame follow;
+ *   clock deadline -> pl_exp_abort(CCS_HALT_CLOSE_SHTR) + timeout error; abort the same;
  * - cooling: PVCAM cameras cool while powered; setCooling(false) parks the set-point at its maximum. The
  *   state (not-reached / not-stabilized / stabilized / drift) is judged here from TEMP vs TEMP_SETPOINT
  *   (window and hold time configurable), since PVCAM reports no such state;
  * - every PV_FAIL becomes a PvcamError carrying pl_error_code() and pl_error_message().
  */
 import { RealClock, type Clock } from "../../runtime/clock.ts";
-import type { AreaDetector, AreaDetectorSettings, AreaDetectorTiming, CoolingStatus, Frame, ShutterMode, TriggerMode } from "../../runtime/devices/area-detector.ts";
+import type { AcquireOptions, AreaDetector, AreaDetectorSettings, AreaDetectorTiming, CoolingStatus, Frame, ShutterMode, TriggerMode } from "../../runtime/devices/area-detector.ts";
 import type { DeviceInfo } from "../../runtime/devices/common.ts";
-import { ATTR, CCS, EXP_MODE, EXP_RES, EXP_RES_S, OPEN_EXCLUSIVE, PARAM, PvcamError, SHTR_OPEN, STATUS, STATUS_NAMES, type PvcamParamIds } from "./codes.ts";
+import { ATTR, CCS, CLEAR, EXP_MODE, EXP_RES, EXP_RES_S, OPEN_EXCLUSIVE, PARAM, PvcamError, SHTR_OPEN, STATUS, STATUS_NAMES, type PvcamParamIds } from "./codes.ts";
 import { loadPvcam } from "./ffi.ts";
 import type { PvOut, PvParamValue, PvcamSdk } from "./sdk.ts";
 
@@ -46,6 +49,17 @@ export interface PrincetonPvcamOptions {
   clearingTimeUnitS?: number;
   /** pl_exp_check_status poll interval, clock seconds (default 0.01). */
   pollS?: number;
+  /**
+   * Overlap (AcquireOptions.onExposureEnd): poll interval once the exposure should be over and the status still
+   * says EXPOSURE_IN_PROGRESS, clock seconds (default 0.001): bounds how late the release point is noticed.
+   */
+  releasePollS?: number;
+  /**
+   * Overlap (AcquireOptions.continuous): frames that follow a read-out within this many clock seconds skip the clear
+   * cycles (PARAM_CLEAR_MODE = CLEAR_NEVER for that frame; the read-out emptied the sensor), as a sequence's frames
+   * do; after a longer idle the camera's own clear mode applies (dark charge). Default 1 (the twins' IDLE_CLEAR_S).
+   */
+  clearIdleS?: number;
   /** waitCooled poll interval, clock seconds (default 1). */
   coolingPollS?: number;
   /** Acquisition deadline = expected duration * timeoutFactor + timeoutMarginS (defaults 1.5 and 5 s). */
@@ -92,6 +106,11 @@ export class PrincetonPvcam implements AreaDetector {
   private active: AbortController | undefined;
   private activeDone: Promise<unknown> | undefined;
   private frameNo = 0;
+  /** PARAM_CLEAR_MODE as found at connect (restored after overlapped frames) and as set now. */
+  private clearDefault: number | undefined;
+  private clearNow: number | undefined;
+  /** Clock time at which the last sequence's read-out was complete. */
+  private lastReadoutEnd = -Infinity;
   private coolerOn = true;
   private setpointC = -40;
   private inWindowSince: number | null = null;
@@ -255,6 +274,7 @@ export class PrincetonPvcam implements AreaDetector {
     this.tempRange = { min: (await this.param(P.TEMP_SETPOINT, ATTR.MIN)) / 100, max: (await this.param(P.TEMP_SETPOINT, ATTR.MAX)) / 100 };
     this.setpointC = (await this.param(P.TEMP_SETPOINT)) / 100;
     this.coolerOn = this.setpointC < this.tempRange.max;
+    this.clearDefault = this.clearNow = this.avail.has(P.CLEAR_MODE) ? await this.param(P.CLEAR_MODE) : undefined;
     this.shutterDelays = {
       openS: this.avail.has(P.SHTR_OPEN_DELAY) ? (await this.param(P.SHTR_OPEN_DELAY)) / 1000 : 0,
       closeS: this.avail.has(P.SHTR_CLOSE_DELAY) ? (await this.param(P.SHTR_CLOSE_DELAY)) / 1000 : 0,
@@ -343,6 +363,11 @@ export class PrincetonPvcam implements AreaDetector {
     await this.setParam(P.GAIN_INDEX, n.gainIndex + 1);
     if (this.avail.has(P.SHTR_OPEN_MODE)) await this.setParam(P.SHTR_OPEN_MODE, SHUTTER_MODE[n.shutter]);
     if (this.avail.has(P.EXP_RES)) await this.setParam(P.EXP_RES, this.expRes);
+    // the camera's own clear mode (an overlapped frame may have left CLEAR_NEVER), so CLEARING_TIME is its clearing
+    if (this.clearDefault !== undefined && this.clearNow !== this.clearDefault) {
+      await this.setParam(P.CLEAR_MODE, this.clearDefault);
+      this.clearNow = this.clearDefault;
+    }
     // a one-frame set-up makes PVCAM compute READOUT_TIME for this region
     const units = this.expUnits(n.exposureS);
     await this.get("pl_exp_setup_seq", (s) => s.pl_exp_setup_seq(this.h(), 1, 1, [this.region(n)], EXPOSURE_MODE[n.triggerMode]!, units));
@@ -376,20 +401,21 @@ export class PrincetonPvcam implements AreaDetector {
 
   // ---------------------------------------------------------------- acquisition
 
-  async acquire(signal?: AbortSignal): Promise<Frame> {
+  async acquire(signal?: AbortSignal, opts?: AcquireOptions): Promise<Frame> {
     let frame: Frame | undefined;
-    await this.acquireSequence(1, (f) => void (frame = f), signal);
+    await this.acquireSequence(1, (f) => void (frame = f), signal, opts);
     return frame!;
   }
 
-  async acquireSequence(n: number, onFrame: (f: Frame) => void | Promise<void>, signal?: AbortSignal): Promise<void> {
+  /** `opts.onExposureEnd` is called once, when the last frame's exposure is over (see the header). */
+  async acquireSequence(n: number, onFrame: (f: Frame) => void | Promise<void>, signal?: AbortSignal, opts?: AcquireOptions): Promise<void> {
     if (!(Number.isInteger(n) && n >= 1 && n <= 0xffff)) throw this.err("pl_exp_setup_seq", "BAD_ARGUMENT", `frame count ${n} must be an integer in 1..65535`);
     this.requireConnected();
     if (this.active) throw this.err("pl_exp_start_seq", "BUSY", "acquisition already in progress");
     const ac = new AbortController();
     this.active = ac;
     const sig = signal ? AbortSignal.any([signal, ac.signal]) : ac.signal;
-    const run = this.run(n, onFrame, sig);
+    const run = this.run(n, onFrame, sig, opts);
     this.activeDone = run;
     try {
       await run;
@@ -402,22 +428,43 @@ export class PrincetonPvcam implements AreaDetector {
     }
   }
 
-  private async run(n: number, onFrame: (f: Frame) => void | Promise<void>, sig: AbortSignal): Promise<void> {
+  private async run(n: number, onFrame: (f: Frame) => void | Promise<void>, sig: AbortSignal, opts?: AcquireOptions): Promise<void> {
     const s = this.s;
     const h = this.h();
     const w = Math.floor(s.roi.width / s.binning.x),
       hgt = Math.floor(s.roi.height / s.binning.y);
     const px = w * hgt;
     const units = this.expUnits(s.exposureS);
+    const tm0 = this.t;
+    // overlapped frames follow a read-out that emptied the sensor: no clear cycles, unless it sat idle
+    const skipClear = opts?.continuous === true && this.clearDefault !== undefined && tm0.clearS > 0 && this.clock.now() - this.lastReadoutEnd <= (this.o.clearIdleS ?? 1);
+    const clearMode = skipClear ? CLEAR.NEVER : this.clearDefault;
+    if (clearMode !== undefined && clearMode !== this.clearNow) {
+      await this.setParam(this.P.CLEAR_MODE, clearMode);
+      this.clearNow = clearMode;
+    }
+    const tm = skipClear ? { ...tm0, preS: tm0.preS - tm0.clearS, cycleS: tm0.cycleS - tm0.clearS } : tm0;
     const bytes = await this.get("pl_exp_setup_seq", (k) => k.pl_exp_setup_seq(h, n, 1, [this.region(s)], EXPOSURE_MODE[s.triggerMode]!, units));
     if (bytes !== n * px * 2) throw this.err("pl_exp_setup_seq", "BAD_VALUE", `PVCAM wants ${bytes} bytes for ${n} frames of ${w}x${hgt} (expected ${n * px * 2})`);
     const buffer = new Uint16Array(bytes / 2);
-    const tm = this.t;
     const limitS = (n * tm.cycleS) * (this.o.timeoutFactor ?? 1.5) + (this.o.timeoutMarginS ?? 5);
     if (sig.aborted) throw abortReason(sig);
     const t0 = this.clock.now();
     const deadline = t0 + limitS;
     await this.ok("pl_exp_start_seq", (k) => k.pl_exp_start_seq(h, buffer));
+    // overlap: the last frame's exposure is expected to end here; from then on the status is polled finely
+    const onEnd = opts?.onExposureEnd;
+    let released = onEnd === undefined;
+    const lastExposureEnd = t0 + tm.preS + (n - 1) * tm.cycleS + tm.exposureS;
+    const readoutEnd = t0 + n * tm.cycleS;
+    const fineWindowS = Math.max(5 * (this.o.pollS ?? 0.01), 0.1 * tm.readoutS);
+    const closeS = s.shutter === "auto" ? this.shutterDelays.closeS : 0;
+    const release = async () => {
+      released = true;
+      // the shutter closes after the exposure (SHTR_CLOSE_DELAY) before the charge is safe from the beam
+      if (closeS > 0) await this.clock.sleep(closeS, sig);
+      onEnd!({ imageAreaFree: false }); // full-frame sensor: it reads out through the image area
+    };
     let delivered = 0;
     const deliverUpTo = async (count: number) => {
       while (delivered < count) {
@@ -430,7 +477,10 @@ export class PrincetonPvcam implements AreaDetector {
       for (;;) {
         if (sig.aborted) throw abortReason(sig);
         const st = await this.get("pl_exp_check_status", (k) => k.pl_exp_check_status(h));
+        // the release point: the last frame (the earlier ones' bytes are in) is no longer exposing
+        if (!released && (st.status === STATUS.READOUT_IN_PROGRESS || st.status === STATUS.READOUT_COMPLETE) && st.bytes_arrived >= (n - 1) * px * 2) await release();
         if (st.status === STATUS.READOUT_COMPLETE) {
+          this.lastReadoutEnd = this.clock.now();
           await deliverUpTo(n);
           break;
         }
@@ -440,7 +490,15 @@ export class PrincetonPvcam implements AreaDetector {
         if (st.status === STATUS.READOUT_NOT_ACTIVE && delivered < n) throw this.err("pl_exp_check_status", "READOUT_NOT_ACTIVE", `sequence stopped after ${delivered} of ${n} frames`);
         const left = deadline - this.clock.now();
         if (left <= 0) throw this.err("pl_exp_check_status", "TIMEOUT", `timeout: frame ${delivered + 1} of ${n} not read out within ${limitS.toFixed(3)} s (status ${STATUS_NAMES[st.status] ?? st.status})`);
-        await this.clock.sleep(Math.min(this.o.pollS ?? 0.01, left), sig).catch(() => {});
+        const pollS = this.o.pollS ?? 0.01;
+        // before the release: wake up at the expected end of the exposure, then poll finely until the status says so
+        // wake up at the expected end of the exposure (before the release) and of the read-out (after it), then poll
+        // finely for a while: the point is seen within releasePollS instead of pollS (the next exposure waits for it)
+        const fine = this.o.releasePollS ?? 0.001;
+        const now = this.clock.now();
+        const target = released ? readoutEnd : lastExposureEnd;
+        const wait = now < target ? Math.min(pollS, target - now) : now < target + fineWindowS ? fine : pollS;
+        await this.clock.sleep(Math.min(wait, left), sig).catch(() => {});
       }
     } catch (e) {
       await this.locked((k) => k.pl_exp_abort(h, CCS.HALT_CLOSE_SHTR)).catch(() => {});

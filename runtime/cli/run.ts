@@ -48,7 +48,7 @@ export interface DeviceCatalogue {
   /** Static check of a player's settings against its device's range (scenario load). */
   checkSettings?(device: string, settings: Record<string, unknown>): Array<{ path: Array<string | number>; message: string; severity?: "error" | "warning" }>;
   /** Check of a player's overlap / actOnChange choice (scenario load). */
-  checkPlayer?(p: PlayerDefT): Array<{ path: Array<string | number>; message: string }>;
+  checkPlayer?(p: PlayerDefT): Array<{ path: Array<string | number>; message: string; severity?: "error" | "warning" }>;
   createEstimator(spec: { device: string; name: string; settings: Record<string, unknown>; seed: number; time: ClockMode }): Promise<{ estimate(params: Record<string, unknown>): Record<string, number> | Promise<Record<string, number>> } | null>;
 }
 

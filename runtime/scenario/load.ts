@@ -75,7 +75,7 @@ export interface LoadOptions {
    */
   checkSettings?: (device: string, settings: Record<string, unknown>) => Array<{ path: Array<string | number>; message: string; severity?: "error" | "warning"; key?: boolean }>;
   /** The catalogue's check of a player's own fields (overlap, actOnChange); `path` is inside the player's section. */
-  checkPlayer?: (p: PlayerDefT) => Array<{ path: Array<string | number>; message: string }>;
+  checkPlayer?: (p: PlayerDefT) => Array<{ path: Array<string | number>; message: string; severity?: "error" | "warning" }>;
 }
 
 export function loadScenario(file: string, lo: LoadOptions = {}): LoadedScenario {
@@ -158,7 +158,7 @@ export function parseScenario(text: string, path: string, lo: LoadOptions = {}):
   if (lo.checkPlayer) {
     const problems: string[] = [];
     players!.forEach((p, i) => {
-      for (const pr of lo.checkPlayer!(p)) problems.push(`${wherePlayer(i, p, pr.path)}: ${pr.message}`);
+      for (const pr of lo.checkPlayer!(p)) (pr.severity === "warning" ? warnings : problems).push(`${wherePlayer(i, p, pr.path)}: ${pr.message}`);
     });
     if (problems.length) throw new ScenarioError(problems.join("\n"), problems);
   }

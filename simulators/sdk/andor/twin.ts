@@ -477,6 +477,11 @@ export class AndorSdk2Twin implements AndorSdk2 {
     return this.out("GetReadOutTime", 0, () => ({ code: DRV.SUCCESS, value: f32(this.phases().readoutS) }));
   }
 
+  /** The keep-clean cycle the camera twin runs before the exposure (none in frame transfer: andorPhases). */
+  GetKeepCleanTime() {
+    return this.out("GetKeepCleanTime", 0, () => ({ code: DRV.SUCCESS, value: f32(this.phases().clearS ?? 0) }));
+  }
+
   // ---- acquisition ----
 
   async StartAcquisition(): Promise<number> {

@@ -81,6 +81,8 @@ export class DanteSdkTwin implements DanteSdk {
   // acquisition state
   private mode: Mode = "idle";
   private running = false;
+  /** Measuring (not yet transferring): isRunning_system. A single spectrum stops measuring at its preset time. */
+  private measuring = false;
   private runGen = 0;
   private run: AbortController | undefined;
   private single: Spectrum | undefined;
@@ -336,19 +338,20 @@ export class DanteSdkTwin implements DanteSdk {
 
   // ----- acquisition -------------------------------------------------------------------------------------
 
-  private beginRun(mode: Mode, hang: boolean, acquire: (signal: AbortSignal) => Promise<void>): void {
+  private beginRun(mode: Mode, hang: boolean, acquire: (signal: AbortSignal, gen: number) => Promise<void>): void {
     const gen = ++this.runGen;
     const ac = new AbortController();
     this.run = ac;
     this.mode = mode;
     this.running = true;
+    this.measuring = true;
     this.single = undefined;
     this.mapBuffer = [];
     this.mapRead = 0;
     const task = async () => {
       if (hang) await new Promise<void>((_, reject) => ac.signal.addEventListener("abort", () => reject(new Error("stopped")), { once: true }));
       await this.twin.connect();
-      await acquire(ac.signal);
+      await acquire(ac.signal, gen);
     };
     task().then(
       () => {
@@ -382,9 +385,11 @@ export class DanteSdkTwin implements DanteSdk {
       // time 0 (free-running until stop) is accepted by the library; the twin does not model it
       if (!(timeS > 0 && timeS <= this.twin.cfg.maxTimeS)) throw new CallFailed(60);
       if (fault === "overrange") this.twin.faults.add({ at: { call: 1, method: "acquire" }, kind: "overrange" });
-      this.beginRun("single", fault === "timeout", async (signal) => {
+      this.beginRun("single", fault === "timeout", async (signal, gen) => {
         await this.twin.configure(this.twinSettings(spectDepth, timeS));
-        this.single = await this.twin.acquire(signal);
+        // the board stops measuring at the end of the preset time (isRunning_system: 0); the spectrum's transfer
+        // follows (isLastDataReceived: true once it is in), as the twin's timing model has it
+        this.single = await this.twin.acquire(signal, { onDwellEnd: () => void (gen === this.runGen && (this.measuring = false)) });
       });
     });
   }
@@ -424,7 +429,7 @@ export class DanteSdkTwin implements DanteSdk {
   isRunning_system(identifier: string, board: number): number {
     return this.async_("isRunning_system", () => {
       this.requireDevice(identifier, board);
-      return { type: DANTE_ANSWER.DATA, data: [this.running ? 1 : 0] };
+      return { type: DANTE_ANSWER.DATA, data: [this.running && this.measuring ? 1 : 0] };
     });
   }
 

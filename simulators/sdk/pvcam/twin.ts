@@ -10,15 +10,17 @@
  * Error numbers: PVCAM's own numbers differ between versions, so the twin uses its own (PVCAM_TWIN_ERR);
  * the driver relays code + message and does not depend on them.
  *
- * Not modelled: more than one region, more than one read-out port, CLEAR_NEVER (the camera twin always
- * clears), changing shutter delays or clear cycles (read-only here), continuous (circular buffer) mode.
+ * Not modelled: more than one region, more than one read-out port, CLEAR_NEVER after an idle of more than
+ * IDLE_CLEAR_S (the camera twin clears then; right after a read-out it skips the clear cycles), changing shutter
+ * delays or clear cycles (read-only here), continuous (circular buffer) mode.
  * The cooler runs from pl_cam_open on (PI cameras cool as soon as they are powered).
  */
 import type { Clock } from "../../../runtime/clock.ts";
 import type { AreaDetectorSettings, ShutterMode, TriggerMode } from "../../../runtime/devices/area-detector.ts";
 import { DeviceError } from "../../../runtime/devices/common.ts";
 import { PrincetonCcdTwin, piCcdPhases, type PiCcdTwinOptions } from "../../pi-ccd.ts";
-import { ACC, ATTR, EXP_RES_S, PARAM, SHTR_OPEN, STATUS, TYPE, paramType } from "../../../drivers/pvcam/codes.ts";
+import { ACC, ATTR, CLEAR, EXP_RES_S, PARAM, SHTR_OPEN, STATUS, TYPE, paramType } from "../../../drivers/pvcam/codes.ts";
+import { IDLE_CLEAR_S } from "../../camera.ts";
 import { PVCAM_FUNCTIONS, type PvOut, type PvParamValue, type PvRegion, type PvcamFunction, type PvcamSdk } from "../../../drivers/pvcam/sdk.ts";
 import { SdkFaultPlan, type SdkFault } from "../andor/sdk-faults.ts";
 
@@ -105,6 +107,8 @@ interface Seq {
   t0: number;
   running: boolean;
   status: number;
+  /** CLEAR_NEVER right after a read-out: the camera twin skips its clear cycles (the status model follows). */
+  skipClear: boolean;
   ac: AbortController;
   done: Promise<void>;
 }
@@ -133,6 +137,8 @@ export class PvcamSdkTwin implements PvcamSdk {
   private setpoint100 = -4000;
   private setup: Setup | undefined;
   private seq: Seq | undefined;
+  /** Clock time at which the last sequence's read-out ended (CLEAR_NEVER). */
+  private lastReadoutEnd = -Infinity;
   private readonly params: Map<number, ParamDesc>;
 
   constructor(o: PvcamSdkTwinOptions) {
@@ -410,7 +416,11 @@ export class PvcamSdkTwin implements PvcamSdk {
     if (!su) return this.fail(PVCAM_TWIN_ERR.NOT_SET_UP);
     if (pixel_stream.length * 2 < su.bytes) return this.fail(PVCAM_TWIN_ERR.BUFFER_TOO_SMALL, `frame buffer of ${pixel_stream.length * 2} bytes, ${su.bytes} needed`);
     const ac = new AbortController();
-    const seq: Seq = { setup: su, buffer: pixel_stream, bytesArrived: 0, t0: this.clock.now(), running: true, status: STATUS.EXPOSURE_IN_PROGRESS, ac, done: Promise.resolve() };
+    const t0 = this.clock.now();
+    // CLEAR_NEVER: no clear cycles while the sensor was read out recently (the camera twin's rule: after a longer
+    // idle it clears anyway, for the dark charge)
+    const skipClear = this.clearMode === CLEAR.NEVER && t0 - this.lastReadoutEnd <= IDLE_CLEAR_S && (this.camera.phases(su.settings).clearS ?? 0) > 0;
+    const seq: Seq = { setup: su, buffer: pixel_stream, bytesArrived: 0, t0, running: true, status: STATUS.EXPOSURE_IN_PROGRESS, skipClear, ac, done: Promise.resolve() };
     this.seq = seq;
     if (g.fault?.kind === "status" && !g.fault.afterFrames) {
       seq.running = false;
@@ -439,11 +449,13 @@ export class PvcamSdkTwin implements PvcamSdk {
           }
         },
         ac.signal,
+        skipClear ? { continuous: true } : undefined,
       )
       .then(
         () => {
           seq.running = false;
           seq.status = STATUS.READOUT_COMPLETE;
+          this.lastReadoutEnd = this.clock.now();
         },
         (e) => {
           seq.running = false;
@@ -467,10 +479,15 @@ export class PvcamSdkTwin implements PvcamSdk {
     if (!s) return this.succeed({ ok: true, value: none });
     let status = s.status;
     if (s.running) {
-      const ph = this.camera.phases(s.setup.settings);
+      const ph0 = this.camera.phases(s.setup.settings);
+      const clearS = s.skipClear ? (ph0.clearS ?? 0) : 0;
+      const ph = { ...ph0, preS: ph0.preS - clearS, cycleS: ph0.cycleS - clearS };
       const t = this.clock.now() - s.t0 - ph.preS;
+      // PVCAM's status on the camera twin's timing model: EXPOSURE_IN_PROGRESS through the clear cycles, the shutter
+      // opening and the exposure of each frame, READOUT_IN_PROGRESS from the end of the exposure (the shutter's
+      // close delay, then the read-out) until the frame's bytes are in; READOUT_COMPLETE when the sequence is done
       const within = t < 0 ? 0 : t - Math.floor(t / ph.cycleS) * ph.cycleS;
-      status = within < ph.exposureS ? STATUS.EXPOSURE_IN_PROGRESS : STATUS.READOUT_IN_PROGRESS;
+      status = within < ph.exposureS - 1e-9 ? STATUS.EXPOSURE_IN_PROGRESS : STATUS.READOUT_IN_PROGRESS;
     }
     if (status === STATUS.READOUT_FAILED) {
       // the reason stays readable through pl_error_code / pl_error_message
