@@ -137,9 +137,9 @@ export abstract class TwinBase {
     return rngFor(this.seed, this.name, ...keys);
   }
 
-  /** Sleep until clock time `t` (no-op if already past). */
+  /** Sleep until clock time `t` (no-op if already past): an absolute instant, so lateness does not carry over. */
   protected sleepUntil(t: number, signal?: AbortSignal): Promise<void> {
-    return this.clock.sleep(t - this.clock.now(), signal);
+    return this.clock.sleepUntil(t, signal);
   }
 }
 
