@@ -17,10 +17,20 @@ class FakeHost implements TimerSource {
   private immediates: Array<{ id: number; fn: () => void }> = [];
   timersArmed = 0;
   turns = 0;
+  blocked = 0;
+  /** With `blockOvershootMs`, the host can block the thread (Atomics.wait) and wakes that much late, as a kernel does. */
+  block?: (ms: number) => void;
   constructor(
     private readonly late: (ms: number) => number,
     private readonly turnMs = 0.01,
-  ) {}
+    blockOvershootMs?: number,
+  ) {
+    if (blockOvershootMs !== undefined)
+      this.block = (ms) => {
+        this.blocked++;
+        this.t += ms + blockOvershootMs;
+      };
+  }
   now(): number {
     return this.t;
   }
@@ -79,17 +89,21 @@ describe("precise waits (scaled real time)", () => {
   it("waitUntil ends at the absolute target within one loop turn, whether the timer fires late or early", async () => {
     // early: by up to 1.7 ms (the loop's cached time was stale), never more than half the delay
     for (const late of [() => 1.3, (ms: number) => -Math.min(1.7, ms / 2), () => 0]) {
-      const host = new FakeHost(late, 0.01);
-      const target = host.now() + 50.25;
-      await host.drive(waitUntil(host, target));
-      expect(host.now()).toBeGreaterThanOrEqual(target);
-      expect(host.now() - target).toBeLessThanOrEqual(0.01 + 1e-9);
+      // a host that can only poll, and one that blocks in short steps and wakes 65 us late
+      for (const overshoot of [undefined, 0.065]) {
+        const host = new FakeHost(late, 0.01, overshoot);
+        const target = host.now() + 50.25;
+        await host.drive(waitUntil(host, target));
+        expect(host.now()).toBeGreaterThanOrEqual(target);
+        expect(host.now() - target).toBeLessThanOrEqual(0.01 + 1e-9);
+        if (overshoot !== undefined) expect(host.blocked).toBeGreaterThan(0);
+      }
     }
   });
 
   it("a chain of waits towards instants planned from one start does not accumulate the timers' lateness", async () => {
     // every timer fires 1.3 ms late (the host's tick); scale 0.5: 1 ms of host time is 2 ms of instrument time
-    const host = new FakeHost(() => 1.3, 0.01);
+    const host = new FakeHost(() => 1.3, 0.01, 0.065);
     const clock = new ScaledClock(0.5, 0, { source: host });
     const start = clock.now();
     const ends: number[] = [];
@@ -106,8 +120,10 @@ describe("precise waits (scaled real time)", () => {
     const t1 = clock.now();
     for (let k = 0; k < 20; k++) await host.drive(clock.sleep(0.1));
     expect(clock.now() - t1 - 2).toBeLessThanOrEqual(20 * 0.02e-3 + 1e-9);
-    // the polling is bounded: about SPIN_MS + lateness per wait, never the whole wait
-    expect(host.turns / 40).toBeLessThan(2 / 0.01);
+    // the last stretch is bounded: at most SPIN_MS / 0.1 ms blocking steps + 0.1 ms of polls (0.01 ms a turn) per
+    // wait, never the whole wait
+    expect(host.blocked).toBeGreaterThan(0);
+    expect(host.turns / 40).toBeLessThanOrEqual(1.5 / 0.1 + 0.1 / 0.01 + 1);
   });
 
   it("the plain timer (timers: coarse, the behaviour before) carries every tick of lateness into the next wait", async () => {

@@ -5,10 +5,11 @@
  * between ~1.7 ms early and ~1.8 ms late (p10..p90) for a 5-25 ms wait, more under load. A twin in scaled real time
  * that waits with it ends each phase (exposure, read-out, move, dwell) about a millisecond off, and the errors add
  * up over a short cycle (docs/benchmarks.md "Scan efficiency"). Here a timer is armed to fire `spinMs` before the
- * target (re-armed if it fired early), and the last stretch is finished on the event loop's check phase
- * (setImmediate: pending I/O is still served between turns), so the wait ends within one loop turn after the
- * target. The cost is bounded: at most about `spinMs` (+ the timer's early firing) of polling per wait, counted in
- * `preciseWaitStats()`.
+ * target (re-armed if it fired early), and the last stretch is finished in short steps on the event loop's check
+ * phase (setImmediate: pending I/O is still served between steps): a step blocks the thread for at most BLOCK_MS
+ * (Atomics.wait: the core is free meanwhile), the last 0.1 ms is polled, so the wait ends within one loop turn
+ * after the target. The cost is bounded: about `spinMs` of stepping per wait, most of it asleep, counted in
+ * `preciseWaitStats()` (bench/precise-wait.ts measures it).
  */
 
 /** Host time and timers (injectable: tests drive a fake one). */
@@ -20,7 +21,11 @@ export interface TimerSource {
   /** Run `fn` on the next turn of the event loop, after pending I/O (setImmediate). */
   setImmediate(fn: () => void): unknown;
   clearImmediate(h: unknown): void;
+  /** Block the thread for about `ms` (a fraction of a millisecond) without using the core; absent: poll only. */
+  block?(ms: number): void;
 }
+
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
 
 export const hostTimers: TimerSource = {
   now: () => performance.now(),
@@ -28,10 +33,17 @@ export const hostTimers: TimerSource = {
   clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
   setImmediate: (fn) => setImmediate(fn),
   clearImmediate: (h) => clearImmediate(h as ReturnType<typeof setImmediate>),
+  block: (ms) => void Atomics.wait(sleeper, 0, 0, ms),
 };
 
 /** How long before the target the timer is meant to fire; the rest is polled (ms). */
 export const SPIN_MS = 1.5;
+/**
+ * Longest block of one step (ms), and how close to the target steps stop blocking and only poll: the kernel wakes a
+ * blocked thread ~50-70 us late (its timer slack).
+ */
+const BLOCK_MS = 0.1;
+const POLL_ONLY_MS = 0.1;
 
 /** What the precise waits of this process cost (for benchmarks). */
 export interface PreciseWaitStats {
@@ -39,15 +51,17 @@ export interface PreciseWaitStats {
   waits: number;
   /** Timers armed (more than one per wait when a timer fired early). */
   timers: number;
-  /** Event-loop turns spent polling the last stretch. */
+  /** Event-loop turns spent on the last stretch (blocking steps and polls). */
   polls: number;
+  /** Of those, steps that blocked the thread. */
+  blocks: number;
   /** Milliseconds from the first poll of a wait to its end, summed: the upper bound of the polling's CPU time. */
   pollMs: number;
   /** Milliseconds from each target to the moment the wait ended, summed. */
   lateMs: number;
 }
 
-const stats: PreciseWaitStats = { waits: 0, timers: 0, polls: 0, pollMs: 0, lateMs: 0 };
+const stats: PreciseWaitStats = { waits: 0, timers: 0, polls: 0, blocks: 0, pollMs: 0, lateMs: 0 };
 
 export function preciseWaitStats(): PreciseWaitStats {
   return { ...stats };
@@ -88,6 +102,10 @@ export function waitUntil(src: TimerSource, targetMs: number, signal?: AbortSign
       } else {
         if (pollFrom < 0) pollFrom = now;
         stats.polls++;
+        if (src.block && left > POLL_ONLY_MS) {
+          stats.blocks++;
+          src.block(Math.min(BLOCK_MS, left - POLL_ONLY_MS));
+        }
         immediate = src.setImmediate(step);
       }
     };
