@@ -13,7 +13,7 @@
  *   node --import tsx bench/precise-wait.ts [--rounds 6] [--triggers 40]
  */
 import { ScaledClock } from "../runtime/clock.ts";
-import { preciseWaitStats } from "../runtime/precise-wait.ts";
+import { hostTimers, preciseWaitStats, type TimerSource } from "../runtime/precise-wait.ts";
 
 const arg = (name: string, dflt: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -24,7 +24,7 @@ const arg = (name: string, dflt: number) => {
 const PHASES = [0.0005, 0.0085, 0.0005, 0.0005, 0.0001, 0.1, 0.0005, 0.019];
 
 export interface PreciseWaitRow {
-  variant: "coarse" | "precise";
+  variant: Variant;
   waits: number;
   /** Instrument milliseconds after the planned instant: median, 90th and 99th percentile, mean. */
   lateP50Ms: number;
@@ -61,16 +61,22 @@ const q = (xs: number[], p: number) => {
   return s[Math.min(s.length - 1, Math.floor(p * (s.length - 1)))];
 };
 
+type Variant = "coarse" | "precise" | "poll" | "one-block";
+/** precise: the clock as shipped; poll: the last stretch polled without blocking; one-block: blocked in one go. */
+const VARIANTS: Variant[] = ["coarse", "precise", "poll", "one-block"];
+function clockFor(v: Variant): ScaledClock {
+  if (v === "coarse") return new ScaledClock(0.5, 0, { timers: "coarse" });
+  const source: TimerSource = v === "poll" ? { ...hostTimers, block: undefined } : v === "one-block" ? { ...hostTimers, maxBlockMs: 2 } : hostTimers;
+  return new ScaledClock(0.5, 0, { timers: "precise", source });
+}
+
 export async function benchPreciseWait(o: { rounds?: number; triggers?: number } = {}): Promise<PreciseWaitRow[]> {
   const rounds = o.rounds ?? 6;
   const triggers = o.triggers ?? 40;
-  const acc = {
-    coarse: { late: [] as number[], overrun: 0, cpuUs: 0, wallS: 0, n: 0 },
-    precise: { late: [] as number[], overrun: 0, cpuUs: 0, wallS: 0, n: 0 },
-  };
+  const acc = Object.fromEntries(VARIANTS.map((v) => [v, { late: [] as number[], overrun: 0, cpuUs: 0, wallS: 0, n: 0 }])) as Record<Variant, { late: number[]; overrun: number; cpuUs: number; wallS: number; n: number }>;
   for (let r = 0; r < rounds; r++) {
-    for (const v of r % 2 ? (["precise", "coarse"] as const) : (["coarse", "precise"] as const)) {
-      const clock = new ScaledClock(0.5, 0, { timers: v });
+    for (const v of r % 2 ? [...VARIANTS].reverse() : VARIANTS) {
+      const clock = clockFor(v);
       const c0 = process.cpuUsage();
       const res = await runChain(clock, triggers, acc[v].late);
       const c = process.cpuUsage(c0);
@@ -80,7 +86,7 @@ export async function benchPreciseWait(o: { rounds?: number; triggers?: number }
       acc[v].n += triggers;
     }
   }
-  return (["coarse", "precise"] as const).map((v) => {
+  return VARIANTS.map((v) => {
     const a = acc[v];
     const ms = a.late.map((x) => x * 1000);
     return {

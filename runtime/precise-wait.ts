@@ -23,9 +23,12 @@ export interface TimerSource {
   clearImmediate(h: unknown): void;
   /** Block the thread for about `ms` (a fraction of a millisecond) without using the core; absent: poll only. */
   block?(ms: number): void;
+  /** Longest single block (ms; default BLOCK_MS). */
+  maxBlockMs?: number;
 }
 
-const sleeper = new Int32Array(new SharedArrayBuffer(4));
+/** What Atomics.wait blocks on (never notified); none where shared memory is not available (then poll only). */
+const sleeper = typeof SharedArrayBuffer === "function" ? new Int32Array(new SharedArrayBuffer(4)) : undefined;
 
 export const hostTimers: TimerSource = {
   now: () => performance.now(),
@@ -33,7 +36,7 @@ export const hostTimers: TimerSource = {
   clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
   setImmediate: (fn) => setImmediate(fn),
   clearImmediate: (h) => clearImmediate(h as ReturnType<typeof setImmediate>),
-  block: (ms) => void Atomics.wait(sleeper, 0, 0, ms),
+  ...(sleeper ? { block: (ms: number) => void Atomics.wait(sleeper, 0, 0, ms) } : {}),
 };
 
 /** How long before the target the timer is meant to fire; the rest is polled (ms). */
@@ -104,7 +107,7 @@ export function waitUntil(src: TimerSource, targetMs: number, signal?: AbortSign
         stats.polls++;
         if (src.block && left > POLL_ONLY_MS) {
           stats.blocks++;
-          src.block(Math.min(BLOCK_MS, left - POLL_ONLY_MS));
+          src.block(Math.min(src.maxBlockMs ?? BLOCK_MS, left - POLL_ONLY_MS));
         }
         immediate = src.setImmediate(step);
       }

@@ -11,6 +11,7 @@ threads (late data, stop) hand their messages over an inproc PUSH/PULL pipe to w
 import collections
 import inspect
 import logging
+import math
 import os
 import re
 import socket
@@ -91,9 +92,11 @@ def describe(e):
 
 
 def _phases(p):
-    """A phases dict as the protocol wants it: {name: seconds} with float values."""
+    """A phases dict as the protocol wants it (docs/protocol.md, `ack`): {name: seconds >= 0}, at most 32."""
     if not isinstance(p, dict) or not all(isinstance(k, str) and isinstance(v, (int, float)) and not isinstance(v, bool) for k, v in p.items()):
         raise TypeError("phases must be a dict {name: seconds}, got %r" % (p,))
+    if len(p) > 32 or not all(math.isfinite(v) and v >= 0 for v in p.values()):
+        raise ValueError("phases must have at most 32 entries of finite seconds >= 0, got %r" % (p,))
     return {k: float(v) for k, v in p.items()}
 
 
