@@ -6,7 +6,7 @@
  * that waits with it ends each phase (exposure, read-out, move, dwell) about a millisecond off, and the errors add
  * up over a short cycle (docs/benchmarks.md "Scan efficiency"). Here a timer is armed to fire `spinMs` before the
  * target (re-armed if it fired early), and the last stretch is finished in short steps on the event loop's check
- * phase (setImmediate: pending I/O is still served between steps): a step blocks the thread for at most BLOCK_MS
+ * phase (setImmediate: pending I/O is still served between steps): a step blocks the thread for at most BLOCK_MS (0.5 ms)
  * (Atomics.wait: the core is free meanwhile), the last 0.1 ms is polled, so the wait ends within one loop turn
  * after the target. The cost is bounded: about `spinMs` of stepping per wait, most of it asleep, counted in
  * `preciseWaitStats()` (bench/precise-wait.ts measures it).
@@ -45,7 +45,7 @@ export const SPIN_MS = 1.5;
  * Longest block of one step (ms), and how close to the target steps stop blocking and only poll: the kernel wakes a
  * blocked thread ~50-70 us late (its timer slack).
  */
-const BLOCK_MS = 0.1;
+const BLOCK_MS = 0.5;
 const POLL_ONLY_MS = 0.1;
 
 /** What the precise waits of this process cost (for benchmarks). */
