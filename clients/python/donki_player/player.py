@@ -612,6 +612,8 @@ class Player:
                     else:
                         self._busy = False
                         self._idle.set()
+                if handed_over:
+                    return  # (after an internal error too: the loop is another thread's now)
         except zmq.ZMQError as e:
             handed_over = self._main is not threading.current_thread()
             if not self._quit and not handed_over:
