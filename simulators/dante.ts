@@ -353,6 +353,7 @@ export class XglabDanteTwin extends TwinBase implements Mca {
   }
 
   async acquire(signal?: AbortSignal, opts?: { onDwellEnd?: () => void }): Promise<Spectrum> {
+    const called = this.clock.now();
     this.requireConnected();
     if (this.active) throw this.error("acquisition already running", "busy");
     const ac = new AbortController();
@@ -360,7 +361,7 @@ export class XglabDanteTwin extends TwinBase implements Mca {
     try {
       const overrange = await this.guard("acquire", signal, ac.signal);
       const sig = anySignal(signal, ac.signal);
-      const t0 = this.clock.now();
+      const t0 = this.startOf(called);
       const beam = this.env.beam.snapshot();
       const key = this.nextKey();
       const T = this.s.acquisitionTimeS;
