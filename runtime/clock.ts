@@ -1,3 +1,6 @@
+import { abortError, hostTimers, waitUntil, type TimerSource } from "./precise-wait.ts";
+export type { TimerSource } from "./precise-wait.ts";
+
 /**
  * Time for everything that waits. Hardware uses RealClock; twins use VirtualClock (simulated time,
  * deterministic, as fast as the machine goes) or ScaledClock (real concurrency, time compressed).
@@ -9,11 +12,12 @@ export interface Clock {
   now(): number;
   /** Wait `seconds` of this clock's time. Rejects with the signal's reason when aborted. */
   sleep(seconds: number, signal?: AbortSignal): Promise<void>;
-}
-
-function abortError(signal: AbortSignal): Error {
-  const r = signal.reason;
-  return r instanceof Error ? r : new Error(String(r ?? "aborted"));
+  /**
+   * Wait until this clock's time `t` (at once if it has passed). A device model that computes its deadlines from a
+   * planned start (exposure end = start + exposure) waits with this, so a wait that ended late does not delay the
+   * next one. Virtual time: `sleep(t - now())` (the same arithmetic, bit for bit).
+   */
+  sleepUntil(t: number, signal?: AbortSignal): Promise<void>;
 }
 
 export class RealClock implements Clock {
@@ -24,33 +28,58 @@ export class RealClock implements Clock {
   sleep(seconds: number, signal?: AbortSignal): Promise<void> {
     return timerSleep(seconds * 1000, signal);
   }
+  sleepUntil(t: number, signal?: AbortSignal): Promise<void> {
+    return timerSleep((t - this.now()) * 1000, signal);
+  }
 }
 
-/** Real time compressed by `scale` (0.1 = ten times faster than real). */
+/**
+ * Real time compressed by `scale` (0.1 = ten times faster than real): the twins' clock in `--time scale:S`. Its
+ * waits are precise (runtime/precise-wait.ts): a twin's exposure of 100 ms ends at its instant, not a timer tick
+ * later, as a camera's own exposure clock does not drift with the host's timers. `timers: "coarse"` waits with a
+ * plain setTimeout (what this clock did before; kept for comparison).
+ */
 export class ScaledClock implements Clock {
   readonly kind = "scaled" as const;
-  private readonly t0 = performance.now();
-  constructor(readonly scale: number, private readonly origin = 0) {
+  private readonly t0: number;
+  private readonly src: TimerSource;
+  private readonly precise: boolean;
+  constructor(readonly scale: number, private readonly origin = 0, o: { timers?: "precise" | "coarse"; source?: TimerSource } = {}) {
     if (!(scale > 0)) throw new Error(`ScaledClock: time scale must be > 0, got ${scale}`);
+    this.src = o.source ?? hostTimers;
+    this.precise = (o.timers ?? defaultTimers()) === "precise";
+    this.t0 = this.src.now();
   }
   now(): number {
-    return this.origin + (performance.now() - this.t0) / 1000 / this.scale;
+    return this.origin + (this.src.now() - this.t0) / 1000 / this.scale;
   }
   sleep(seconds: number, signal?: AbortSignal): Promise<void> {
-    return timerSleep(seconds * 1000 * this.scale, signal);
+    if (!this.precise) return timerSleep(seconds * 1000 * this.scale, signal, this.src);
+    // a relative wait targets its end instant from now: the same precision as sleepUntil
+    return waitUntil(this.src, this.src.now() + seconds * 1000 * this.scale, signal);
+  }
+  sleepUntil(t: number, signal?: AbortSignal): Promise<void> {
+    if (!this.precise) return timerSleep((t - this.now()) * 1000 * this.scale, signal, this.src);
+    return waitUntil(this.src, this.t0 + (t - this.origin) * 1000 * this.scale, signal);
   }
 }
 
-function timerSleep(ms: number, signal?: AbortSignal): Promise<void> {
+/** `DONKI_TIMERS=coarse` in the environment: scaled clocks wait with plain timers (a benchmark's "before"). */
+function defaultTimers(): "precise" | "coarse" {
+  return typeof process !== "undefined" && process.env?.DONKI_TIMERS === "coarse" ? "coarse" : "precise";
+}
+
+/** One plain timer of `ms` (fires on the host timer's tick: up to a millisecond or two off). */
+function timerSleep(ms: number, signal?: AbortSignal, src: TimerSource = hostTimers): Promise<void> {
   if (signal?.aborted) return Promise.reject(abortError(signal));
   if (ms <= 0) return Promise.resolve();
   return new Promise((resolve, reject) => {
-    const t = setTimeout(() => {
+    const t = src.setTimeout(() => {
       signal?.removeEventListener("abort", onAbort);
       resolve();
     }, ms);
     const onAbort = () => {
-      clearTimeout(t);
+      src.clearTimeout(t);
       reject(abortError(signal!));
     };
     signal?.addEventListener("abort", onAbort, { once: true });
@@ -110,6 +139,10 @@ export class VirtualClock implements Clock {
       this.queue.splice(i, 0, s);
       this.schedule();
     });
+  }
+
+  sleepUntil(t: number, signal?: AbortSignal): Promise<void> {
+    return this.sleep(t - this.t, signal);
   }
 
   private schedule(): void {

@@ -212,6 +212,7 @@ export abstract class CameraTwinBase extends TwinBase implements AreaDetector {
 
   async acquireSequence(n: number, onFrame: (f: Frame) => void | Promise<void>, signal?: AbortSignal, opts?: AcquireOptions): Promise<void> {
     if (!(Number.isInteger(n) && n >= 1)) throw this.badArg(`frame count ${n} must be an integer >= 1`);
+    const called = this.clock.now();
     this.requireConnected();
     if (this.active) throw this.error("acquisition already in progress", "busy");
     const ac = new AbortController();
@@ -222,7 +223,7 @@ export abstract class CameraTwinBase extends TwinBase implements AreaDetector {
       const sig = anySignal(signal, ac.signal);
       const ph0 = this.phases();
       const settings = this.settings();
-      const t0 = this.clock.now();
+      const t0 = this.startOf(called);
       // overlapped frames: the previous read-out emptied the sensor, so its clear cycles are skipped
       const skipClear = opts?.continuous === true && t0 - this.lastReadoutEnd <= IDLE_CLEAR_S && (ph0.clearS ?? 0) > 0;
       const ph = skipClear ? { ...ph0, preS: ph0.preS - ph0.clearS!, cycleS: ph0.cycleS - ph0.clearS! } : ph0;
@@ -256,22 +257,30 @@ export abstract class CameraTwinBase extends TwinBase implements AreaDetector {
           }
           opts.onExposureEnd({ imageAreaFree: ft });
         }
+        const snapOf = () => Promise.race([snaps[i], sampler.then(() => snaps[i])]);
+        const make = (snap: Awaited<ReturnType<typeof snapOf>>) => {
+          const { width: w, height: h } = this.frameSize(settings);
+          const data = new Uint16Array(w * h);
+          const full = (1 << this.geom.bitDepth) - 1;
+          let saturated: number;
+          if (overrange) {
+            data.fill(full);
+            saturated = data.length;
+          } else {
+            const n = this.render(data, w, h, { settings, exposureS: ph.exposureS, beam: snap.beam, key: snap.key, sensorTempC: snap.tempC, pattern: this.pattern(settings), photons: this.expectedPhotons(snap.beam, ph.exposureS, settings) });
+            saturated = typeof n === "number" ? n : countAtOrAbove(data, full);
+          }
+          return { w, h, data, t: snap.t, saturated };
+        };
+        // real or scaled time: the frame is made during its modelled read-out, so the host's CPU time for the
+        // simulation does not lengthen the read-out (a camera's frame is ready when its read-out ends); virtual
+        // time: no host time passes, and the order of the steps stays as it was
+        const early = this.clock.kind === "virtual" ? undefined : make(await snapOf());
         await this.sleepUntil(end + ph.postS, sig);
         this.lastReadoutEnd = this.clock.now();
-        const snap = await Promise.race([snaps[i], sampler.then(() => snaps[i])]);
-        const { width: w, height: h } = this.frameSize(settings);
-        const data = new Uint16Array(w * h);
-        const full = (1 << this.geom.bitDepth) - 1;
-        let saturated: number;
-        if (overrange) {
-          data.fill(full);
-          saturated = data.length;
-        } else {
-          const n = this.render(data, w, h, { settings, exposureS: ph.exposureS, beam: snap.beam, key: snap.key, sensorTempC: snap.tempC, pattern: this.pattern(settings), photons: this.expectedPhotons(snap.beam, ph.exposureS, settings) });
-          saturated = typeof n === "number" ? n : countAtOrAbove(data, full);
-        }
+        const f = early ?? make(await snapOf());
         this.frameNo++;
-        await onFrame({ width: w, height: h, data, timestamp: snap.t, exposureS: ph.exposureS, number: this.frameNo, saturated });
+        await onFrame({ width: f.w, height: f.h, data: f.data, timestamp: f.t, exposureS: ph.exposureS, number: this.frameNo, saturated: f.saturated });
       }
     } catch (e) {
       if (ac.signal.aborted && !signal?.aborted) throw this.error("acquisition aborted", "aborted");

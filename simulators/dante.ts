@@ -353,6 +353,7 @@ export class XglabDanteTwin extends TwinBase implements Mca {
   }
 
   async acquire(signal?: AbortSignal, opts?: { onDwellEnd?: () => void }): Promise<Spectrum> {
+    const called = this.clock.now();
     this.requireConnected();
     if (this.active) throw this.error("acquisition already running", "busy");
     const ac = new AbortController();
@@ -360,14 +361,24 @@ export class XglabDanteTwin extends TwinBase implements Mca {
     try {
       const overrange = await this.guard("acquire", signal, ac.signal);
       const sig = anySignal(signal, ac.signal);
-      const t0 = this.clock.now();
+      const t0 = this.startOf(called);
       const beam = this.env.beam.snapshot();
       const key = this.nextKey();
       const T = this.s.acquisitionTimeS;
-      await this.clock.sleep(T, sig);
+      if (this.clock.kind === "virtual") {
+        await this.clock.sleep(T, sig);
+        opts?.onDwellEnd?.();
+        const sp = this.draw(this.rng("spectrum", key[0], key[1]), this.expected(beam), T, t0, overrange);
+        await this.clock.sleep(this.cfg.readoutOverheadS, sig);
+        return sp;
+      }
+      // real or scaled time: the dwell and the transfer end at their instants from the start (the unit's own clock),
+      // and the spectrum is drawn during the modelled transfer, so neither a late wake-up nor the host's CPU time
+      // for the simulation adds to them
+      await this.clock.sleepUntil(t0 + T, sig);
       opts?.onDwellEnd?.();
       const sp = this.draw(this.rng("spectrum", key[0], key[1]), this.expected(beam), T, t0, overrange);
-      await this.clock.sleep(this.cfg.readoutOverheadS, sig);
+      await this.clock.sleepUntil(t0 + T + this.cfg.readoutOverheadS, sig);
       return sp;
     } catch (e) {
       if (ac.signal.aborted && !signal?.aborted) throw this.error("acquisition stopped", "aborted");

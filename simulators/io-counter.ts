@@ -98,20 +98,31 @@ export class IoCounterTwin extends TwinBase implements IoCounter {
 
   async count(gateS: number, signal?: AbortSignal): Promise<CounterReading> {
     if (!(Number.isFinite(gateS) && gateS > 0 && gateS <= this.cfg.maxGateS)) throw this.badArg(`gate ${gateS} s outside (0, ${this.cfg.maxGateS}]`);
+    const called = this.clock.now();
     this.requireConnected();
     if (this.busy) throw this.error("already counting", "busy");
     this.busy = true;
     try {
       const over = await this.guard("count", signal);
-      const t0 = this.clock.now();
+      const t0 = this.startOf(called);
       const beam = this.env.beam.snapshot();
       const key = this.nextKey();
+      const draw = () => {
+        const mean = this.expectedCounts(gateS, beam);
+        const rng = this.rng("count", key[0], key[1]);
+        const values = new Float64Array(mean.length);
+        for (let i = 0; i < mean.length; i++) values[i] = over ? this.cfg.fullScale : Math.min(this.cfg.fullScale, rng.poisson(mean[i]));
+        return values;
+      };
+      // real or scaled time: the counts are drawn during the gate, so the host's CPU time for the simulation does not
+      // lengthen it; virtual time: as before (no host time passes)
+      if (this.clock.kind !== "virtual") {
+        const values = draw();
+        await this.clock.sleepUntil(t0 + gateS + this.cfg.overheadS, anySignal(signal));
+        return { values, gateS, timestamp: t0 };
+      }
       await this.clock.sleep(gateS + this.cfg.overheadS, anySignal(signal));
-      const mean = this.expectedCounts(gateS, beam);
-      const rng = this.rng("count", key[0], key[1]);
-      const values = new Float64Array(mean.length);
-      for (let i = 0; i < mean.length; i++) values[i] = over ? this.cfg.fullScale : Math.min(this.cfg.fullScale, rng.poisson(mean[i]));
-      return { values, gateS, timestamp: t0 };
+      return { values: draw(), gateS, timestamp: t0 };
     } finally {
       this.busy = false;
     }

@@ -137,9 +137,18 @@ export abstract class TwinBase {
     return rngFor(this.seed, this.name, ...keys);
   }
 
-  /** Sleep until clock time `t` (no-op if already past). */
+  /**
+   * Where a device's own timeline starts for a call that began at clock time `called`: in real or scaled time the
+   * call's instant (the twin's bookkeeping before the start, its fault plan and checks, takes host time a device
+   * would not); in virtual time now (the value it always was: no host time passes).
+   */
+  protected startOf(called: number): number {
+    return this.clock.kind === "virtual" ? this.clock.now() : called;
+  }
+
+  /** Sleep until clock time `t` (no-op if already past): an absolute instant, so lateness does not carry over. */
   protected sleepUntil(t: number, signal?: AbortSignal): Promise<void> {
-    return this.clock.sleep(t - this.clock.now(), signal);
+    return this.clock.sleepUntil(t, signal);
   }
 }
 

@@ -163,6 +163,44 @@ sequence:
     expect(h5values(report!.file, "/entry/instrument/pyA/value")).toEqual(range(1, N).map((t) => t * 10 + 1));
   }, 120_000);
 
+  it("frame transfer in Python: ctx.release(next=True) starts the player's next action during this one's read-out, at most one in the background, every row lands", async () => {
+    const dir = tempDir();
+    const log = join(dir, "actions.log");
+    const sc = join(dir, "overlap-next.yaml");
+    const N = 6;
+    // each action's "read-out" ends only once this same player has started its next trigger's action: without
+    // `next` that cannot happen (the next trigger would wait in the player for this action: 20 s each, then out of order)
+    writeFileSync(
+      sc,
+      `title: python overlap with next
+players:
+  - { name: stage, level: 0, device: "script:${REC_TS}", settings: { log: "${log}" } }
+  - { name: pyA, level: 1, device: "python:${REC_PY}", settings: { log: "${log}", streams: "scalar,frame", frameH: 4, frameW: 3, releaseUntil: pyA, releaseNext: 1, last: ${N} } }
+sequence:
+  line: { axis: x, start: 0, stop: 5, points: ${N} }
+`,
+    );
+    const { code, report, p } = await donkiRun(sc, dir);
+    expect(code, p.err.join("\n")).toBe(0);
+    expect(report!.result.status).toBe("completed");
+    expect(report!.result.faults).toEqual([]);
+    expect(report!.perStream.every((s) => s.complete)).toBe(true);
+    const lines = readLog(log);
+    const at = (pl: string, ev: string, t: number) => lines.findIndex((l) => l.player === pl && l.event === ev && l.trig === t);
+    for (let t = 1; t < N; t++) {
+      // trigger t+1's action started while trigger t's was still reading out (after t released)
+      expect(at("pyA", "released", t)).toBeLessThan(at("pyA", "start", t + 1));
+      expect(at("pyA", "start", t + 1), `trigger ${t + 1} started before ${t} ended`).toBeLessThan(at("pyA", "end", t));
+      // the levels still hold: trigger t+1 reached pyA only after its stage move
+      expect(at("stage", "end", t + 1)).toBeLessThan(at("pyA", "start", t + 1));
+    }
+    // at most one action in the background: t+2 starts only after t has returned
+    for (let t = 1; t + 2 <= N; t++) expect(at("pyA", "end", t)).toBeLessThan(at("pyA", "start", t + 2));
+    expect(h5values(report!.file, "/entry/instrument/pyA/value")).toEqual(range(1, N).map((t) => t * 10 + 1));
+    const f = await readStream(report!.file, "pyA/frame");
+    for (let t = 1; t <= N; t++) expect(Array.from(f.rows).slice((t - 1) * 12, t * 12).every((v) => v === t)).toBe(true);
+  }, 120_000);
+
   it("the shipped example (scenarios/python-centroid.yaml): the Python beam camera at level 2 pushes region sum and centre of mass for every raster point", async () => {
     const dir = tempDir();
     const { code, report, p } = await donkiRun(join(ROOT, "scenarios/python-centroid.yaml"), dir, ["--triggers", "16"]);

@@ -11,6 +11,7 @@ threads (late data, stop) hand their messages over an inproc PUSH/PULL pipe to w
 import collections
 import inspect
 import logging
+import math
 import os
 import re
 import socket
@@ -90,6 +91,15 @@ def describe(e):
     return "%s: %s" % (name, msg)
 
 
+def _phases(p):
+    """A phases dict as the protocol wants it (docs/protocol.md, `ack`): {name: seconds >= 0}, at most 32."""
+    if not isinstance(p, dict) or not all(isinstance(k, str) and isinstance(v, (int, float)) and not isinstance(v, bool) for k, v in p.items()):
+        raise TypeError("phases must be a dict {name: seconds}, got %r" % (p,))
+    if len(p) > 32 or not all(math.isfinite(v) and v >= 0 for v in p.values()):
+        raise ValueError("phases must have at most 32 entries of finite seconds >= 0, got %r" % (p,))
+    return {k: float(v) for k, v in p.items()}
+
+
 class _Batch:
     __slots__ = ("run", "trig", "rows", "payloads", "size")
 
@@ -115,9 +125,15 @@ class ActionContext:
         self.seed = player.seed
         #: simulated seconds this action took (virtual time); leave None on hardware
         self.dt = None
+        #: simulated seconds per phase of this action (after the release point when it released), e.g.
+        #: {"readout": 0.02}: sent with the ack or `complete` for the dead-time report; leave None on hardware
+        self.phases = None
         self._batch = batch
         self._stop = None  # a threading.Event, made only when the action waits (most never do)
         self._released = False
+        self._detached = False  # released with next=True: the next trigger's action may run during this one
+        self._finished = False  # the action has returned
+        self._done = None  # threading.Event set when a detached action has returned and sent its `complete`
         self._why = None
 
     # ---- data
@@ -129,15 +145,20 @@ class ActionContext:
         """A row for another (earlier) trigger of this run, sent at once: late data."""
         self._player.push_data(self.run, trig, stream_name, value)
 
-    def release(self, dt=None):
+    def release(self, dt=None, next=False, phases=None):  # noqa: A002 - `next` as in the TypeScript player
         """Overlap (docs/protocol.md "Overlap"): the point the next level depends on has passed (the exposure is
         over). The rows pushed so far and an ack with ``pending: true`` go now; the action goes on (read-out,
-        more rows) and its end is reported with ``complete``. The next trigger waits until the action returns.
-        ``dt``: simulated seconds from the start of the level until now (virtual time). A second call does nothing."""
-        if self._released:
+        more rows) and its end is reported with ``complete``. The next trigger waits until the action returns,
+        unless ``next`` is true: the device can begin the next action while this one goes on (a frame-transfer
+        camera exposes its image area while the storage area reads out), so the player starts the next trigger's
+        action at once, in another thread; at most one action goes on in the background, a third waits until it
+        has returned. ``dt``: simulated seconds from the start of the level until now (virtual time); ``phases``:
+        simulated seconds per phase so far ({"exposure": 0.1}), for the dead-time report. A second call, or a call
+        after the action returned, does nothing."""
+        if self._released or self._finished:
             return
         self._released = True
-        self._player._release(self, dt)
+        self._player._release(self, dt, bool(next), phases)
 
     # ---- aborts: Python cannot interrupt a running function, so long actions look here
     @property
@@ -257,7 +278,14 @@ class Player:
         self._idle = threading.Event()
         self._idle.set()
         self._quit = False
-        self._current = None  # (seq, ActionContext) of the request being handled
+        self._current = None  # (seq, ActionContext) of the request being handled by the job loop
+        # an action that released with next=True and still goes on in its own thread: its ActionContext, or None
+        # (docs/protocol.md "Overlap": at most one action in the background)
+        self._background = None
+        # every action released with next=True that has not returned yet (the background one and, for a moment,
+        # the one before it): abort and cancel reach them all
+        self._detached = []
+        self._bg_lock = threading.Lock()
         self._aborted_runs = set()
         self._stopping = False
         self._closed = threading.Event()
@@ -330,7 +358,10 @@ class Player:
         end = time.monotonic() + timeout
         while time.monotonic() < end and not self._closed.is_set():
             if self._idle.wait(0.05) and not self._busy and not self._jobs:
-                break
+                bg = self._background
+                if bg is None:
+                    break
+                bg._done.wait(0.05)
         self._send_ctl(b"B", [encode({"v": PROTOCOL_VERSION, "type": "bye", "reason": reason})])
         self._closed.wait(2.0)
         self.close()
@@ -343,9 +374,7 @@ class Player:
             except zmq.ZMQError:
                 pass
             self._quit = True
-        cur = self._current
-        if cur:
-            cur[1]._abort("player closing")
+        self._abort_acting(lambda ctx: True, "player closing")
         alive = False
         for t in (self._main, self._watchdog):
             if t is not None and t is not threading.current_thread():
@@ -511,15 +540,11 @@ class Player:
             run = m["run"]
             self._aborted_runs.add(run)
             self._drop_jobs(lambda j: j["type"] == "trig" and j["run"] == run)
-            cur = self._current
-            if cur and cur[1].run == run:
-                cur[1]._abort("run aborted by the Director")
+            self._abort_acting(lambda ctx: ctx.run == run, "run aborted by the Director")
         elif t == "cancel":
             seq = m["seq"]
             self._drop_jobs(lambda j: j["type"] == "trig" and j["seq"] == seq)
-            cur = self._current
-            if cur and cur[0] == seq:
-                cur[1]._abort("trigger cancelled by the Director (no ack within its deadline)")
+            self._abort_acting(lambda ctx: ctx.seq == seq, "trigger cancelled by the Director (no ack within its deadline)")
         elif t in ("pre", "trig", "post"):
             if t == "pre":
                 self._aborted_runs.discard(m["run"])
@@ -530,14 +555,32 @@ class Player:
 
     # ------------------------------------------------------------------ threads
 
-    def _main_loop(self):
-        """Receives, runs the user's code for each request in arrival order, sends the replies."""
-        now = time.monotonic()
-        self._last_heard = now
-        self._next_tick = now + self.hb_interval
+    def _main_loop(self, before=None, first=True):
+        """Receives, runs the user's code for each request in arrival order, sends the replies.
+
+        Overlap with ``release(next=True)``: the loop cannot go on in the thread that is still inside that action,
+        so the release starts a new thread running this loop (``first`` False; ``before``: the action that was
+        already in the background, which must return before the next job starts: at most one in the background)
+        and the action's thread ends after its ``complete``."""
+        handed_over = False
+        if first:
+            now = time.monotonic()
+            self._last_heard = now
+            self._next_tick = now + self.hb_interval
         try:
-            with self._sock_lock:
-                self._send_hello()
+            if first:
+                with self._sock_lock:
+                    self._send_hello()
+            else:
+                # the released action's thread was the loop: this thread is now (busy until `before` has returned,
+                # so the watchdog keeps the socket alive meanwhile)
+                self._busy_since = time.monotonic()
+                self._busy = True
+                try:
+                    self._wait_action(before)
+                finally:
+                    self._busy = False
+                    self._idle.set()
             while not self._quit:
                 with self._sock_lock:
                     if not self._pump(0.0 if self._jobs else self._next_tick - time.monotonic()):
@@ -551,31 +594,77 @@ class Player:
                     continue
                 try:
                     if job["type"] == "trig":
-                        self._do_trig(job)
+                        ctx = self._do_trig(job)
+                        if ctx is not None and ctx._detached:
+                            return
+                        # an action that ended: the one in the background must have returned too
+                        self._wait_action(self._background)
                     else:
+                        self._wait_action(self._background)
                         self._do_phase(job)
                 except Exception:  # noqa: BLE001 - never let the loop die
                     log.error("internal error while handling '%s':\n%s", job["type"], traceback.format_exc())
                 finally:
-                    self._busy = False
-                    self._idle.set()
+                    # an action released with next=True handed the loop to another thread: its state is not ours
+                    handed_over = self._main is not threading.current_thread()
+                    if handed_over:
+                        self._detached_end()
+                    else:
+                        self._busy = False
+                        self._idle.set()
+                if handed_over:
+                    return  # (after an internal error too: the loop is another thread's now)
         except zmq.ZMQError as e:
-            if not self._quit:
+            handed_over = self._main is not threading.current_thread()
+            if not self._quit and not handed_over:
                 self._fatal = PlayerError("player '%s': socket failure: %s" % (self.name, e))
                 self._welcome.set()
         finally:
-            self._quit = True
-            with self._sock_lock:
-                self._dealer.close(linger=1000 if not self._fatal else 0)
-                self._pull.close(linger=0)
-            push = getattr(self._local, "push", None)
-            if push is not None:
-                push.close(linger=0)
-            self._closed.set()
-            self._idle.set()
-            cur = self._current
-            if cur:
-                cur[1]._abort("player closing")
+            if not handed_over:
+                self._quit = True
+                with self._sock_lock:
+                    self._dealer.close(linger=1000 if not self._fatal else 0)
+                    self._pull.close(linger=0)
+                self._close_local_push()
+                self._closed.set()
+                self._idle.set()
+                self._abort_acting(lambda ctx: True, "player closing")
+
+    def _close_local_push(self, linger=0):
+        # a detached action's thread lingers: its `complete` may still be in the pipe to the socket's holder
+        push = getattr(self._local, "push", None)
+        if push is not None:
+            push.close(linger=linger)
+            self._local.push = None
+
+    def _wait_action(self, ctx):
+        """Wait until a detached action has returned (or the player quits)."""
+        if ctx is None:
+            return
+        while not ctx._done.wait(0.1):
+            if self._quit:
+                return
+
+    def _detached_end(self):
+        """The thread of an action released with next=True: its `complete` went; it is no longer in the background."""
+        ctx = getattr(self._local, "acting", None)
+        if ctx is not None and ctx._done is not None:
+            with self._bg_lock:
+                if self._background is ctx:
+                    self._background = None
+                if ctx in self._detached:
+                    self._detached.remove(ctx)
+            ctx._done.set()
+        self._close_local_push(linger=2000)
+
+    def _abort_acting(self, which, why):
+        """Abort the request the loop is handling and the action in the background, those for which which(ctx)."""
+        cur = self._current
+        with self._bg_lock:
+            acting = [cur[1] if cur else None] + self._detached
+        for ctx in acting:
+            if ctx is not None and which(ctx):
+                ctx._abort(why)
 
     def _watchdog_loop(self):
         """While the main loop is in user code for a while, keep the socket alive: heartbeats, abort, cancel."""
@@ -665,11 +754,14 @@ class Player:
             return
         batch = _Batch(run, trig)
         ctx = ActionContext(self, run, trig, m["lvl"], m["seq"], m["t"], m["params"], batch)
+        self._local.acting = ctx
         self._current = (m["seq"], ctx)
         self.counters["actions"] += 1
         error = None
         try:
             r = self._action(trig, m["params"], ctx)
+            if ctx.phases is not None:
+                ctx.phases = _phases(ctx.phases)
             if r is not None:
                 if not isinstance(r, dict):
                     raise TypeError("an action returns None or a dict {stream: value}, got %s" % type(r).__name__)
@@ -682,7 +774,9 @@ class Player:
             if not isinstance(e, (Aborted, ValueError, TypeError)):
                 log.debug("%s", traceback.format_exc())
         finally:
-            self._current = None
+            ctx._finished = True
+            if not ctx._detached:
+                self._current = None
         self._send_batch(batch)
         # after an early ack (ctx.release) the end of the action is a `complete`
         ack = {"v": PROTOCOL_VERSION, "type": "complete" if ctx._released else "ack", "run": run, "trig": trig, "lvl": m["lvl"], "seq": m["seq"], "ok": error is None}
@@ -690,15 +784,37 @@ class Player:
             ack["error"] = error
         if ctx.dt is not None:
             ack["dt"] = float(ctx.dt)
+        if ctx.phases:
+            ack["phases"] = _phases(ctx.phases)
         self._send(ack)
+        return ctx
 
-    def _release(self, ctx, dt):
+    def _release(self, ctx, dt, next_, phases):
+        if phases is not None:
+            phases = _phases(phases)
         self._send_batch(ctx._batch)
         ack = {"v": PROTOCOL_VERSION, "type": "ack", "run": ctx.run, "trig": ctx.trigger, "lvl": ctx.level, "seq": ctx.seq, "ok": True, "pending": True}
         if dt is not None:
             ack["dt"] = float(dt)
+        if phases:
+            ack["phases"] = _phases(phases)
         self.counters["released"] = self.counters.get("released", 0) + 1
         self._send(ack)
+        if not next_ or self._quit:
+            return
+        # the next trigger's action may start now: this action goes on in its thread, the job loop in a new one
+        ctx._done = threading.Event()
+        with self._bg_lock:
+            before = self._background
+            self._background = ctx
+            self._detached.append(ctx)
+            ctx._detached = True
+            if self._current is not None and self._current[1] is ctx:
+                self._current = None
+        self.counters["detached"] = self.counters.get("detached", 0) + 1
+        t = threading.Thread(target=self._main_loop, args=(before, False), name="donki-player", daemon=True)
+        self._main = t
+        t.start()
 
     def _add_row(self, batch, stream_name, value):
         decl = self._stream_map.get(stream_name)

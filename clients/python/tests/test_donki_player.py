@@ -6,6 +6,8 @@ import os
 import struct
 import tempfile
 import textwrap
+import threading
+import time
 import unittest
 
 import msgpack
@@ -131,10 +133,6 @@ class Scripts(unittest.TestCase):
             load_script("/nonexistent/act.py", {})
 
 
-if __name__ == "__main__":
-    unittest.main()
-
-
 class CommandLine(unittest.TestCase):
     def test_a_z85_key_that_begins_with_a_dash_is_the_option_value(self):
         from donki_player.cli import _join_key_values, parser
@@ -145,3 +143,134 @@ class CommandLine(unittest.TestCase):
         self.assertEqual(a.curve_server_key, key)
         self.assertEqual(a.curve_public_key, "--" + "b" * 38)
         self.assertEqual(a.name, "p")
+
+
+class ReleaseNext(unittest.TestCase):
+    """release(next=True) against a Director played by this test (a ROUTER socket): the messages on the wire and
+    which action may run when (docs/protocol.md "Overlap")."""
+
+    def setUp(self):
+        import zmq
+
+        from donki_player import Player
+
+        self.zmq = zmq
+        self.zctx = zmq.Context()
+        self.router = self.zctx.socket(zmq.ROUTER)
+        self.router.setsockopt(zmq.LINGER, 0)
+        port = self.router.bind_to_random_port("tcp://127.0.0.1")
+        self.events = []  # (what, trigger) in the order the actions did it
+        self.lock = threading.Lock()
+        self.go = {t: threading.Event() for t in (1, 2, 3)}
+        self.started = {t: threading.Event() for t in (1, 2, 3)}
+
+        def action(trigger, params, ctx):
+            self.note("start", trigger)
+            self.started[trigger].set()
+            ctx.push("v", float(trigger))
+            if trigger < 3:
+                ctx.release(next=True, phases={"exposure": 0.1})
+                ctx.release(next=True)  # a second call does nothing
+                self.note("released", trigger)
+            if not self.go[trigger].wait(20):
+                raise RuntimeError("test: trigger %d was never let go" % trigger)
+            ctx.phases = {"readout": 0.02}
+            self.note("end", trigger)
+            return {"w": float(trigger) * 2}
+
+        self.player = Player("cam", 2, "tcp://127.0.0.1:%d" % port, action, streams=[stream("v"), stream("w")], hb_interval_ms=200)
+        self.addCleanup(self.cleanup)
+        t = threading.Thread(target=self.player.start, daemon=True)
+        t.start()
+        ident, hello = self.recv()
+        self.assertEqual(hello["type"], "hello")
+        self.ident = ident
+        self.send({"v": 1, "type": "welcome", "name": "cam", "session": "s", "hbInterval": 200, "hbTimeout": 5000})
+        t.join(10)
+
+    def cleanup(self):
+        for e in self.go.values():
+            e.set()
+        self.player.close()
+        self.router.close(0)
+        self.zctx.term()
+
+    def note(self, what, trigger):
+        with self.lock:
+            self.events.append((what, trigger))
+
+    def send(self, h):
+        self.router.send_multipart([self.ident, pack(**h)])
+
+    def recv(self, timeout_s=10):
+        if not self.router.poll(timeout_s * 1000):
+            raise AssertionError("nothing from the player within %g s" % timeout_s)
+        frames = self.router.recv_multipart()
+        return frames[0], msgpack.unpackb(frames[1], raw=False)
+
+    def replies(self, until, timeout_s=10):
+        """The player's messages other than hb, until one for which until(m) is true."""
+        out = []
+        end = time.monotonic() + timeout_s
+        while True:
+            _, m = self.recv(max(0.01, end - time.monotonic()))
+            if m["type"] == "hb":
+                continue
+            out.append(m)
+            if until(m):
+                return out
+
+    def test_the_next_action_runs_during_the_read_out_and_a_third_waits_for_the_oldest(self):
+        for t in (1, 2, 3):
+            self.send({"v": 1, "type": "trig", "run": "r", "trig": t, "lvl": 2, "seq": 10 + t, "params": {}, "t": 0})
+        # trigger 1 released with next: trigger 2's action starts while trigger 1 is still in its read-out
+        self.assertTrue(self.started[2].wait(10))
+        got = self.replies(lambda m: m["type"] == "ack" and m["trig"] == 2)
+        self.assertEqual([(m["type"], m["trig"]) for m in got], [("data", 1), ("ack", 1), ("data", 2), ("ack", 2)])
+        self.assertTrue(got[1]["pending"])
+        self.assertEqual(got[1]["phases"], {"exposure": 0.1})
+        # at most one in the background: trigger 3 waits until trigger 1 has returned (2 released with next too)
+        self.assertFalse(self.started[3].wait(0.3))
+        self.go[1].set()
+        got = self.replies(lambda m: m["type"] == "complete" and m["trig"] == 1)
+        self.assertEqual([(m["type"], m["trig"]) for m in got], [("data", 1), ("complete", 1)])
+        self.assertEqual(got[0]["rows"][0]["stream"], "w")
+        self.assertEqual((got[1]["ok"], got[1]["seq"], got[1]["phases"]), (True, 11, {"readout": 0.02}))
+        self.assertTrue(self.started[3].wait(10))
+        self.go[3].set()
+        got = self.replies(lambda m: m["type"] == "ack" and m["trig"] == 3)
+        # trigger 3 did not release: a plain ack (its rows first); trigger 2 is still reading out
+        self.assertEqual([(m["type"], m["trig"]) for m in got], [("data", 3), ("ack", 3)])
+        self.assertNotIn("pending", got[1])
+        self.go[2].set()
+        got = self.replies(lambda m: m["type"] == "complete" and m["trig"] == 2)
+        self.assertEqual([(m["type"], m["trig"]) for m in got], [("data", 2), ("complete", 2)])
+        with self.lock:
+            ev = list(self.events)
+        self.assertLess(ev.index(("start", 2)), ev.index(("end", 1)))
+        self.assertLess(ev.index(("end", 1)), ev.index(("start", 3)))
+        self.assertEqual(self.player.counters["detached"], 2)
+
+    def test_abort_reaches_the_action_in_the_background(self):
+        aborted = threading.Event()
+        orig = self.player._action
+
+        def action(trigger, params, ctx):
+            if trigger == 1:
+                ctx.release(next=True)
+                while not ctx.aborted:
+                    time.sleep(0.01)
+                aborted.set()
+                return None
+            return orig(trigger, params, ctx)
+
+        self.player._action = action
+        self.send({"v": 1, "type": "trig", "run": "r", "trig": 1, "lvl": 2, "seq": 11, "params": {}, "t": 0})
+        self.send({"v": 1, "type": "trig", "run": "r", "trig": 2, "lvl": 2, "seq": 12, "params": {}, "t": 0})
+        self.assertTrue(self.started[2].wait(10))
+        self.send({"v": 1, "type": "abort", "run": "r", "reason": "operator"})
+        self.assertTrue(aborted.wait(10))
+
+
+if __name__ == "__main__":
+    unittest.main()
