@@ -213,6 +213,8 @@ export class Player {
     if (this.closed) return;
     this.stopping = true;
     await this.whenIdle(30_000);
+    // after `bye` the Director forgets this player: no heartbeat may follow it (it would be answered `unknown-peer`)
+    if (this.hbTimer) clearInterval(this.hbTimer);
     this.send({ v: PROTOCOL_VERSION, type: "bye", reason });
     await this.sock.flush(1000);
     await this.close();
@@ -323,6 +325,7 @@ export class Player {
       }
       case "error":
         if (m.code === "unknown-peer") {
+          if (this.stopping) return; // leaving (bye sent, or the Director shut down): nothing to register again with
           // a restarted Director does not know us: register again (at most once per heartbeat interval)
           const now = performance.now();
           if (now - this.lastHello >= this.hbIntervalMs) {
