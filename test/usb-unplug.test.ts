@@ -45,9 +45,15 @@ describe("USB hot-unplug", () => {
     const r = await run;
     expect(r.status).toBe("completed");
     expect(r.triggers).toBe(20);
-    const f = r.faults.find((x) => x.player === "emccd")!;
-    expect(f.kind).toBe("error");
-    expect(f.message).toMatch(/device gone \(USB 136e:0014 serial X-1234 unplugged\)/);
-    expect(f.action).toBe("pause");
+    // the camera overlaps its read-out (it acknowledges at the end of the exposure): an unplug during a read-out
+    // fails that trigger's data after its ack (a gap on it, never silent); the next action finds the device gone and
+    // pauses the run. Where the unplug lands (exposure or read-out) depends on the machine's timing.
+    const mine = r.faults.filter((x) => x.player === "emccd");
+    for (const f of mine) {
+      expect(f.kind).toBe("error");
+      expect(f.message).toMatch(/device gone \(USB 136e:0014 serial X-1234 unplugged\)/);
+      expect(["pause", "gap"]).toContain(f.action);
+    }
+    expect(mine.filter((f) => f.action === "pause").length).toBe(1);
   });
 });
